@@ -1,0 +1,236 @@
+//! Executes a plan's operations in order and reports each step. It decides nothing: every write
+//! is the one the plan shows. On the first failure it stops; later steps are reported as not attempted.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{Compatibility, LaunchType, NetworkMode};
+use serde::Serialize;
+
+use super::convert::{containers_to_sdk, deployment_to_sdk, network_to_sdk, tags_to_sdk};
+use super::{Aws, AwsError};
+use crate::plan::{Action, Change, Operation, Plan, Resource, TaskDefinitionRef, short_revision};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepStatus {
+    Done { detail: String },
+    Failed { error: String },
+    NotAttempted { why: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepOutcome {
+    pub resource: Resource,
+    pub action: Action,
+    #[serde(flatten)]
+    pub status: StepStatus,
+}
+
+/// What an apply did, step by step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub steps: Vec<StepOutcome>,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|step| matches!(step.status, StepStatus::Done { .. }))
+    }
+}
+
+/// Applies every change of `plan` that has an operation, calling `on_step` as each one ends.
+pub async fn apply(aws: &Aws, plan: &Plan, on_step: &mut dyn FnMut(&StepOutcome)) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let mut registered: BTreeMap<String, String> = BTreeMap::new();
+    let mut failure: Option<String> = None;
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.operation, Operation::None))
+    {
+        let status = match &failure {
+            Some(failed) => StepStatus::NotAttempted {
+                why: format!("stopped after {failed} failed"),
+            },
+            None => match execute(aws, change, &mut registered).await {
+                Ok(detail) => StepStatus::Done { detail },
+                Err(error) => {
+                    failure = Some(format!(
+                        "{} {}",
+                        change.resource.kind.label(),
+                        change.resource.name
+                    ));
+                    StepStatus::Failed {
+                        error: error.to_string(),
+                    }
+                }
+            },
+        };
+        let outcome = StepOutcome {
+            resource: change.resource.clone(),
+            action: change.action,
+            status,
+        };
+        on_step(&outcome);
+        report.steps.push(outcome);
+    }
+    report
+}
+
+fn task_definition_arn(
+    reference: &TaskDefinitionRef,
+    registered: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    match reference {
+        TaskDefinitionRef::Existing { arn } => Ok(arn.clone()),
+        TaskDefinitionRef::Registered { family } => {
+            registered.get(family).cloned().ok_or_else(|| AwsError {
+                operation: "UpdateService",
+                subject: family.clone(),
+                message: "the new revision was not registered".into(),
+            })
+        }
+    }
+}
+
+async fn execute(
+    aws: &Aws,
+    change: &Change,
+    registered: &mut BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    match &change.operation {
+        Operation::None => Ok(String::new()),
+        Operation::CreateCluster { name, tags } => {
+            aws.ecs
+                .create_cluster()
+                .cluster_name(name)
+                .set_tags(Some(tags_to_sdk(tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("CreateCluster", name.clone(), e))?;
+            Ok(format!("created cluster {name}"))
+        }
+        Operation::TagResource { arn, tags } => {
+            aws.ecs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags_to_sdk(tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("TagResource", arn.clone(), e))?;
+            Ok(format!("tagged {}", change.resource.name))
+        }
+        Operation::RegisterTaskDefinition { definition, tags } => {
+            let output = aws
+                .ecs
+                .register_task_definition()
+                .family(&definition.family)
+                .set_cpu(definition.cpu.clone())
+                .set_memory(definition.memory.clone())
+                .set_network_mode(definition.network_mode.as_deref().map(NetworkMode::from))
+                .set_requires_compatibilities(Some(
+                    definition
+                        .requires_compatibilities
+                        .iter()
+                        .map(|c| Compatibility::from(c.as_str()))
+                        .collect(),
+                ))
+                .set_execution_role_arn(definition.execution_role_arn.clone())
+                .set_task_role_arn(definition.task_role_arn.clone())
+                .set_container_definitions(Some(containers_to_sdk(definition)))
+                .set_tags(Some(tags_to_sdk(tags)))
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::new("RegisterTaskDefinition", definition.family.clone(), e)
+                })?;
+            let arn = output
+                .task_definition()
+                .and_then(|d| d.task_definition_arn())
+                .unwrap_or_default()
+                .to_string();
+            registered.insert(definition.family.clone(), arn.clone());
+            Ok(format!("registered {}", short_revision(&arn)))
+        }
+        Operation::CreateService {
+            cluster,
+            name,
+            task_definition,
+            settings,
+            tags,
+        } => {
+            let arn = task_definition_arn(task_definition, registered)?;
+            aws.ecs
+                .create_service()
+                .cluster(cluster)
+                .service_name(name)
+                .task_definition(&arn)
+                .set_desired_count(settings.desired_count)
+                .set_launch_type(settings.launch_type.as_deref().map(LaunchType::from))
+                .set_platform_version(settings.platform_version.clone())
+                .set_network_configuration(settings.network.as_ref().map(network_to_sdk))
+                .set_deployment_configuration(settings.deployment.as_ref().map(deployment_to_sdk))
+                .set_tags(Some(tags_to_sdk(tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("CreateService", name.clone(), e))?;
+            Ok(format!(
+                "created service {name} running {}",
+                short_revision(&arn)
+            ))
+        }
+        Operation::UpdateService {
+            cluster,
+            name,
+            arn,
+            task_definition,
+            desired_count,
+            network,
+            deployment,
+            platform_version,
+            tags,
+        } => {
+            let definition = task_definition
+                .as_ref()
+                .map(|reference| task_definition_arn(reference, registered))
+                .transpose()?;
+            let any_setting = definition.is_some()
+                || desired_count.is_some()
+                || network.is_some()
+                || deployment.is_some()
+                || platform_version.is_some();
+            if any_setting {
+                aws.ecs
+                    .update_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .set_task_definition(definition.clone())
+                    .set_desired_count(*desired_count)
+                    .set_network_configuration(network.as_ref().map(network_to_sdk))
+                    .set_deployment_configuration(deployment.as_ref().map(deployment_to_sdk))
+                    .set_platform_version(platform_version.clone())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::new("UpdateService", name.clone(), e))?;
+            }
+            if !tags.is_empty() {
+                aws.ecs
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags_to_sdk(tags)))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::new("TagResource", name.clone(), e))?;
+            }
+            Ok(match definition {
+                Some(definition) => format!(
+                    "updated service {name}, now running {}",
+                    short_revision(&definition)
+                ),
+                None => format!("updated service {name}"),
+            })
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The only part of reconcile that talks to AWS: client set-up (`mod.rs`), reads (`observe`),
+//! writes (`apply`) and conversion between SDK types and the model (`convert`).
+
+pub mod apply;
+pub mod convert;
+pub mod observe;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// The AWS clients of one region, plus a record of every API call they make.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub ecs: aws_sdk_ecs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub calls: CallLog,
+}
+
+impl Aws {
+    /// Clients for `region` from the default credential chain (profiles, SSO, web identity, ...).
+    /// `AWS_ENDPOINT_URL` and its per-service variants are honoured by aws-config.
+    pub async fn connect(region: &str) -> Aws {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .load()
+            .await;
+        Aws::from_config(&config)
+    }
+
+    /// Clients built from an existing SDK configuration.
+    pub fn from_config(config: &SdkConfig) -> Aws {
+        let calls = CallLog::default();
+        let ecs = aws_sdk_ecs::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
+        let ecr = aws_sdk_ecr::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
+        let sts = aws_sdk_sts::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
+        Aws {
+            ecs: aws_sdk_ecs::Client::from_conf(ecs),
+            ecr: aws_sdk_ecr::Client::from_conf(ecr),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            calls,
+        }
+    }
+}
+
+/// Every API operation the clients started, as `Service.Operation`, and how many ran at once at most.
+#[derive(Clone, Debug, Default)]
+pub struct CallLog {
+    inner: Arc<CallLogInner>,
+}
+
+#[derive(Debug, Default)]
+struct CallLogInner {
+    operations: Mutex<Vec<String>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl CallLog {
+    /// The operations started so far, in order.
+    pub fn operations(&self) -> Vec<String> {
+        self.inner
+            .operations
+            .lock()
+            .map(|ops| ops.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many operations were started so far.
+    pub fn count(&self) -> usize {
+        self.inner
+            .operations
+            .lock()
+            .map(|ops| ops.len())
+            .unwrap_or(0)
+    }
+
+    /// The most operations that were in flight at the same time.
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Forgets what was recorded.
+    pub fn reset(&self) {
+        if let Ok(mut ops) = self.inner.operations.lock() {
+            ops.clear();
+        }
+        self.inner.max_in_flight.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "reconcile::CallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg
+            .load::<Metadata>()
+            .map(|meta| format!("{}.{}", meta.service(), meta.name()))
+            .unwrap_or_else(|| "unknown".into());
+        tracing::debug!(operation = %name, "aws call");
+        if let Ok(mut ops) = self.inner.operations.lock() {
+            ops.push(name);
+        }
+        let now = self.inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// An AWS error with the operation that failed and what it was about.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} {subject}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub subject: String,
+    pub message: String,
+}
+
+impl AwsError {
+    /// Wraps an SDK error, keeping the service's error code and message.
+    pub fn new<E, R>(
+        operation: &'static str,
+        subject: impl Into<String>,
+        error: aws_sdk_ecs::error::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let message = match error.as_service_error() {
+            Some(service) => format!(
+                "{}: {}",
+                service.code().unwrap_or("error"),
+                service.message().unwrap_or("no message")
+            ),
+            None => format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&error)
+            ),
+        };
+        AwsError {
+            operation,
+            subject: subject.into(),
+            message,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Reads the live state of one environment, concurrently and with as few calls as possible:
+//! caller identity, the image, the cluster and all services at once; then the task definitions the
+//! services run; then, only for families whose content changed, their recent ACTIVE revisions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionStatus};
+use futures::{StreamExt, TryStreamExt, stream};
+
+use super::convert::{revision_from_sdk, service_from_sdk, tags_from_sdk};
+use super::{Aws, AwsError};
+use crate::model::{LiveCluster, LiveEnvironment, LiveImage, Revision};
+use crate::plan::families_needing_candidates;
+use crate::state::DesiredState;
+
+/// How many of a family's most recent ACTIVE revisions are searched for one to reuse.
+pub const CANDIDATE_REVISIONS: usize = 10;
+/// Parallel describe calls when fetching candidate revisions.
+const DESCRIBE_CONCURRENCY: usize = 4;
+
+/// Everything the planner needs to know about the environment's live state.
+pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment, AwsError> {
+    let (account, image, cluster, services) = tokio::try_join!(
+        account(aws),
+        image(aws, state),
+        cluster(aws, &state.cluster),
+        services(aws, state),
+    )?;
+    let running: BTreeSet<String> = services
+        .values()
+        .map(|service| service.task_definition_arn.clone())
+        .filter(|arn| !arn.is_empty())
+        .collect();
+    let task_definitions = describe_revisions(aws, running.into_iter()).await?;
+    let mut live = LiveEnvironment {
+        account,
+        image,
+        cluster,
+        services,
+        task_definitions,
+        candidates: BTreeMap::new(),
+    };
+    // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
+    if let Ok(families) = families_needing_candidates(state, &live) {
+        for family in families {
+            let revisions = candidates(aws, &family, &live.task_definitions).await?;
+            live.candidates.insert(family, revisions);
+        }
+    }
+    Ok(live)
+}
+
+async fn account(aws: &Aws) -> Result<String, AwsError> {
+    let identity = aws
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetCallerIdentity", "for the current credentials", e))?;
+    Ok(identity.account().unwrap_or_default().to_string())
+}
+
+async fn image(aws: &Aws, state: &DesiredState) -> Result<Option<LiveImage>, AwsError> {
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+        .set_image_tag(state.image.tag.clone())
+        .set_image_digest(state.image.digest.clone())
+        .build();
+    let result = aws
+        .ecr
+        .describe_images()
+        .repository_name(&state.image.repository)
+        .image_ids(id)
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(output.image_details().first().map(|detail| LiveImage {
+            registry_id: detail.registry_id().unwrap_or_default().to_string(),
+            repository: detail.repository_name().unwrap_or_default().to_string(),
+            digest: detail.image_digest().unwrap_or_default().to_string(),
+            tags: detail.image_tags().to_vec(),
+        })),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_image_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(AwsError::new(
+            "DescribeImages",
+            format!("in ECR repository {}", state.image.repository),
+            error,
+        )),
+    }
+}
+
+async fn cluster(aws: &Aws, name: &str) -> Result<Option<LiveCluster>, AwsError> {
+    let output = aws
+        .ecs
+        .describe_clusters()
+        .clusters(name)
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("DescribeClusters", format!("cluster {name}"), e))?;
+    Ok(output.clusters().first().map(|cluster| LiveCluster {
+        name: cluster.cluster_name().unwrap_or_default().to_string(),
+        arn: cluster.cluster_arn().unwrap_or_default().to_string(),
+        status: cluster.status().unwrap_or_default().to_string(),
+        tags: tags_from_sdk(cluster.tags()),
+    }))
+}
+
+async fn services(
+    aws: &Aws,
+    state: &DesiredState,
+) -> Result<BTreeMap<String, crate::model::LiveService>, AwsError> {
+    let names: Vec<String> = state.services.iter().map(|s| s.name.clone()).collect();
+    let calls = names.chunks(10).map(|chunk| {
+        aws.ecs
+            .describe_services()
+            .cluster(&state.cluster)
+            .set_services(Some(chunk.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+    });
+    let mut out = BTreeMap::new();
+    for result in futures::future::join_all(calls).await {
+        match result {
+            Ok(output) => {
+                for service in output.services() {
+                    let live = service_from_sdk(service);
+                    // A deleted service lingers as INACTIVE or DRAINING; it is gone for planning.
+                    if live.status == "ACTIVE" {
+                        out.insert(live.name.clone(), live);
+                    }
+                }
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) => {}
+            Err(error) => {
+                return Err(AwsError::new(
+                    "DescribeServices",
+                    format!("in cluster {}", state.cluster),
+                    error,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn describe_revisions(
+    aws: &Aws,
+    arns: impl Iterator<Item = String>,
+) -> Result<BTreeMap<String, Revision>, AwsError> {
+    stream::iter(arns.map(|arn| async move {
+        let output = aws
+            .ecs
+            .describe_task_definition()
+            .task_definition(&arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("DescribeTaskDefinition", arn.clone(), e))?;
+        Ok::<_, AwsError>(
+            output
+                .task_definition()
+                .map(|definition| (arn, revision_from_sdk(definition))),
+        )
+    }))
+    .buffer_unordered(DESCRIBE_CONCURRENCY.max(1))
+    .try_filter_map(|found| async move { Ok(found) })
+    .try_collect()
+    .await
+}
+
+/// The family's most recent ACTIVE revisions, newest first; reuses descriptions already fetched.
+async fn candidates(
+    aws: &Aws,
+    family: &str,
+    known: &BTreeMap<String, Revision>,
+) -> Result<Vec<Revision>, AwsError> {
+    let listed = aws
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(aws_sdk_ecs::types::SortOrder::Desc)
+        .max_results(CANDIDATE_REVISIONS as i32)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("ListTaskDefinitions", format!("family {family}"), e))?;
+    let revision_of = |arn: &str| {
+        arn.rsplit(':')
+            .next()
+            .and_then(|r| r.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
+    // familyPrefix matches by prefix on AWS; keep this family only, newest first.
+    let mut arns: Vec<String> = listed
+        .task_definition_arns()
+        .iter()
+        .filter(|arn| {
+            crate::plan::short_revision(arn)
+                .rsplit_once(':')
+                .map(|(f, _)| f)
+                == Some(family)
+        })
+        .cloned()
+        .collect();
+    arns.sort_by_key(|arn| std::cmp::Reverse(revision_of(arn)));
+    arns.truncate(CANDIDATE_REVISIONS);
+    let missing: Vec<String> = arns
+        .iter()
+        .filter(|arn| !known.contains_key(*arn))
+        .cloned()
+        .collect();
+    let mut fetched = describe_revisions(aws, missing.into_iter()).await?;
+    Ok(arns
+        .iter()
+        .filter_map(|arn| fetched.remove(arn).or_else(|| known.get(arn).cloned()))
+        .collect())
+}

@@ -1,0 +1,301 @@
+//! Command-line interface: flags, commands, output and exit codes.
+//! Exit codes: 0 success or nothing to do, 2 changes present (plan), 1 error.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::aws::Aws;
+use crate::aws::apply::{StepOutcome, StepStatus};
+use crate::state::{self, DesiredState};
+use crate::{engine, render};
+
+/// Exit code: success, nothing to change.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an error; nothing more was done after it.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: the plan has changes.
+pub const EXIT_CHANGES: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reconcile",
+    version,
+    about = "Make AWS ECS match the state files in git: validate, render, plan, apply",
+    after_help = "Exit codes: 0 success or no changes, 2 changes present (plan), 1 error."
+)]
+pub struct Cli {
+    /// Folder with one state file per environment.
+    #[arg(
+        long,
+        global = true,
+        default_value = "state",
+        env = "RECONCILE_STATE_DIR"
+    )]
+    pub state: PathBuf,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Never colour the output (NO_COLOR is honoured too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Log format on stderr; RUST_LOG sets the level (default: warn).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check state files without calling AWS (all of them, or one environment).
+    Validate {
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Print an environment's resolved state, every default and derived name filled in.
+    Render {
+        #[arg(long)]
+        env: String,
+    },
+    /// Show what apply would change. Exit 0: nothing to do; 2: changes; 1: error.
+    Plan {
+        #[arg(long)]
+        env: String,
+    },
+    /// Make AWS match the state file: shows the plan, asks, then does exactly that.
+    Apply {
+        #[arg(long)]
+        env: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print the JSON Schema of the state file format.
+    Schema,
+}
+
+/// Parses the arguments, runs the command, prints any error once, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.no_color {
+        anstream::ColorChoice::Never.write_global();
+    }
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            let mut stderr = anstream::stderr();
+            let text = format!("{error:#}");
+            let text = if text.starts_with("error:") {
+                text
+            } else {
+                format!("error: {text}")
+            };
+            let _ = writeln!(stderr, "{text}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn load(dir: &Path, environment: &str) -> anyhow::Result<DesiredState> {
+    let path = state::find(dir, environment)?;
+    Ok(state::load_file(&path, &state::process_env)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs one parsed command and returns its exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let mut stdout = anstream::stdout();
+    match &cli.command {
+        Command::Validate { env } => {
+            let files = match env {
+                Some(env) => vec![state::find(&cli.state, env)?],
+                None => state::discover(&cli.state)?,
+            };
+            if files.is_empty() {
+                bail!("no state files (*.yaml) in {}", cli.state.display());
+            }
+            let mut problems = Vec::new();
+            for file in &files {
+                match state::load_file(file, &state::process_env) {
+                    Ok(_) => writeln!(stdout, "ok: {}", file.display())?,
+                    Err(diagnostics) => problems.extend(diagnostics.0),
+                }
+            }
+            if problems.is_empty() {
+                Ok(EXIT_OK)
+            } else {
+                Err(crate::diagnostic::Diagnostics(problems).into())
+            }
+        }
+        Command::Render { env } => {
+            let desired = load(&cli.state, env)?;
+            let text = match cli.output {
+                Output::Json => serde_json::to_string_pretty(&desired)? + "\n",
+                Output::Text => {
+                    serde_saphyr::to_string(&desired).context("cannot render the state")?
+                }
+            };
+            write!(stdout, "{text}")?;
+            Ok(EXIT_OK)
+        }
+        Command::Schema => {
+            let schema = schemars::schema_for!(state::schema::StateFile);
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;
+            Ok(EXIT_OK)
+        }
+        Command::Plan { env } => {
+            let desired = load(&cli.state, env)?;
+            let runtime = runtime()?;
+            let plan = runtime.block_on(async {
+                let aws = Aws::connect(&desired.region).await;
+                let result = engine::plan_environment(&aws, &desired).await;
+                tracing::info!(calls = aws.calls.count(), "plan finished");
+                result
+            })?;
+            let (plan, _live) = plan;
+            match cli.output {
+                Output::Text => write!(stdout, "{}", render::text(&plan))?,
+                Output::Json => write!(stdout, "{}", render::json(&plan))?,
+            }
+            Ok(if plan.has_changes() {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Apply { env, yes } => {
+            let desired = load(&cli.state, env)?;
+            runtime()?.block_on(apply(&cli, &desired, *yes))
+        }
+    }
+}
+
+async fn apply(cli: &Cli, desired: &DesiredState, yes: bool) -> anyhow::Result<u8> {
+    let mut stdout = anstream::stdout();
+    let aws = Aws::connect(&desired.region).await;
+    let (plan, _live) = engine::plan_environment(&aws, desired).await?;
+    if cli.output == Output::Text {
+        write!(stdout, "{}", render::text(&plan))?;
+    }
+    if !plan.has_changes() {
+        if cli.output == Output::Json {
+            writeln!(
+                stdout,
+                "{}",
+                serde_json::json!({"plan": plan, "apply": {"steps": []}})
+            )?;
+        }
+        return Ok(EXIT_OK);
+    }
+    if !yes {
+        confirm(&plan.environment)?;
+    }
+    let mut on_step = |step: &StepOutcome| {
+        if cli.output == Output::Text {
+            let _ = writeln!(anstream::stdout(), "{}", step_line(step));
+        }
+    };
+    if cli.output == Output::Text {
+        writeln!(stdout, "\nApplying to {}:", plan.environment)?;
+    }
+    let report = crate::aws::apply::apply(&aws, &plan, &mut on_step).await;
+    tracing::info!(calls = aws.calls.count(), "apply finished");
+    match cli.output {
+        Output::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "apply": report}))?
+        )?,
+        Output::Text => {
+            let done = report
+                .steps
+                .iter()
+                .filter(|s| matches!(s.status, StepStatus::Done { .. }))
+                .count();
+            if report.succeeded() {
+                writeln!(
+                    stdout,
+                    "\nApply complete: {done} changes applied to {}.",
+                    plan.environment
+                )?;
+            } else {
+                writeln!(
+                    stdout,
+                    "\nApply failed: {done} of {} changes applied to {}. Fix the cause and run apply again; it continues from what is live.",
+                    report.steps.len(),
+                    plan.environment
+                )?;
+            }
+        }
+    }
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
+
+fn step_line(step: &StepOutcome) -> String {
+    use anstyle::AnsiColor;
+    let green = AnsiColor::Green.on_default();
+    let red = AnsiColor::Red.on_default();
+    let dim = anstyle::Style::new().dimmed();
+    let what = format!("{} {}", step.resource.kind.label(), step.resource.name);
+    match &step.status {
+        StepStatus::Done { detail } => format!("  {green}done{green:#}     {what}: {detail}"),
+        StepStatus::Failed { error } => format!("  {red}FAILED{red:#}   {what}: {error}"),
+        StepStatus::NotAttempted { why } => format!("  {dim}skipped  {what}: {why}{dim:#}"),
+    }
+}
+
+fn confirm(environment: &str) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply non-interactively"
+        );
+    }
+    eprint!("\nApply these changes to {environment}? Only 'yes' is accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled; nothing was changed");
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Errors in state files: where (file, line, column, field path), what is wrong, and how to fix it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem found in a state file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem concerns the file as a whole.
+    pub line: u64,
+    /// 1-based column; 0 when unknown.
+    pub column: u64,
+    /// Dotted field path, for example `services.api.cpu`; empty for the document itself.
+    pub path: String,
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: &Path, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            path: path.into(),
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, line: u64, column: u64) -> Self {
+        self.line = line;
+        self.column = column;
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if self.path.is_empty() {
+            write!(f, ": {}", self.message)?;
+        } else {
+            write!(f, ": {}: {}", self.path, self.message)?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// All problems found in one or more state files; loading stops before any AWS call when this is non-empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "error: {diagnostic}")?;
+        }
+        let count = self.0.len();
+        if count > 1 {
+            write!(f, "\n{count} errors in state files")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! The resource model both sides are compared in: task definitions, services, clusters and images,
+//! shaped like AWS's own objects but free of any SDK type.
+//!
+//! The AWS layer converts SDK responses into these types; the state layer builds the desired ones.
+//! `normalize` turns either into a canonical form before they are compared.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An ECS task definition's content: everything that makes two revisions equal or different.
+/// Optional fields are `None` where AWS may leave them out; `normalize` fills AWS's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDefinition {
+    pub family: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requires_compatibilities: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+    pub containers: Vec<ContainerDefinition>,
+    /// Settings present on a live revision that the state format cannot express (volumes, ulimits, ...),
+    /// by AWS field name. A revision carrying any of them never matches a desired one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmanaged: BTreeMap<String, serde_json::Value>,
+}
+
+/// One container definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerDefinition {
+    pub name: String,
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub essential: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entry_point: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub port_mappings: Vec<PortMapping>,
+    /// Plain variables by name. AWS keeps a list; a name listed twice keeps its last value, as in ECS.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    /// Secret variables: name to `valueFrom` (an ARN). Values never pass through this tool.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_configuration: Option<LogConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub container_port: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfiguration {
+    pub log_driver: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// A task definition as it exists in AWS: its identity plus its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    pub arn: String,
+    pub revision: i32,
+    pub status: String,
+    pub content: TaskDefinition,
+}
+
+impl Revision {
+    /// `family:revision`, the short form people recognise.
+    pub fn short_name(&self) -> String {
+        format!("{}:{}", self.content.family, self.revision)
+    }
+}
+
+/// Fargate `awsvpc` network configuration of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// Rolling-deployment settings of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub circuit_breaker_enable: bool,
+    pub circuit_breaker_rollback: bool,
+    pub min_healthy_percent: i32,
+    pub max_percent: i32,
+}
+
+impl Default for Deployment {
+    /// AWS's defaults for a REPLICA service with the ECS deployment controller.
+    fn default() -> Self {
+        Deployment {
+            circuit_breaker_enable: false,
+            circuit_breaker_rollback: false,
+            min_healthy_percent: 100,
+            max_percent: 200,
+        }
+    }
+}
+
+/// The settings of an ECS service that the state file manages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSettings {
+    pub desired_count: Option<i32>,
+    pub launch_type: Option<String>,
+    pub platform_version: Option<String>,
+    pub network: Option<Network>,
+    pub deployment: Option<Deployment>,
+}
+
+/// An ECS service as observed in AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveService {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub task_definition_arn: String,
+    pub settings: ServiceSettings,
+    pub running_count: i32,
+    pub pending_count: i32,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An ECS cluster as observed in AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCluster {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The ECR image an environment deploys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveImage {
+    pub registry_id: String,
+    pub repository: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+}
+
+/// Everything observed of one environment in AWS, in model form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEnvironment {
+    pub account: String,
+    pub image: Option<LiveImage>,
+    pub cluster: Option<LiveCluster>,
+    /// By service name; services that are missing or INACTIVE are absent.
+    pub services: BTreeMap<String, LiveService>,
+    /// Task definitions the services currently run, by ARN.
+    pub task_definitions: BTreeMap<String, Revision>,
+    /// Recent ACTIVE revisions of families whose desired content differs from what runs, newest first.
+    /// Only filled for families that need a new revision or a matching older one.
+    pub candidates: BTreeMap<String, Vec<Revision>>,
+}

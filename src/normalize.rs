@@ -1,0 +1,129 @@
+//! Canonical forms of task definitions and service settings, so that what AWS fills in or reorders
+//! never shows up as a difference.
+//!
+//! Rules (each applied to both sides): containers, port mappings, variables and secrets are compared
+//! as sorted sets; empty and absent are the same; AWS defaults are filled in (`essential: true`,
+//! container `cpu: 0`, `protocol: tcp`, `hostPort = containerPort` under awsvpc, health-check
+//! interval 30 / timeout 5 / retries 3 / start period 0, network mode `bridge` when unset, Fargate
+//! `platformVersion: LATEST`, `assignPublicIp: DISABLED`, circuit breaker off with 100/200 percent);
+//! task CPU and memory written as `1 vCPU` / `2 GB` become units and MiB; `aws:*` tags are ignored.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Deployment, HealthCheck, Network, ServiceSettings, TaskDefinition};
+
+/// Task CPU as AWS reports it for registration: units, accepting `1 vCPU` / `0.25 vcpu`.
+fn cpu_units(value: &str) -> String {
+    let lower = value.trim().to_ascii_lowercase();
+    match lower.strip_suffix("vcpu") {
+        Some(number) => number
+            .trim()
+            .parse::<f64>()
+            .map(|vcpus| ((vcpus * 1024.0).round() as i64).to_string())
+            .unwrap_or(lower),
+        None => lower,
+    }
+}
+
+/// Task memory in MiB, accepting `2 GB` / `0.5gb`.
+fn memory_mib(value: &str) -> String {
+    let lower = value.trim().to_ascii_lowercase();
+    match lower.strip_suffix("gb") {
+        Some(number) => number
+            .trim()
+            .parse::<f64>()
+            .map(|gb| ((gb * 1024.0).round() as i64).to_string())
+            .unwrap_or(lower),
+        None => lower
+            .trim_end_matches("mib")
+            .trim_end_matches("mb")
+            .trim()
+            .to_string(),
+    }
+}
+
+/// The canonical form of a task definition's content.
+pub fn task_definition(definition: &TaskDefinition) -> TaskDefinition {
+    let mut out = definition.clone();
+    out.cpu = out.cpu.as_deref().map(cpu_units);
+    out.memory = out.memory.as_deref().map(memory_mib);
+    let network_mode = out.network_mode.get_or_insert_with(|| "bridge".to_string());
+    let awsvpc = network_mode == "awsvpc";
+    out.requires_compatibilities.sort();
+    out.requires_compatibilities.dedup();
+    for container in &mut out.containers {
+        container.essential.get_or_insert(true);
+        container.cpu.get_or_insert(0);
+        for mapping in &mut container.port_mappings {
+            let protocol = mapping.protocol.take().unwrap_or_else(|| "tcp".into());
+            mapping.protocol = Some(protocol.to_ascii_lowercase());
+            if awsvpc && mapping.host_port.unwrap_or(0) == 0 {
+                mapping.host_port = Some(mapping.container_port);
+            }
+        }
+        container.port_mappings.sort();
+        container.port_mappings.dedup();
+        if let Some(health) = &mut container.health_check {
+            *health = HealthCheck {
+                command: health.command.clone(),
+                interval: Some(health.interval.unwrap_or(30)),
+                timeout: Some(health.timeout.unwrap_or(5)),
+                retries: Some(health.retries.unwrap_or(3)),
+                start_period: Some(health.start_period.unwrap_or(0)),
+            };
+        }
+    }
+    out.containers.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// The canonical form of a service's managed settings.
+pub fn service_settings(settings: &ServiceSettings) -> ServiceSettings {
+    let network = settings.network.clone().map(|mut network: Network| {
+        network.subnets.sort();
+        network.subnets.dedup();
+        network.security_groups.sort();
+        network.security_groups.dedup();
+        network
+    });
+    ServiceSettings {
+        desired_count: settings.desired_count,
+        launch_type: settings.launch_type.clone(),
+        platform_version: Some(
+            settings
+                .platform_version
+                .clone()
+                .unwrap_or_else(|| "LATEST".into()),
+        ),
+        network,
+        deployment: Some(settings.deployment.unwrap_or_default()).map(|deployment| Deployment {
+            // AWS ignores `rollback` while the breaker is off; so does the comparison.
+            circuit_breaker_rollback: deployment.circuit_breaker_enable
+                && deployment.circuit_breaker_rollback,
+            ..deployment
+        }),
+    }
+}
+
+/// Tags that matter for comparison: everything but AWS's own `aws:*` keys.
+pub fn tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter(|(key, _)| !key.starts_with("aws:"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_written_in_words_become_numbers() {
+        assert_eq!(cpu_units("1 vCPU"), "1024");
+        assert_eq!(cpu_units(".25 vcpu"), "256");
+        assert_eq!(cpu_units("512"), "512");
+        assert_eq!(memory_mib("2 GB"), "2048");
+        assert_eq!(memory_mib("0.5GB"), "512");
+        assert_eq!(memory_mib("1024"), "1024");
+    }
+}

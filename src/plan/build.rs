@@ -1,0 +1,527 @@
+//! The planner: desired state plus observed live state in, typed plan out. Pure and deterministic.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::fields::{FieldChange, field_changes, unified_diff};
+use super::{
+    Action, Change, Operation, PLAN_FORMAT_VERSION, Plan, Resource, ResourceKind,
+    TaskDefinitionRef, short_revision,
+};
+use crate::model::{
+    ContainerDefinition, HealthCheck, LiveEnvironment, LiveService, LogConfiguration, PortMapping,
+    Revision, ServiceSettings, TaskDefinition,
+};
+use crate::normalize;
+use crate::state::DesiredState;
+use crate::state::desired::DesiredService;
+
+/// Why no plan could be made. Nothing has been written when one of these is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "image {image} not found in ECR (account {account}, region {region}): push it before deploying, or fix image.tag in the state file"
+    )]
+    ImageMissing {
+        image: String,
+        account: String,
+        region: String,
+    },
+    #[error(
+        "the AWS credentials belong to account {actual}, but the state file is for account {expected}: refusing to touch another account"
+    )]
+    AccountMismatch { expected: String, actual: String },
+}
+
+fn check_preconditions(state: &DesiredState, live: &LiveEnvironment) -> Result<String, PlanError> {
+    if let Some(expected) = &state.account
+        && expected != &live.account
+    {
+        return Err(PlanError::AccountMismatch {
+            expected: expected.clone(),
+            actual: live.account.clone(),
+        });
+    }
+    match &live.image {
+        Some(image) => Ok(state.image.uri(&image.registry_id, &state.region)),
+        None => Err(PlanError::ImageMissing {
+            image: state.image.display(),
+            account: live.account.clone(),
+            region: state.region.clone(),
+        }),
+    }
+}
+
+/// The task definition a service should run, in model form (not yet normalized).
+pub fn desired_task_definition(
+    state: &DesiredState,
+    service: &DesiredService,
+    account: &str,
+    image_uri: &str,
+) -> TaskDefinition {
+    let containers = service
+        .containers
+        .iter()
+        .map(|container| ContainerDefinition {
+            name: container.name.clone(),
+            image: container
+                .image
+                .clone()
+                .unwrap_or_else(|| image_uri.to_string()),
+            essential: Some(container.essential),
+            cpu: Some(container.cpu as i32),
+            memory: container.memory.map(|m| m as i32),
+            memory_reservation: container.memory_reservation.map(|m| m as i32),
+            command: container.command.clone().unwrap_or_default(),
+            entry_point: container.entry_point.clone().unwrap_or_default(),
+            port_mappings: container
+                .port
+                .map(|port| PortMapping {
+                    container_port: i32::from(port),
+                    host_port: Some(i32::from(port)),
+                    protocol: Some("tcp".into()),
+                })
+                .into_iter()
+                .collect(),
+            environment: container.env.clone(),
+            secrets: container
+                .secrets
+                .iter()
+                .map(|(name, reference)| {
+                    (name.clone(), reference.value_from(&state.region, account))
+                })
+                .collect(),
+            health_check: container.health_check.as_ref().map(|health| HealthCheck {
+                command: health.command.clone(),
+                interval: Some(health.interval as i32),
+                timeout: Some(health.timeout as i32),
+                retries: Some(health.retries as i32),
+                start_period: Some(health.start_period as i32),
+            }),
+            log_configuration: Some(LogConfiguration {
+                log_driver: "awslogs".into(),
+                options: BTreeMap::from([
+                    ("awslogs-group".to_string(), container.logs.group.clone()),
+                    ("awslogs-region".to_string(), state.region.clone()),
+                    (
+                        "awslogs-stream-prefix".to_string(),
+                        container.logs.stream_prefix.clone(),
+                    ),
+                ]),
+            }),
+        })
+        .collect();
+    TaskDefinition {
+        family: service.family.clone(),
+        cpu: Some(service.cpu.to_string()),
+        memory: Some(service.memory.to_string()),
+        network_mode: Some("awsvpc".into()),
+        requires_compatibilities: vec!["FARGATE".into()],
+        execution_role_arn: service.execution_role_arn.clone(),
+        task_role_arn: service.task_role_arn.clone(),
+        containers,
+        unmanaged: BTreeMap::new(),
+    }
+}
+
+fn desired_settings(service: &DesiredService) -> ServiceSettings {
+    ServiceSettings {
+        desired_count: service.desired_count.map(|count| count as i32),
+        launch_type: Some("FARGATE".into()),
+        platform_version: Some(service.platform_version.clone()),
+        network: Some(service.network.clone()),
+        deployment: Some(service.deployment),
+    }
+}
+
+fn current_revision<'a>(
+    live: &'a LiveEnvironment,
+    service: &DesiredService,
+) -> Option<&'a Revision> {
+    live.services
+        .get(&service.name)
+        .and_then(|running| live.task_definitions.get(&running.task_definition_arn))
+}
+
+/// Families whose running revision differs from the desired content: the observer then fetches
+/// their recent ACTIVE revisions so the plan can reuse a matching one instead of registering.
+pub fn families_needing_candidates(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> Result<Vec<String>, PlanError> {
+    let image_uri = check_preconditions(state, live)?;
+    Ok(state
+        .services
+        .iter()
+        .filter(|service| {
+            let desired = normalize::task_definition(&desired_task_definition(
+                state,
+                service,
+                &live.account,
+                &image_uri,
+            ));
+            current_revision(live, service)
+                .is_none_or(|current| normalize::task_definition(&current.content) != desired)
+        })
+        .map(|service| service.family.clone())
+        .collect())
+}
+
+/// Computes the plan that makes `live` match `state`.
+pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanError> {
+    let image_uri = check_preconditions(state, live)?;
+    let mut changes = Vec::new();
+
+    let digest = live
+        .image
+        .as_ref()
+        .map(|image| image.digest.clone())
+        .unwrap_or_default();
+    changes.push(Change {
+        resource: Resource {
+            kind: ResourceKind::Image,
+            name: state.image.display(),
+        },
+        action: Action::NoOp,
+        reason: format!("exists in ECR ({digest})"),
+        fields: Vec::new(),
+        diff: None,
+        operation: Operation::None,
+    });
+    changes.push(cluster_change(state, live));
+
+    let mut service_changes = Vec::new();
+    for service in &state.services {
+        let (definition_change, target) = task_definition_change(state, live, service, &image_uri);
+        changes.push(definition_change);
+        service_changes.push(service_change(
+            state,
+            live.services.get(&service.name),
+            service,
+            target,
+        ));
+    }
+    changes.extend(service_changes);
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        environment: state.environment.clone(),
+        region: state.region.clone(),
+        account: live.account.clone(),
+        state_file: state.file.display().to_string(),
+        image: image_uri,
+        changes,
+    })
+}
+
+fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
+    let resource = Resource {
+        kind: ResourceKind::Cluster,
+        name: state.cluster.clone(),
+    };
+    match live
+        .cluster
+        .as_ref()
+        .filter(|cluster| cluster.status == "ACTIVE")
+    {
+        None => Change {
+            resource,
+            action: Action::Create,
+            reason: "does not exist".into(),
+            fields: Vec::new(),
+            diff: None,
+            operation: Operation::CreateCluster {
+                name: state.cluster.clone(),
+                tags: state.tags.clone(),
+            },
+        },
+        Some(cluster) => {
+            let (fields, missing) = tag_changes(&cluster.tags, &state.tags);
+            if missing.is_empty() {
+                Change {
+                    resource,
+                    action: Action::NoOp,
+                    reason: "exists".into(),
+                    fields,
+                    diff: None,
+                    operation: Operation::None,
+                }
+            } else {
+                Change {
+                    resource,
+                    action: Action::Update,
+                    reason: "tags differ".into(),
+                    fields,
+                    diff: None,
+                    operation: Operation::TagResource {
+                        arn: cluster.arn.clone(),
+                        tags: missing,
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// Tags in `desired` that `live` lacks or holds with another value (extra live tags are left alone).
+fn tag_changes(
+    live: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> (Vec<FieldChange>, BTreeMap<String, String>) {
+    let live = normalize::tags(live);
+    let mut fields = Vec::new();
+    let mut missing = BTreeMap::new();
+    for (key, value) in desired {
+        if live.get(key) != Some(value) {
+            fields.push(FieldChange::new(
+                format!("tags.{key}"),
+                live.get(key).map(|v| json!(v)),
+                Some(json!(value)),
+            ));
+            missing.insert(key.clone(), value.clone());
+        }
+    }
+    (fields, missing)
+}
+
+fn task_definition_change(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+    service: &DesiredService,
+    image_uri: &str,
+) -> (Change, TaskDefinitionRef) {
+    let definition = desired_task_definition(state, service, &live.account, image_uri);
+    let desired = normalize::task_definition(&definition);
+    let resource = Resource {
+        kind: ResourceKind::TaskDefinition,
+        name: service.family.clone(),
+    };
+    let current = current_revision(live, service);
+    let unchanged = |reason: String, arn: &str| {
+        (
+            Change {
+                resource: resource.clone(),
+                action: Action::NoOp,
+                reason,
+                fields: Vec::new(),
+                diff: None,
+                operation: Operation::None,
+            },
+            TaskDefinitionRef::Existing {
+                arn: arn.to_string(),
+            },
+        )
+    };
+    if let Some(current) = current
+        && normalize::task_definition(&current.content) == desired
+    {
+        return unchanged(
+            format!("{} matches the state", current.short_name()),
+            &current.arn,
+        );
+    }
+    let candidates = live
+        .candidates
+        .get(&service.family)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if let Some(matching) = candidates.iter().find(|revision| {
+        revision.status == "ACTIVE" && normalize::task_definition(&revision.content) == desired
+    }) {
+        return unchanged(
+            format!(
+                "reuses {}: an existing revision with exactly this content",
+                matching.short_name()
+            ),
+            &matching.arn,
+        );
+    }
+    let (fields, diff, reason) = match current {
+        Some(current) => {
+            let before = normalize::task_definition(&current.content);
+            (
+                field_changes(&before, &desired),
+                Some(unified_diff(
+                    &before,
+                    &desired,
+                    &format!("{} (running)", current.short_name()),
+                    &format!("{} (new revision)", service.family),
+                )),
+                format!(
+                    "content differs from {} and from the {} most recent ACTIVE revisions",
+                    current.short_name(),
+                    candidates.len()
+                ),
+            )
+        }
+        None => (
+            Vec::new(),
+            None,
+            if candidates.is_empty() {
+                "no ACTIVE revision of the family exists".to_string()
+            } else {
+                format!(
+                    "none of the {} most recent ACTIVE revisions matches",
+                    candidates.len()
+                )
+            },
+        ),
+    };
+    (
+        Change {
+            resource,
+            action: Action::Create,
+            reason: format!("register a new revision: {reason}"),
+            fields,
+            diff,
+            operation: Operation::RegisterTaskDefinition {
+                definition,
+                tags: state.tags.clone(),
+            },
+        },
+        TaskDefinitionRef::Registered {
+            family: service.family.clone(),
+        },
+    )
+}
+
+fn service_change(
+    state: &DesiredState,
+    live: Option<&LiveService>,
+    service: &DesiredService,
+    target: TaskDefinitionRef,
+) -> Change {
+    let resource = Resource {
+        kind: ResourceKind::Service,
+        name: service.name.clone(),
+    };
+    let desired = normalize::service_settings(&desired_settings(service));
+    let Some(live) = live else {
+        let mut settings = desired.clone();
+        settings.desired_count = Some(settings.desired_count.unwrap_or(1));
+        return Change {
+            resource,
+            action: Action::Create,
+            reason: "does not exist".into(),
+            fields: vec![FieldChange::new(
+                "task_definition",
+                None,
+                Some(Value::String(target.display())),
+            )],
+            diff: None,
+            operation: Operation::CreateService {
+                cluster: state.cluster.clone(),
+                name: service.name.clone(),
+                task_definition: target,
+                settings,
+                tags: state.tags.clone(),
+            },
+        };
+    };
+    let current = normalize::service_settings(&live.settings);
+    let mut fields = Vec::new();
+    let task_definition = match &target {
+        TaskDefinitionRef::Existing { arn } if *arn == live.task_definition_arn => None,
+        other => {
+            fields.push(FieldChange::new(
+                "task_definition",
+                Some(json!(short_revision(&live.task_definition_arn))),
+                Some(json!(other.display())),
+            ));
+            Some(other.clone())
+        }
+    };
+    let desired_count = desired
+        .desired_count
+        .filter(|count| Some(*count) != current.desired_count);
+    if let Some(count) = desired_count {
+        fields.push(FieldChange::new(
+            "desired_count",
+            current.desired_count.map(|c| json!(c)),
+            Some(json!(count)),
+        ));
+    }
+    let network = (desired.network != current.network)
+        .then(|| desired.network.clone())
+        .flatten();
+    if network.is_some() {
+        let mut network_fields = field_changes(&current.network, &desired.network);
+        for field in &mut network_fields {
+            field.path = format!("network.{}", field.path)
+                .trim_end_matches('.')
+                .to_string();
+        }
+        fields.extend(network_fields);
+    }
+    let deployment = (desired.deployment != current.deployment)
+        .then_some(desired.deployment)
+        .flatten();
+    if deployment.is_some() {
+        let mut deployment_fields = field_changes(&current.deployment, &desired.deployment);
+        for field in &mut deployment_fields {
+            field.path = format!("deployment.{}", field.path)
+                .trim_end_matches('.')
+                .to_string();
+        }
+        fields.extend(deployment_fields);
+    }
+    let platform_version = (desired.platform_version != current.platform_version)
+        .then(|| desired.platform_version.clone())
+        .flatten();
+    if let Some(version) = &platform_version {
+        fields.push(FieldChange::new(
+            "platform_version",
+            current.platform_version.as_ref().map(|v| json!(v)),
+            Some(json!(version)),
+        ));
+    }
+    let (tag_fields, tags) = tag_changes(&live.tags, &state.tags);
+    fields.extend(tag_fields);
+    let changed = task_definition.is_some()
+        || desired_count.is_some()
+        || network.is_some()
+        || deployment.is_some()
+        || platform_version.is_some()
+        || !tags.is_empty();
+    if !changed {
+        return Change {
+            resource,
+            action: Action::NoOp,
+            reason: format!(
+                "runs {} as the state says",
+                short_revision(&live.task_definition_arn)
+            ),
+            fields,
+            diff: None,
+            operation: Operation::None,
+        };
+    }
+    let what: Vec<&str> = fields
+        .iter()
+        .map(|field| field.path.split('.').next().unwrap_or_default())
+        .fold(Vec::new(), |mut acc, head| {
+            if !acc.contains(&head) {
+                acc.push(head);
+            }
+            acc
+        });
+    Change {
+        resource,
+        action: Action::Update,
+        reason: format!("update in place: {}", what.join(", ")),
+        fields,
+        diff: None,
+        operation: Operation::UpdateService {
+            cluster: state.cluster.clone(),
+            name: service.name.clone(),
+            arn: live.arn.clone(),
+            task_definition,
+            desired_count,
+            network,
+            deployment,
+            platform_version,
+            tags,
+        },
+    }
+}

@@ -1,0 +1,165 @@
+//! The typed plan: a list of changes, each with its action, the fields that differ, and the exact
+//! operation apply will perform. Renderers format it; apply executes it; neither re-decides anything.
+
+mod build;
+mod fields;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use build::{PlanError, desired_task_definition, families_needing_candidates, plan};
+pub use fields::{FieldChange, field_changes, unified_diff};
+
+use crate::model::{Deployment, Network, ServiceSettings, TaskDefinition};
+
+/// Version of the plan document (`--output json`); bumped on any incompatible change.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub environment: String,
+    pub region: String,
+    pub account: String,
+    pub state_file: String,
+    /// The image reference the environment's containers run.
+    pub image: String,
+    /// In dependency order: image, cluster, task definitions, services.
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    /// Whether applying the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|change| change.action != Action::NoOp)
+    }
+
+    /// Count of changes per action.
+    pub fn summary(&self) -> BTreeMap<Action, usize> {
+        let mut counts = BTreeMap::new();
+        for change in &self.changes {
+            *counts.entry(change.action).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub resource: Resource,
+    pub action: Action,
+    /// Why, for people. Apply never reads it.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+    /// Unified diff of the task-definition content, for task-definition changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    pub operation: Operation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Image,
+    Cluster,
+    TaskDefinition,
+    Service,
+}
+
+impl ResourceKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ResourceKind::Image => "image",
+            ResourceKind::Cluster => "cluster",
+            ResourceKind::TaskDefinition => "task definition",
+            ResourceKind::Service => "service",
+        }
+    }
+}
+
+/// What happens to a resource. A closed set, as in Terraform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+}
+
+/// The AWS writes a change consists of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Operation {
+    None,
+    CreateCluster {
+        name: String,
+        tags: BTreeMap<String, String>,
+    },
+    TagResource {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    RegisterTaskDefinition {
+        definition: TaskDefinition,
+        tags: BTreeMap<String, String>,
+    },
+    CreateService {
+        cluster: String,
+        name: String,
+        task_definition: TaskDefinitionRef,
+        settings: ServiceSettings,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateService {
+        cluster: String,
+        name: String,
+        arn: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task_definition: Option<TaskDefinitionRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        desired_count: Option<i32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<Network>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deployment: Option<Deployment>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform_version: Option<String>,
+        /// Tags to add or correct (never removes tags someone else set).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        tags: BTreeMap<String, String>,
+    },
+}
+
+/// The task definition a service should run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TaskDefinitionRef {
+    /// An existing revision, by ARN.
+    Existing { arn: String },
+    /// The revision this plan registers for the family.
+    Registered { family: String },
+}
+
+impl TaskDefinitionRef {
+    pub fn display(&self) -> String {
+        match self {
+            TaskDefinitionRef::Existing { arn } => short_revision(arn),
+            TaskDefinitionRef::Registered { family } => format!("{family}:(new revision)"),
+        }
+    }
+}
+
+/// `family:revision` from a task-definition ARN.
+pub fn short_revision(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
+}

@@ -1,0 +1,123 @@
+//! Views of a plan: text for people (Terraform style) and a versioned JSON document for tools.
+//! Renderers only format; every decision is already in the `Plan`.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use crate::plan::{Action, Change, Plan};
+
+const BOLD: Style = Style::new().bold();
+const GREEN: Style = AnsiColor::Green.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const RED: Style = AnsiColor::Red.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
+const DIM: Style = Style::new().dimmed();
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+fn symbol(action: Action) -> (char, Style) {
+    match action {
+        Action::NoOp => ('=', DIM),
+        Action::Create => ('+', GREEN),
+        Action::Update => ('~', YELLOW),
+    }
+}
+
+fn value(value: &Option<Value>) -> String {
+    match value {
+        None => "(absent)".into(),
+        Some(value) => value.to_string(),
+    }
+}
+
+/// The plan as text. Styles are ANSI codes; the caller's stream strips them where colour is off.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}: account {}, region {} ({})",
+        paint(BOLD, "Plan for"),
+        paint(BOLD, &plan.environment),
+        plan.account,
+        plan.region,
+        plan.state_file
+    );
+    let _ = writeln!(out, "Image: {}", plan.image);
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "\nNo changes. {} matches its state file ({} resources checked).",
+            plan.environment,
+            plan.changes.len()
+        );
+        return out;
+    }
+    out.push('\n');
+    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        change_text(change, &mut out);
+    }
+    let summary = plan.summary();
+    let count = |action| summary.get(&action).copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "{} {} to create, {} to update, {} unchanged.",
+        paint(BOLD, "Plan:"),
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::NoOp)
+    );
+    out
+}
+
+fn change_text(change: &Change, out: &mut String) {
+    let (sign, style) = symbol(change.action);
+    let _ = writeln!(
+        out,
+        "  {} {} {}",
+        paint(style, &sign.to_string()),
+        change.resource.kind.label(),
+        paint(BOLD, &change.resource.name)
+    );
+    let _ = writeln!(out, "      {}", paint(DIM, &change.reason));
+    for field in &change.fields {
+        let (sign, style) = match (&field.before, &field.after) {
+            (None, Some(_)) => ('+', GREEN),
+            (Some(_), None) => ('-', RED),
+            _ => ('~', YELLOW),
+        };
+        let _ = writeln!(
+            out,
+            "      {} {}: {} -> {}",
+            paint(style, &sign.to_string()),
+            field.path,
+            value(&field.before),
+            value(&field.after)
+        );
+    }
+    if let Some(diff) = &change.diff {
+        for line in diff.lines() {
+            let style = if line.starts_with("+++") || line.starts_with("---") {
+                BOLD
+            } else if line.starts_with('+') {
+                GREEN
+            } else if line.starts_with('-') {
+                RED
+            } else if line.starts_with("@@") {
+                CYAN
+            } else {
+                Style::new()
+            };
+            let _ = writeln!(out, "        {}", paint(style, line));
+        }
+    }
+    out.push('\n');
+}
+
+/// The plan as its JSON document (see docs/plan-format.md).
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,243 @@
+//! The validated, fully resolved desired state of one environment: every default and derived name
+//! filled in. Only `state::load` builds it, so holding one means the file passed validation.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::model::{Deployment, Network};
+
+/// Tag that marks every resource this tool manages.
+pub const MANAGED_BY_TAG: &str = "managed-by";
+/// Value of [`MANAGED_BY_TAG`].
+pub const MANAGED_BY_VALUE: &str = "reconcile";
+/// Tag naming the environment a managed resource belongs to.
+pub const ENVIRONMENT_TAG: &str = "reconcile:environment";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredState {
+    #[serde(skip)]
+    pub file: PathBuf,
+    pub environment: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub prefix: String,
+    pub image: ImageRef,
+    pub cluster: String,
+    /// Tags put on every managed resource, including the management tags.
+    pub tags: BTreeMap<String, String>,
+    pub services: Vec<DesiredService>,
+}
+
+/// Which image the environment deploys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageRef {
+    pub repository: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// `repository:tag` or `repository@digest`.
+    pub fn display(&self) -> String {
+        match (&self.tag, &self.digest) {
+            (Some(tag), _) => format!("{}:{tag}", self.repository),
+            (None, Some(digest)) => format!("{}@{digest}", self.repository),
+            (None, None) => self.repository.clone(),
+        }
+    }
+
+    /// The full reference a container definition uses, given the registry's account id and region.
+    pub fn uri(&self, registry_id: &str, region: &str) -> String {
+        let host = format!("{registry_id}.dkr.ecr.{region}.amazonaws.com");
+        match (&self.tag, &self.digest) {
+            (Some(tag), _) => format!("{host}/{}:{tag}", self.repository),
+            (None, Some(digest)) => format!("{host}/{}@{digest}", self.repository),
+            (None, None) => format!("{host}/{}", self.repository),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredService {
+    /// The key under `services:` in the state file.
+    pub key: String,
+    pub name: String,
+    pub family: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired_count: Option<u32>,
+    pub cpu: u32,
+    pub memory: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+    pub network: Network,
+    pub deployment: Deployment,
+    pub platform_version: String,
+    pub containers: Vec<DesiredContainer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredContainer {
+    pub name: String,
+    /// An explicit image; `None` runs the environment's image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub cpu: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<u32>,
+    pub essential: bool,
+    pub env: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, SecretRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<DesiredHealthCheck>,
+    pub logs: DesiredLogs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredHealthCheck {
+    pub command: Vec<String>,
+    pub interval: u32,
+    pub timeout: u32,
+    pub retries: u32,
+    pub start_period: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredLogs {
+    pub group: String,
+    pub stream_prefix: String,
+}
+
+/// Where a secret's value lives. The value itself never enters this tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum SecretRef {
+    /// A Secrets Manager secret by name, optionally one key of its JSON value.
+    SecretsManager { name: String, key: Option<String> },
+    /// An SSM Parameter Store parameter by name (with its leading slash).
+    Ssm { name: String },
+    /// A full Secrets Manager or SSM ARN, used as written.
+    Arn(String),
+}
+
+impl SecretRef {
+    /// Parses `secretsmanager:NAME[:KEY]`, `ssm:/NAME` or an ARN; `None` when it is none of them.
+    pub fn parse(reference: &str) -> Option<SecretRef> {
+        if let Some(rest) = reference.strip_prefix("secretsmanager:") {
+            let (name, key) = match rest.split_once(':') {
+                Some((name, key)) => (name, Some(key)),
+                None => (rest, None),
+            };
+            let name_ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+            let key_ok = key.is_none_or(|key| !key.is_empty() && !key.contains(':'));
+            return (name_ok && key_ok).then(|| SecretRef::SecretsManager {
+                name: name.to_string(),
+                key: key.map(str::to_string),
+            });
+        }
+        if let Some(name) = reference.strip_prefix("ssm:") {
+            let name_ok = name.starts_with('/')
+                && name.len() > 1
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
+            return name_ok.then(|| SecretRef::Ssm {
+                name: name.to_string(),
+            });
+        }
+        let is_arn = reference.starts_with("arn:aws")
+            && (reference.contains(":secretsmanager:") || reference.contains(":ssm:"))
+            && reference.split(':').count() >= 6;
+        is_arn.then(|| SecretRef::Arn(reference.to_string()))
+    }
+
+    /// The `valueFrom` ECS needs: an ARN in the environment's account and region.
+    pub fn value_from(&self, region: &str, account: &str) -> String {
+        match self {
+            SecretRef::SecretsManager { name, key: None } => {
+                format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}")
+            }
+            SecretRef::SecretsManager {
+                name,
+                key: Some(key),
+            } => format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}:{key}::"),
+            SecretRef::Ssm { name } => format!("arn:aws:ssm:{region}:{account}:parameter{name}"),
+            SecretRef::Arn(arn) => arn.clone(),
+        }
+    }
+}
+
+impl From<SecretRef> for String {
+    fn from(reference: SecretRef) -> String {
+        match reference {
+            SecretRef::SecretsManager { name, key: None } => format!("secretsmanager:{name}"),
+            SecretRef::SecretsManager {
+                name,
+                key: Some(key),
+            } => format!("secretsmanager:{name}:{key}"),
+            SecretRef::Ssm { name } => format!("ssm:{name}"),
+            SecretRef::Arn(arn) => arn,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecretRef;
+
+    #[test]
+    fn secret_references_resolve_to_the_arns_ecs_expects() {
+        let check = |reference: &str, expected: Option<&str>| {
+            let parsed = SecretRef::parse(reference);
+            assert_eq!(
+                parsed
+                    .as_ref()
+                    .map(|r| r.value_from("ap-south-1", "024209611402")),
+                expected.map(str::to_string),
+                "{reference}"
+            );
+            if let Some(parsed) = parsed {
+                assert_eq!(String::from(parsed), reference, "round trip");
+            }
+        };
+        check(
+            "secretsmanager:kaapi/production:SECRET_KEY",
+            Some(
+                "arn:aws:secretsmanager:ap-south-1:024209611402:secret:kaapi/production:SECRET_KEY::",
+            ),
+        );
+        check(
+            "secretsmanager:kaapi/db",
+            Some("arn:aws:secretsmanager:ap-south-1:024209611402:secret:kaapi/db"),
+        );
+        check(
+            "ssm:/kaapi/production/SENTRY_DSN",
+            Some("arn:aws:ssm:ap-south-1:024209611402:parameter/kaapi/production/SENTRY_DSN"),
+        );
+        check(
+            "arn:aws:secretsmanager:ap-south-1:1:secret:x-AbCdEf:KEY::",
+            Some("arn:aws:secretsmanager:ap-south-1:1:secret:x-AbCdEf:KEY::"),
+        );
+        check("secretsmanager:", None);
+        check("secretsmanager:a:b:c", None);
+        check("ssm:relative", None);
+        check("hunter2", None);
+    }
+}

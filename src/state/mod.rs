@@ -1,0 +1,265 @@
+//! Loading state files: read, parse with positions, interpolate `${env:…}`, validate, resolve.
+//! Pure apart from reading the file; nothing here talks to AWS.
+
+pub mod desired;
+pub mod interpolate;
+pub mod locate;
+pub mod naming;
+pub mod resolve;
+pub mod schema;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+pub use desired::DesiredState;
+use locate::Located;
+use schema::StateFile;
+
+/// Reads the variables that `${env:NAME}` refers to.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, for `${env:NAME}`.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Every state file (`*.yaml`, `*.yml`) in `dir`, sorted by name.
+pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+    let entries = std::fs::read_dir(dir).map_err(|error| {
+        Diagnostics(vec![
+            Diagnostic::new(dir, "", format!("cannot read the state directory: {error}")).help(
+                "pass the folder that holds one YAML file per environment with `--state DIR`",
+            ),
+        ])
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.is_file()
+                && matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                )
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The state file of environment `environment` in `dir`.
+pub fn find(dir: &Path, environment: &str) -> Result<PathBuf, Diagnostics> {
+    let files = discover(dir)?;
+    files
+        .iter()
+        .find(|path| path.file_stem().and_then(|s| s.to_str()) == Some(environment))
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<String> = files
+                .iter()
+                .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+                .collect();
+            Diagnostics(vec![
+                Diagnostic::new(
+                    dir,
+                    "",
+                    format!("no state file for environment `{environment}`"),
+                )
+                .help(if known.is_empty() {
+                    format!("create {}/{environment}.yaml", dir.display())
+                } else {
+                    format!("environments here: {}", known.join(", "))
+                }),
+            ])
+        })
+}
+
+/// Reads and loads one state file.
+pub fn load_file(path: &Path, lookup: EnvLookup) -> Result<DesiredState, Diagnostics> {
+    let source = std::fs::read_to_string(path).map_err(|error| {
+        Diagnostics(vec![Diagnostic::new(
+            path,
+            "",
+            format!("cannot read the file: {error}"),
+        )])
+    })?;
+    load_str(path, &source, lookup)
+}
+
+/// Parses, interpolates, validates and resolves one state file's text.
+pub fn load_str(path: &Path, source: &str, lookup: EnvLookup) -> Result<DesiredState, Diagnostics> {
+    let parsed = parse(path, source)?;
+    let located = Located::parse(source).unwrap_or_default();
+    let at = |finding: validate::Finding| {
+        let (line, column) = located.find(&finding.path);
+        let mut diagnostic =
+            Diagnostic::new(path, finding.path.trim_end_matches("#key"), finding.message)
+                .at(line, column);
+        diagnostic.help = finding.help;
+        diagnostic
+    };
+    let mut value = serde_json::to_value(&parsed)
+        .map_err(|error| Diagnostics(vec![Diagnostic::new(path, "", error.to_string())]))?;
+    let findings = interpolate::interpolate(&mut value, lookup);
+    if !findings.is_empty() {
+        return Err(Diagnostics(findings.into_iter().map(at).collect()));
+    }
+    let state: StateFile = serde_json::from_value(value)
+        .map_err(|error| Diagnostics(vec![Diagnostic::new(path, "", error.to_string())]))?;
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    let findings = validate::check(&state, stem);
+    if !findings.is_empty() {
+        return Err(Diagnostics(findings.into_iter().map(at).collect()));
+    }
+    Ok(resolve::resolve(path, &state))
+}
+
+fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
+    let mut field_path = String::new();
+    let result = serde_saphyr::with_deserializer_from_str(source, |deserializer| {
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            field_path = error.path().to_string();
+            error.into_inner()
+        })
+    });
+    result.map_err(|error| {
+        let (line, column) = error
+            .location()
+            .map(|location| (location.line(), location.column()))
+            .unwrap_or((0, 0));
+        let raw = error.without_snippet().to_string();
+        let (message, help, extra_segment) = explain(strip_position(&raw));
+        let mut field_path = clean_path(&field_path);
+        if let Some(segment) = extra_segment {
+            if !field_path.is_empty() {
+                field_path.push('.');
+            }
+            field_path.push_str(&segment);
+        }
+        let mut diagnostic = Diagnostic::new(path, field_path, message).at(line, column);
+        diagnostic.help = help;
+        Diagnostics(vec![diagnostic])
+    })
+}
+
+/// serde_path_to_error writes `.` for the root and `?` for a position it could not name.
+fn clean_path(raw: &str) -> String {
+    raw.split('.')
+        .filter(|segment| !segment.is_empty() && *segment != "?")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn strip_position(message: &str) -> &str {
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let message = match message.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
+        _ => message,
+    };
+    match message.rfind(" at line ") {
+        Some(index) if message[index..].contains(", column ") => &message[..index],
+        _ => message,
+    }
+    .lines()
+    .next()
+    .unwrap_or_default()
+}
+
+/// Rewrites the parser's message for people: (message, help, field to append to the path).
+fn explain(message: &str) -> (String, Option<String>, Option<String>) {
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once('`')
+    {
+        let options: Vec<&str> = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .split(", ")
+            .map(|option| option.trim_matches('`'))
+            .filter(|option| !option.is_empty())
+            .collect();
+        let help = match closest(field, &options) {
+            Some(best) => format!(
+                "did you mean `{best}`? valid keys here: {}",
+                options.join(", ")
+            ),
+            None => format!("valid keys here: {}", options.join(", ")),
+        };
+        return (format!("unknown key `{field}`"), Some(help), None);
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `")
+        && let Some((variant, expected)) = rest.split_once('`')
+    {
+        let options: Vec<&str> = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .split(", ")
+            .map(|option| option.trim_matches('`'))
+            .collect();
+        let help = match closest(variant, &options) {
+            Some(best) => format!("did you mean `{best}`? one of: {}", options.join(", ")),
+            None => format!("one of: {}", options.join(", ")),
+        };
+        return (format!("unknown value `{variant}`"), Some(help), None);
+    }
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return (
+            "missing required key".to_string(),
+            Some(format!(
+                "add `{field}:` here (`reconcile schema` lists every key)"
+            )),
+            Some(field.to_string()),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest);
+        return (
+            format!("duplicate key `{key}`"),
+            Some("keep one of the two entries".to_string()),
+            None,
+        );
+    }
+    let plain = |text: &str, help: &str| (text.to_string(), Some(help.to_string()), None);
+    if message.starts_with("invalid u32") || message.starts_with("invalid u16") {
+        return plain(
+            "expected a whole number",
+            "write a non-negative integer without quotes",
+        );
+    }
+    if message.starts_with("cannot deserialize null into string") {
+        return plain("a value is required here", "write `''` for an empty string");
+    }
+    if message.starts_with("expected string scalar") {
+        return plain(
+            "expected a single value, not a list or mapping",
+            "write a plain value; quote it if it contains `: ` or starts with a special character",
+        );
+    }
+    if message.starts_with("expected sequence start") {
+        return plain("expected a list", "write a list, for example `[a, b]`");
+    }
+    if message.starts_with("expected mapping start") || message.contains("expected a map") {
+        return plain(
+            "expected a mapping of keys to values",
+            "write `key: value` pairs",
+        );
+    }
+    if message.contains("invalid type: boolean") || message.starts_with("invalid boolean") {
+        return plain("expected true or false", "write `true` or `false`");
+    }
+    (message.to_string(), None, None)
+}
+
+fn closest<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
+    options
+        .iter()
+        .map(|option| (strsim::damerau_levenshtein(word, option), *option))
+        .filter(|(distance, option)| *distance <= 3.max(option.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, option)| option)
+}

@@ -1,0 +1,239 @@
+//! The state file format (version 1) as serde types: what a user writes, before defaults are filled.
+//!
+//! Every struct rejects unknown keys, and the same types generate the JSON Schema
+//! (`reconcile schema`), so the schema and the parser cannot disagree.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One environment of one application: the whole desired state that `reconcile` makes AWS match.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateFile {
+    /// Format version; this release reads version 1.
+    pub version: u32,
+    /// Environment name; must match the file name (`staging` for `staging.yaml`).
+    pub environment: String,
+    /// AWS region, for example `ap-south-1`.
+    pub region: String,
+    /// Optional guard: the 12-digit AWS account id this environment lives in. Every command refuses
+    /// to run against any other account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Resource name prefix (Kaapi's `AWS_RESOURCE_PREFIX`); every default name derives from it.
+    pub prefix: String,
+    /// The application image, which must already be pushed to ECR.
+    pub image: ImageSpec,
+    /// ECS cluster name. Default: `{prefix}-cluster` in production, `{prefix}-{environment}-cluster` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Default Fargate network configuration for every service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
+    /// Default IAM roles for every task definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesSpec>,
+    /// Plain environment variables shared by every container (containers may override them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Secret environment variables shared by every container, as references:
+    /// `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or a Secrets Manager or SSM ARN.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Extra tags for every resource `reconcile` creates.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// ECS services, each with its own task-definition family. Keys are short logical names.
+    pub services: IndexMap<String, ServiceSpec>,
+}
+
+/// The image every container runs unless it names its own.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    /// ECR repository name. Default: `{prefix}-repo` in production, `{prefix}-{environment}-repo` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Image tag, for example `v1.8.0`. Exactly one of `tag` and `digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Image digest, `sha256:` followed by 64 hex digits. Exactly one of `tag` and `digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// Fargate `awsvpc` network configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Subnet ids (`subnet-...`).
+    pub subnets: Vec<String>,
+    /// Security group ids (`sg-...`).
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Give tasks a public IP. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign_public_ip: Option<bool>,
+}
+
+/// IAM roles of a task definition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesSpec {
+    /// Role ECS uses to pull the image, read secrets and write logs (required on Fargate with awslogs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    /// Role the application's code runs as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+}
+
+/// One ECS service and the task-definition family it runs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// ECS service name. Default for key `api`: `{base}-service`; for any other key K: `{base}-K-service`,
+    /// where base is `{prefix}` in production and `{prefix}-{environment}` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Task-definition family. Default for key `api`: `{base}-task`; otherwise `{base}-K-task`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// Number of tasks. When absent, a new service starts with 1 and the live count is never changed
+    /// (leave it out when an autoscaler owns the count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_count: Option<u32>,
+    /// Task CPU units (a valid Fargate size: 256, 512, 1024, 2048, 4096, 8192, 16384).
+    pub cpu: u32,
+    /// Task memory in MiB (must be valid for the CPU size).
+    pub memory: u32,
+    /// Overrides the environment's roles for this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesSpec>,
+    /// Overrides the environment's network for this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
+    /// Rolling-deployment settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentSpec>,
+    /// Fargate platform version. Default: `LATEST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    /// Plain environment variables for every container of this service (over the environment's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Secret references for every container of this service (over the environment's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Containers, in task-definition order (the first one is the main container).
+    pub containers: IndexMap<String, ContainerSpec>,
+}
+
+/// ECS deployment configuration of a service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentSpec {
+    /// Deployment circuit breaker: `disabled` (AWS's default), `enabled`, or `rollback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreakerMode>,
+    /// Lower limit of running tasks during a deployment, in percent of the desired count. Default: 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_healthy_percent: Option<u32>,
+    /// Upper limit of tasks during a deployment, in percent of the desired count. Default: 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_percent: Option<u32>,
+}
+
+/// What the ECS deployment circuit breaker does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CircuitBreakerMode {
+    /// No circuit breaker.
+    Disabled,
+    /// Stop a failing deployment, leaving it failed.
+    Enabled,
+    /// Stop a failing deployment and roll back to the last completed one.
+    Rollback,
+}
+
+/// One container of a task definition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    /// A full image reference for this container only; default: the environment's image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Overrides the image's command (CMD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Overrides the image's entry point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    /// TCP port the container listens on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
+    /// CPU units reserved for this container. Default: 0 (share the task's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    /// Hard memory limit in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    /// Soft memory limit in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<u32>,
+    /// Whether the task stops when this container stops. Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub essential: Option<bool>,
+    /// Plain environment variables for this container (over the service's and environment's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Secret references for this container (over the service's and environment's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Container health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckSpec>,
+    /// CloudWatch Logs (awslogs) settings. Default group: `/ecs/{cluster}/{service}`, stream prefix `ecs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogsSpec>,
+}
+
+/// A container health check: either an HTTP `path` probed with curl on the container's port, or a
+/// `command` in ECS's form (`["CMD-SHELL", "..."]` or `["CMD", ...]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// HTTP path, for example `/api/v1/utils/health/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Explicit health-check command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Seconds between checks (5 to 300). Default: 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u32>,
+    /// Seconds before a check fails (2 to 120). Default: 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Failures before the container is unhealthy (1 to 10). Default: 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Grace period in seconds (0 to 300). Default: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<u32>,
+}
+
+/// awslogs log configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSpec {
+    /// CloudWatch Logs group. Default: `/ecs/{cluster}/{service}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Stream prefix. Default: `ecs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_prefix: Option<String>,
+}
