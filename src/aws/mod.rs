@@ -123,6 +123,17 @@ impl Intercept for CallLog {
     fn read_before_execution(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let now = self.inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let name = cfg
@@ -133,8 +144,6 @@ impl Intercept for CallLog {
         if let Ok(mut ops) = self.inner.operations.lock() {
             ops.push(name);
         }
-        let now = self.inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
         Ok(())
     }
 

@@ -298,46 +298,25 @@ fn task_definition_change(
         name: service.family.clone(),
     };
     let current = current_revision(live, service);
-    let unchanged = |reason: String, arn: &str| {
-        (
+    if let Some(current) = current
+        && normalize::task_definition(&current.content) == desired
+    {
+        return (
             Change {
-                resource: resource.clone(),
+                resource,
                 action: Action::NoOp,
-                reason,
+                reason: format!("{} matches the state", current.short_name()),
                 fields: Vec::new(),
                 diff: None,
                 operation: Operation::None,
             },
             TaskDefinitionRef::Existing {
-                arn: arn.to_string(),
+                arn: current.arn.clone(),
             },
-        )
-    };
-    if let Some(current) = current
-        && normalize::task_definition(&current.content) == desired
-    {
-        return unchanged(
-            format!("{} matches the state", current.short_name()),
-            &current.arn,
         );
     }
-    let candidates = live
-        .candidates
-        .get(&service.family)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    if let Some(matching) = candidates.iter().find(|revision| {
-        revision.status == "ACTIVE" && normalize::task_definition(&revision.content) == desired
-    }) {
-        return unchanged(
-            format!(
-                "reuses {}: an existing revision with exactly this content",
-                matching.short_name()
-            ),
-            &matching.arn,
-        );
-    }
-    let (fields, diff, reason) = match current {
+    // What differs from the running revision, shown whether a new revision is registered or an older one reused.
+    let (fields, diff) = match current {
         Some(current) => {
             let before = normalize::task_definition(&current.content);
             (
@@ -346,27 +325,44 @@ fn task_definition_change(
                     &before,
                     &desired,
                     &format!("{} (running)", current.short_name()),
-                    &format!("{} (new revision)", service.family),
+                    &format!("{} (desired)", service.family),
                 )),
-                format!(
-                    "content differs from {} and from the {} most recent ACTIVE revisions",
-                    current.short_name(),
-                    candidates.len()
-                ),
             )
         }
-        None => (
-            Vec::new(),
-            None,
-            if candidates.is_empty() {
-                "no ACTIVE revision of the family exists".to_string()
-            } else {
-                format!(
-                    "none of the {} most recent ACTIVE revisions matches",
-                    candidates.len()
-                )
+        None => (Vec::new(), None),
+    };
+    let candidates = live
+        .candidates
+        .get(&service.family)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if let Some(matching) = candidates.iter().find(|revision| {
+        revision.status == "ACTIVE" && normalize::task_definition(&revision.content) == desired
+    }) {
+        return (
+            Change {
+                resource,
+                action: Action::NoOp,
+                reason: format!(
+                    "reuses {}: an existing revision with exactly this content",
+                    matching.short_name()
+                ),
+                fields,
+                diff,
+                operation: Operation::None,
             },
+            TaskDefinitionRef::Existing {
+                arn: matching.arn.clone(),
+            },
+        );
+    }
+    let reason = match (current, candidates.len()) {
+        (Some(current), count) => format!(
+            "content differs from {} and from the {count} most recent ACTIVE revisions",
+            current.short_name()
         ),
+        (None, 0) => "no ACTIVE revision of the family exists".to_string(),
+        (None, count) => format!("none of the {count} most recent ACTIVE revisions matches"),
     };
     (
         Change {

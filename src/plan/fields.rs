@@ -47,7 +47,7 @@ fn keyed(value: &Value) -> Value {
                         let name = item["name"].as_str().unwrap_or_default().to_string();
                         let mut inner = keyed(item);
                         if let Value::Object(map) = &mut inner {
-                            map.remove("name");
+                            map.shift_remove("name");
                         }
                         (name, inner)
                     })

@@ -57,7 +57,12 @@ pub fn text(plan: &Plan) -> String {
         return out;
     }
     out.push('\n');
-    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+    // Unchanged resources are listed only when they explain a change (a reused revision).
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || !c.fields.is_empty())
+    {
         change_text(change, &mut out);
     }
     let summary = plan.summary();

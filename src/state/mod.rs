@@ -127,14 +127,19 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         })
     });
     result.map_err(|error| {
-        let (line, column) = error
+        let (line, column): (u64, u64) = error
             .location()
             .map(|location| (location.line(), location.column()))
             .unwrap_or((0, 0));
         let raw = error.without_snippet().to_string();
         let (message, help, extra_segment) = explain(strip_position(&raw));
         let mut field_path = clean_path(&field_path);
+        let (mut line, mut column) = (line, column);
         if let Some(segment) = extra_segment {
+            // A missing key is reported at the key of the mapping that lacks it.
+            if let Some(located) = Located::parse(source) {
+                (line, column) = located.find(&format!("{field_path}#key"));
+            }
             if !field_path.is_empty() {
                 field_path.push('.');
             }
@@ -209,7 +214,7 @@ fn explain(message: &str) -> (String, Option<String>, Option<String>) {
         && let Some((field, _)) = rest.split_once('`')
     {
         return (
-            "missing required key".to_string(),
+            format!("missing required key `{field}`"),
             Some(format!(
                 "add `{field}:` here (`reconcile schema` lists every key)"
             )),

@@ -38,6 +38,7 @@ pub struct StateFile {
     pub roles: Option<RolesSpec>,
     /// Plain environment variables shared by every container (containers may override them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, ScalarValue>")]
     pub env: BTreeMap<String, String>,
     /// Secret environment variables shared by every container, as references:
     /// `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or a Secrets Manager or SSM ARN.
@@ -124,6 +125,7 @@ pub struct ServiceSpec {
     pub platform_version: Option<String>,
     /// Plain environment variables for every container of this service (over the environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, ScalarValue>")]
     pub env: BTreeMap<String, String>,
     /// Secret references for every container of this service (over the environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -189,6 +191,7 @@ pub struct ContainerSpec {
     pub essential: Option<bool>,
     /// Plain environment variables for this container (over the service's and environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, ScalarValue>")]
     pub env: BTreeMap<String, String>,
     /// Secret references for this container (over the service's and environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -236,4 +239,14 @@ pub struct LogsSpec {
     /// Stream prefix. Default: `ecs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_prefix: Option<String>,
+}
+
+/// What a variable's value may be written as in YAML; numbers and booleans are kept as written.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ScalarValue {
+    Text(String),
+    Integer(i64),
+    Boolean(bool),
 }

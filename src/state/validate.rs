@@ -686,7 +686,7 @@ fn check_health(health: &HealthCheckSpec, port: Option<u32>, path: &str, out: &m
             out.push(finding(
                 format!("{path}.{field}"),
                 format!("{value} is outside {min} to {max}"),
-                &format!("ECS accepts a {field} from {min} to {max}"),
+                &format!("ECS accepts `{field}` from {min} to {max}"),
             ));
         }
     }

@@ -1,0 +1,50 @@
+"""Starts the pinned moto server with the extensions reconcile's tests need.
+
+moto is less faithful than AWS in a few places that matter to reconcile. Each patch below
+reproduces one documented AWS behaviour; nothing here changes what reconcile itself does.
+
+1. CreateService keeps `deploymentConfiguration`.
+   AWS: CreateService stores the given deploymentConfiguration and DescribeServices returns it,
+   with AWS's defaults (maximumPercent 200, minimumHealthyPercent 100, circuit breaker off)
+   for anything not given (ECS API reference, CreateService / DeploymentConfiguration).
+   moto 5.2.5 drops it on create (it only round-trips through UpdateService).
+
+Usage: python launch.py HOST PORT
+"""
+
+import sys
+
+from moto.ecs import responses as ecs_responses
+
+DEFAULT_DEPLOYMENT_CONFIGURATION = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+
+_original_create_service = ecs_responses.EC2ContainerServiceResponse.create_service
+
+
+def _create_service(self):
+    result = _original_create_service(self)
+    cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+    service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
+    given = self._get_param("deploymentConfiguration") or {}
+    configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
+    configuration.update(given)
+    service.deployment_configuration = configuration
+    return result
+
+
+ecs_responses.EC2ContainerServiceResponse.create_service = _create_service
+
+
+def main():
+    host, port = sys.argv[1], sys.argv[2]
+    from moto.server import main as moto_main
+
+    moto_main(["-H", host, "-p", port])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Seeds an emulator account with what an environment presupposes but reconcile does not own:
+a VPC with two subnets and a security group, ECR repositories holding pushed image tags, and the
+Secrets Manager secrets the state files reference. Prints the ids as JSON on stdout.
+
+Usage: python seed.py --endpoint URL [--region R] [--image REPO=TAG[,TAG...]]... [--secret NAME]...
+"""
+
+import argparse
+import hashlib
+import json
+
+import boto3
+
+
+def client(service, args):
+    c = boto3.client(
+        service,
+        region_name=args.region,
+        endpoint_url=args.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    if args.account:
+        def add_account(request, **_):
+            request.headers["x-moto-account-id"] = args.account
+        c.meta.events.register("before-sign.*.*", add_account)
+    return c
+
+
+def manifest(repository, tag):
+    """A distinct, well-formed Docker image manifest per tag, so each tag has its own digest."""
+    config = hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": f"sha256:{config}"},
+        "layers": [],
+    })
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--region", default="ap-south-1")
+    parser.add_argument("--account")
+    parser.add_argument("--image", action="append", default=[], help="REPO=TAG[,TAG...]")
+    parser.add_argument("--secret", action="append", default=[], help="Secrets Manager secret name")
+    args = parser.parse_args()
+
+    ec2 = client("ec2", args)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{args.region}{zone}")["Subnet"]["SubnetId"]
+        for i, zone in enumerate("ab", start=1)
+    ]
+    group = ec2.create_security_group(GroupName="kaapi-app", Description="Kaapi tasks", VpcId=vpc)["GroupId"]
+
+    ecr = client("ecr", args)
+    digests = {}
+    for spec in args.image:
+        repository, _, tags = spec.partition("=")
+        try:
+            ecr.create_repository(repositoryName=repository)
+        except ecr.exceptions.RepositoryAlreadyExistsException:
+            pass
+        for tag in filter(None, tags.split(",")):
+            image = ecr.put_image(repositoryName=repository, imageManifest=manifest(repository, tag), imageTag=tag)
+            digests[f"{repository}:{tag}"] = image["image"]["imageId"]["imageDigest"]
+
+    secrets = client("secretsmanager", args)
+    for name in args.secret:
+        # Values are fixed, recognisable fakes so tests can assert they never reach any output.
+        value = {key: f"seeded-secret-value-{key.lower()}" for key in ("SECRET_KEY", "POSTGRES_PASSWORD")}
+        secrets.create_secret(Name=name, SecretString=json.dumps(value))
+
+    account = client("sts", args).get_caller_identity()["Account"]
+    print(json.dumps({"account": account, "vpc": vpc, "subnets": subnets, "security_group": group, "digests": digests}))
+
+
+if __name__ == "__main__":
+    main()

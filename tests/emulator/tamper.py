@@ -1,0 +1,50 @@
+"""Changes a live service behind reconcile's back, the way someone in the console would.
+
+Usage: python tamper.py ENDPOINT CLUSTER SERVICE CHANGE [ARGS...]
+  env NAME VALUE         set a plain variable in container 0 (new revision, service moved to it)
+  secret NAME VALUE_FROM point a secret of container 0 elsewhere (new revision)
+  image CONTAINER IMAGE  run another image in one container (new revision)
+  cpu CPU MEMORY         resize the task (new revision)
+  desired-count N        scale the service
+"""
+
+import sys
+
+import boto3
+
+READ_ONLY = {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+             "registeredAt", "registeredBy", "deregisteredAt"}
+
+
+def main():
+    endpoint, cluster, service, change, *args = sys.argv[1:]
+    ecs = boto3.client("ecs", region_name="ap-south-1", endpoint_url=endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    live = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+    if change == "desired-count":
+        ecs.update_service(cluster=cluster, service=service, desiredCount=int(args[0]))
+        return
+    definition = ecs.describe_task_definition(taskDefinition=live["taskDefinition"])["taskDefinition"]
+    definition = {k: v for k, v in definition.items() if k not in READ_ONLY}
+    containers = definition["containerDefinitions"]
+    if change == "env":
+        name, value = args
+        env = [e for e in containers[0].get("environment", []) if e["name"] != name]
+        containers[0]["environment"] = env + [{"name": name, "value": value}]
+    elif change == "secret":
+        name, value_from = args
+        secrets = [s for s in containers[0].get("secrets", []) if s["name"] != name]
+        containers[0]["secrets"] = secrets + [{"name": name, "valueFrom": value_from}]
+    elif change == "image":
+        container, image = args
+        next(c for c in containers if c["name"] == container)["image"] = image
+    elif change == "cpu":
+        definition["cpu"], definition["memory"] = args
+    else:
+        raise SystemExit(f"unknown change {change}")
+    arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service=service, taskDefinition=arn)
+
+
+if __name__ == "__main__":
+    main()

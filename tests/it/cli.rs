@@ -1,0 +1,245 @@
+//! The built binary against the emulator: the quickstart flow, exit codes, confirmation,
+//! out-of-band changes, and that bad input never reaches AWS.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::support::{Emulator, Seed, StateDir, reconcile, stderr, stdout};
+
+fn state_args<'a>(state: &'a StateDir, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(["--state", state.path().to_str().unwrap()]);
+    all
+}
+
+fn run(emulator: &Emulator, seed: &Seed, state: &StateDir, args: &[&str]) -> (i32, String, String) {
+    let output = reconcile(Some(emulator), Some(seed), &state_args(state, args));
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
+}
+
+#[test]
+fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let state = StateDir::examples();
+
+    let (code, out, err) = run(&emulator, &seed, &state, &["validate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for environment in ["staging", "production"] {
+        let (code, out, err) = run(&emulator, &seed, &state, &["plan", "--env", environment]);
+        assert_eq!(code, 2, "plan of a new environment has changes: {out}{err}");
+        assert!(out.contains("+ cluster"), "{out}");
+        let (code, out, err) = run(
+            &emulator,
+            &seed,
+            &state,
+            &["apply", "--env", environment, "--yes"],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("Apply complete"), "{out}");
+        let (code, out, err) = run(&emulator, &seed, &state, &["plan", "--env", environment]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("No changes."), "{out}");
+    }
+    let (code, out, _) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["plan", "--env", "staging", "--output", "json"],
+    );
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["environment"], "staging");
+    let names: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["resource"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "kaapi-staging-repo:v1.8.0-main.3",
+            "kaapi-staging-cluster",
+            "kaapi-staging-task",
+            "kaapi-staging-service"
+        ]
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_needs_yes_and_changes_nothing() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let state = StateDir::examples();
+    let (code, _, err) = run(&emulator, &seed, &state, &["apply", "--env", "staging"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refusing to apply without confirmation: stdin is not a terminal; pass --yes"),
+        "{err}"
+    );
+    let (code, out, _) = run(&emulator, &seed, &state, &["plan", "--env", "staging"]);
+    assert_eq!(code, 2, "still nothing created: {out}");
+    assert!(out.contains("+ cluster kaapi-staging-cluster"), "{out}");
+}
+
+#[test]
+fn out_of_band_changes_are_planned_naming_the_resource_and_field() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let state = StateDir::examples();
+    let (code, out, err) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["apply", "--env", "production", "--yes"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    let other_secret = format!(
+        "arn:aws:secretsmanager:ap-south-1:{}:secret:someone-else:SECRET_KEY::",
+        seed.account
+    );
+    let other_image = format!(
+        "{}.dkr.ecr.ap-south-1.amazonaws.com/kaapi-repo:hotfix",
+        seed.account
+    );
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "kaapi-service",
+            vec!["env", "PROJECT_NAME", "Kaapi (edited)"],
+            vec![
+                "= task definition kaapi-task",
+                "reuses kaapi-task:1",
+                "~ containers.backend.environment.PROJECT_NAME: \"Kaapi (edited)\" -> \"Kaapi\"",
+                "~ service kaapi-service",
+                "~ task_definition: \"kaapi-task:2\" -> \"kaapi-task:1\"",
+            ],
+        ),
+        (
+            "kaapi-service",
+            vec!["desired-count", "5"],
+            vec!["~ service kaapi-service", "~ desired_count: 5 -> 2"],
+        ),
+        (
+            "kaapi-celery-task",
+            vec!["image", "celery-worker", &other_image],
+            vec![
+                "= task definition kaapi-celery-task",
+                "~ containers.celery-worker.image:",
+                "~ service kaapi-celery-task",
+            ],
+        ),
+        (
+            "kaapi-service",
+            vec!["cpu", "2048", "4096"],
+            vec![
+                "~ cpu: \"2048\" -> \"1024\"",
+                "~ memory: \"4096\" -> \"2048\"",
+            ],
+        ),
+        (
+            "kaapi-service",
+            vec!["secret", "SECRET_KEY", &other_secret],
+            vec!["~ containers.backend.secrets.SECRET_KEY:"],
+        ),
+    ];
+    for (service, change, expected) in cases {
+        emulator.tamper("kaapi-cluster", service, &change);
+        let (code, out, err) = run(&emulator, &seed, &state, &["plan", "--env", "production"]);
+        assert_eq!(code, 2, "{change:?}: {out}{err}");
+        // The revision apply registered is still ACTIVE, so undoing the change reuses it.
+        assert!(
+            !out.contains("+ task definition"),
+            "nothing new is registered: {out}"
+        );
+        for line in expected {
+            assert!(
+                out.contains(line),
+                "{change:?}: expected {line:?} in\n{out}"
+            );
+        }
+        let (code, out, err) = run(
+            &emulator,
+            &seed,
+            &state,
+            &["apply", "--env", "production", "--yes"],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        let (code, out, _) = run(&emulator, &seed, &state, &["plan", "--env", "production"]);
+        assert_eq!(code, 0, "{change:?} was reverted by apply: {out}");
+    }
+}
+
+#[test]
+fn secret_values_never_appear_in_any_output() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let state = StateDir::examples();
+    let mut everything = String::new();
+    for args in [
+        vec!["apply", "--env", "production", "--yes"],
+        vec!["plan", "--env", "production", "--output", "json"],
+        vec!["render", "--env", "production"],
+    ] {
+        let (_, out, err) = run(&emulator, &seed, &state, &args);
+        everything.push_str(&out);
+        everything.push_str(&err);
+    }
+    assert!(
+        everything.contains("secretsmanager"),
+        "references are shown"
+    );
+    assert!(
+        !everything.contains("seeded-secret-value"),
+        "a secret value leaked"
+    );
+}
+
+#[test]
+fn invalid_state_fails_before_any_aws_call() {
+    // A listener that counts connections stands in for AWS: nothing may connect to it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let state = StateDir::examples();
+    state.edit("production", "cpu: 1024", "cpu: 1000");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
+        .args([
+            "plan",
+            "--env",
+            "production",
+            "--state",
+            state.path().to_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("KAAPI_AWS_ACCOUNT_ID", "123456789012")
+        .env("KAAPI_SUBNET_A", "subnet-a")
+        .env("KAAPI_SUBNET_B", "subnet-b")
+        .env("KAAPI_SECURITY_GROUP", "sg-a")
+        .output()
+        .unwrap();
+    while listener.accept().is_ok() {
+        connections.fetch_add(1, Ordering::SeqCst);
+    }
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("production.yaml:87:10: services.api.cpu: 1000 is not a Fargate CPU size"),
+        "{err}"
+    );
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "no AWS call was made"
+    );
+}

@@ -1,0 +1,306 @@
+//! The library against the emulator through the real SDK clients: create, converge, image bumps,
+//! reverts, and the API-call budget of a no-op plan.
+
+use reconcile::aws::Aws;
+use reconcile::aws::apply::apply;
+use reconcile::engine::plan_environment;
+use reconcile::plan::{Action, Operation, Plan, ResourceKind};
+use reconcile::state::DesiredState;
+
+use super::support::{Emulator, Seed, StateDir};
+
+struct Fixture {
+    emulator: Emulator,
+    seed: Seed,
+    state: StateDir,
+    aws: Aws,
+}
+
+impl Fixture {
+    /// An emulator with production's image tags pushed and production applied from the examples.
+    async fn production_applied() -> Fixture {
+        let emulator = Emulator::start();
+        let seed = emulator.seed(&["v1.8.0", "v1.9.0"], &["v1.8.0-main.3"]);
+        let aws = Aws::from_config(&emulator.sdk_config());
+        let fixture = Fixture {
+            emulator,
+            seed,
+            state: StateDir::examples(),
+            aws,
+        };
+        let report = fixture.apply().await;
+        assert!(report.succeeded(), "{report:?}");
+        fixture
+    }
+
+    fn desired(&self) -> DesiredState {
+        self.state.load("production", &self.seed)
+    }
+
+    async fn plan(&self) -> Plan {
+        plan_environment(&self.aws, &self.desired())
+            .await
+            .unwrap()
+            .0
+    }
+
+    async fn apply(&self) -> reconcile::aws::apply::ApplyReport {
+        let plan = self.plan().await;
+        apply(&self.aws, &plan, &mut |_| {}).await
+    }
+
+    /// The write operations made since the call log was last reset, sorted.
+    fn writes(&self) -> Vec<String> {
+        let mut writes: Vec<String> = self
+            .aws
+            .calls
+            .operations()
+            .into_iter()
+            .filter(|op| {
+                let name = op.split('.').nth(1).unwrap_or_default();
+                !["Describe", "List", "Get"]
+                    .iter()
+                    .any(|read| name.starts_with(read))
+            })
+            .collect();
+        writes.sort();
+        writes
+    }
+
+    async fn running(&self, service: &str) -> String {
+        let output = self
+            .aws
+            .ecs
+            .describe_services()
+            .cluster("kaapi-cluster")
+            .services(service)
+            .send()
+            .await
+            .unwrap();
+        output.services()[0]
+            .task_definition()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+}
+
+fn changed(plan: &Plan) -> Vec<(ResourceKind, String, Action)> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.resource.kind, c.resource.name.clone(), c.action))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_on_an_empty_account_creates_everything_and_converges() {
+    let fixture = Fixture::production_applied().await;
+    let plan = fixture.plan().await;
+    assert_eq!(changed(&plan), vec![], "the plan after an apply is empty");
+    assert_eq!(fixture.running("kaapi-service").await, "kaapi-task:1");
+    assert_eq!(
+        fixture.running("kaapi-celery-task").await,
+        "kaapi-celery-task:1"
+    );
+    let _ = &fixture.emulator;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_tag_bump_registers_one_revision_and_updates_each_service_once() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+
+    let plan = fixture.plan().await;
+    assert_eq!(
+        changed(&plan),
+        vec![
+            (
+                ResourceKind::TaskDefinition,
+                "kaapi-task".into(),
+                Action::Create
+            ),
+            (
+                ResourceKind::TaskDefinition,
+                "kaapi-celery-task".into(),
+                Action::Create
+            ),
+            (
+                ResourceKind::Service,
+                "kaapi-service".into(),
+                Action::Update
+            ),
+            (
+                ResourceKind::Service,
+                "kaapi-celery-task".into(),
+                Action::Update
+            ),
+        ]
+    );
+    let api_definition = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    let paths: Vec<&str> = api_definition
+        .fields
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["containers.backend.image", "containers.celery-worker.image"]
+    );
+    for service in plan
+        .changes
+        .iter()
+        .filter(|c| c.resource.kind == ResourceKind::Service)
+    {
+        let paths: Vec<&str> = service.fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["task_definition"], "{}", service.resource.name);
+    }
+
+    fixture.aws.calls.reset();
+    let report = apply(&fixture.aws, &plan, &mut |_| {}).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(
+        fixture.writes(),
+        [
+            "ECS.RegisterTaskDefinition",
+            "ECS.RegisterTaskDefinition",
+            "ECS.UpdateService",
+            "ECS.UpdateService"
+        ]
+    );
+    assert_eq!(fixture.running("kaapi-service").await, "kaapi-task:2");
+    assert_eq!(
+        fixture.running("kaapi-celery-task").await,
+        "kaapi-celery-task:2"
+    );
+    assert_eq!(changed(&fixture.plan().await), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reverting_the_tag_reuses_the_earlier_revisions_and_registers_nothing() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    assert!(fixture.apply().await.succeeded());
+    fixture
+        .state
+        .edit("production", "tag: v1.9.0 ", "tag: v1.8.0 ");
+
+    let plan = fixture.plan().await;
+    assert_eq!(
+        changed(&plan),
+        vec![
+            (
+                ResourceKind::Service,
+                "kaapi-service".into(),
+                Action::Update
+            ),
+            (
+                ResourceKind::Service,
+                "kaapi-celery-task".into(),
+                Action::Update
+            ),
+        ]
+    );
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| matches!(c.operation, Operation::RegisterTaskDefinition { .. })),
+        "nothing is registered on a revert"
+    );
+    let reuse = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(reuse.action, Action::NoOp);
+    assert!(
+        reuse.reason.contains("reuses kaapi-task:1"),
+        "{}",
+        reuse.reason
+    );
+
+    fixture.aws.calls.reset();
+    let report = apply(&fixture.aws, &plan, &mut |_| {}).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(fixture.writes(), ["ECS.UpdateService", "ECS.UpdateService"]);
+    assert_eq!(fixture.running("kaapi-service").await, "kaapi-task:1");
+    assert_eq!(
+        fixture.running("kaapi-celery-task").await,
+        "kaapi-celery-task:1"
+    );
+    assert_eq!(changed(&fixture.plan().await), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_op_plan_of_production_makes_at_most_six_concurrent_calls() {
+    let fixture = Fixture::production_applied().await;
+    fixture.aws.calls.reset();
+    let plan = fixture.plan().await;
+    assert!(!plan.has_changes());
+    let operations = fixture.aws.calls.operations();
+    assert!(
+        operations.len() <= 6,
+        "{} calls: {operations:?}",
+        operations.len()
+    );
+    assert!(
+        fixture.aws.calls.max_concurrency() >= 4,
+        "identity, image, cluster and services are read at once (max in flight: {})",
+        fixture.aws.calls.max_concurrency()
+    );
+    assert!(fixture.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_image_tag_stops_the_plan_naming_repository_and_tag() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v2.0.0 ");
+    fixture.aws.calls.reset();
+    let error = plan_environment(&fixture.aws, &fixture.desired())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "image kaapi-repo:v2.0.0 not found in ECR (account {}, region ap-south-1): push it before deploying, or fix image.tag in the state file",
+            fixture.seed.account
+        )
+    );
+    assert!(fixture.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_guard_refuses_another_account() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    state.edit(
+        "production",
+        "account: \"${env:KAAPI_AWS_ACCOUNT_ID}\"",
+        "account: \"999999999999\"",
+    );
+    let error = plan_environment(&aws, &state.load("production", &seed))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the AWS credentials belong to account {}, but the state file is for account 999999999999: refusing to touch another account",
+            seed.account
+        )
+    );
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary (ripgrep style): emulator-backed behaviour, CLI behaviour,
+//! malformed state files, and the architecture's layering rule.
+
+mod cli;
+mod emulator;
+mod layering;
+mod malformed;
+mod support;

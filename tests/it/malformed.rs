@@ -1,0 +1,424 @@
+//! Malformed state files: each gets one exact message naming file, line, column, field and fix.
+//! Loading is pure, so none of these can reach AWS (`cli::invalid_state_fails_before_any_aws_call`
+//! checks that through the binary).
+
+use std::path::Path;
+
+const BASE: &str = r#"version: 1
+environment: staging
+region: ap-south-1
+prefix: kaapi
+image:
+  tag: v1.8.0
+network:
+  subnets: [subnet-a]
+  security_groups: [sg-a]
+roles:
+  execution_role_arn: "arn:aws:iam::123456789012:role/exec"
+services:
+  api:
+    cpu: 512
+    memory: 1024
+    containers:
+      backend:
+        port: 80
+"#;
+
+fn load(source: &str) -> Result<reconcile::state::DesiredState, String> {
+    let lookup = |name: &str| (name == "SET").then(|| "subnet-set".to_string());
+    reconcile::state::load_str(Path::new("state/staging.yaml"), source, &lookup)
+        .map_err(|diagnostics| diagnostics.to_string())
+}
+
+/// Applies `edits` (each replaces the first occurrence of `from` with `to`) to the valid base file
+/// and checks the complete error text.
+#[track_caller]
+fn check(edits: &[(&str, &str)], expected: &str) {
+    let mut source = BASE.to_string();
+    for (from, to) in edits {
+        assert!(source.contains(from), "{from:?} is not in the base file");
+        source = source.replacen(from, to, 1);
+    }
+    match load(&source) {
+        Ok(_) => panic!("accepted:\n{source}"),
+        Err(actual) => assert_eq!(actual, expected, "\n--- source ---\n{source}"),
+    }
+}
+
+#[test]
+fn the_base_file_is_valid() {
+    let state = load(BASE).unwrap();
+    assert_eq!(state.cluster, "kaapi-staging-cluster");
+    assert_eq!(state.services[0].name, "kaapi-staging-service");
+}
+
+#[test]
+fn unknown_top_level_key_suggests_the_closest() {
+    check(
+        &[("prefix: kaapi", "prefx: kaapi")],
+        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, tags, services",
+    );
+}
+
+#[test]
+fn unknown_service_key_suggests_the_closest() {
+    check(
+        &[("    memory: 1024", "    memroy: 1024")],
+        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, env, secrets, containers",
+    );
+}
+
+#[test]
+fn unknown_container_key_suggests_the_closest() {
+    check(
+        &[("        port: 80", "        prot: 80")],
+        "error: state/staging.yaml:18:9: services.api.containers.backend.prot: unknown key `prot`\n  help: did you mean `port`? valid keys here: image, command, entry_point, port, cpu, memory, memory_reservation, essential, env, secrets, health_check, logs",
+    );
+}
+
+#[test]
+fn text_where_a_number_belongs() {
+    check(
+        &[("    cpu: 512", "    cpu: lots")],
+        "error: state/staging.yaml:14:10: services.api.cpu: expected a whole number\n  help: write a non-negative integer without quotes",
+    );
+}
+
+#[test]
+fn list_where_a_number_belongs() {
+    check(
+        &[("    cpu: 512", "    cpu: [512]")],
+        "error: state/staging.yaml:14:10: services.api.cpu: expected a single value, not a list or mapping\n  help: write a plain value; quote it if it contains `: ` or starts with a special character",
+    );
+}
+
+#[test]
+fn scalar_where_a_list_belongs() {
+    check(
+        &[("  subnets: [subnet-a]", "  subnets: subnet-a")],
+        "error: state/staging.yaml:8:12: network.subnets: expected a list\n  help: write a list, for example `[a, b]`",
+    );
+}
+
+#[test]
+fn missing_required_key() {
+    check(
+        &[("    memory: 1024\n", "")],
+        "error: state/staging.yaml:13:3: services.api.memory: missing required key `memory`\n  help: add `memory:` here (`reconcile schema` lists every key)",
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    check(
+        &[("version: 1\n", "version: 1\nversion: 2\n")],
+        "error: state/staging.yaml:2:1: duplicate key `version`\n  help: keep one of the two entries",
+    );
+}
+
+#[test]
+fn unclosed_flow_sequence() {
+    check(
+        &[("  tag: v1.8.0", "  tag: [v1.8.0")],
+        "error: state/staging.yaml:6:8: image.tag: expected a single value, not a list or mapping\n  help: write a plain value; quote it if it contains `: ` or starts with a special character",
+    );
+}
+
+#[test]
+fn not_a_boolean() {
+    check(
+        &[(
+            "        port: 80",
+            "        port: 80\n        essential: maybe",
+        )],
+        "error: state/staging.yaml:19:20: services.api.containers.backend.essential: expected true or false\n  help: write `true` or `false`",
+    );
+}
+
+#[test]
+fn unsupported_version() {
+    check(
+        &[("version: 1", "version: 2")],
+        "error: state/staging.yaml:1:10: version: unsupported version 2\n  help: this release of reconcile reads `version: 1`",
+    );
+}
+
+#[test]
+fn environment_differs_from_file_name() {
+    check(
+        &[("environment: staging", "environment: production")],
+        "error: state/staging.yaml:2:14: environment: environment `production` does not match the file name `staging.yaml`\n  help: rename the file to `production.yaml` or set `environment: staging`",
+    );
+}
+
+#[test]
+fn not_a_region() {
+    check(
+        &[("region: ap-south-1", "region: mumbai")],
+        "error: state/staging.yaml:3:9: region: `mumbai` is not an AWS region\n  help: write a region code such as `ap-south-1`",
+    );
+}
+
+#[test]
+fn invalid_prefix() {
+    check(
+        &[("prefix: kaapi", "prefix: Kaapi_Prod")],
+        "error: state/staging.yaml:4:9: prefix: `Kaapi_Prod` is not a valid prefix\n  help: use lowercase letters, digits and hyphens, at most 32 characters",
+    );
+}
+
+#[test]
+fn account_id_with_a_lost_leading_zero() {
+    check(
+        &[("prefix: kaapi", "prefix: kaapi\naccount: 24209611402")],
+        "error: state/staging.yaml:5:10: account: `24209611402` is not a 12-digit AWS account id\n  help: quote it so that leading zeros survive: `account: \"024209611402\"`",
+    );
+}
+
+#[test]
+fn latest_tag_cannot_be_rolled_back() {
+    check(
+        &[("  tag: v1.8.0", "  tag: latest")],
+        "error: state/staging.yaml:6:8: image.tag: `latest` moves with every push, so a revert could not bring the old image back\n  help: deploy an immutable version tag such as `v1.8.0`, or a digest",
+    );
+}
+
+#[test]
+fn malformed_digest() {
+    check(
+        &[("  tag: v1.8.0", "  digest: sha256:abc")],
+        "error: state/staging.yaml:6:11: image.digest: `sha256:abc` is not an image digest\n  help: write `sha256:` followed by 64 hexadecimal digits",
+    );
+}
+
+#[test]
+fn tag_and_digest_both_set() {
+    check(
+        &[(
+            "  tag: v1.8.0",
+            "  tag: v1.8.0\n  digest: sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        )],
+        "error: state/staging.yaml:7:11: image.digest: both `tag` and `digest` are set\n  help: keep one: a digest pins the exact image, a tag is easier to read",
+    );
+}
+
+#[test]
+fn memory_invalid_for_cpu() {
+    check(
+        &[("    memory: 1024", "    memory: 8192")],
+        "error: state/staging.yaml:15:13: services.api.memory: 8192 MiB is not valid with cpu 512 on Fargate\n  help: with cpu 512 use one of: 1024, 2048, 3072, 4096 (MiB)",
+    );
+}
+
+#[test]
+fn cpu_not_a_fargate_size() {
+    check(
+        &[("    cpu: 512", "    cpu: 1000")],
+        "error: state/staging.yaml:14:10: services.api.cpu: 1000 is not a Fargate CPU size\n  help: use one of 256, 512, 1024, 2048, 4096, 8192, 16384",
+    );
+}
+
+#[test]
+fn port_out_of_range() {
+    check(
+        &[("        port: 80", "        port: 70000")],
+        "error: state/staging.yaml:18:15: services.api.containers.backend.port: port 70000 is out of range\n  help: use a port from 1 to 65535",
+    );
+}
+
+#[test]
+fn password_written_as_plain_value() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nenv:\n  DB_PASSWORD: hunter2",
+        )],
+        "error: state/staging.yaml:6:3: env.DB_PASSWORD: `DB_PASSWORD` looks like a credential but is written as a plain value\n  help: move it to `secrets:` as a reference, for example `DB_PASSWORD: secretsmanager:NAME:DB_PASSWORD`",
+    );
+}
+
+#[test]
+fn secret_key_written_as_plain_value() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nenv:\n  SECRET_KEY: changethis",
+        )],
+        "error: state/staging.yaml:6:3: env.SECRET_KEY: `SECRET_KEY` looks like a credential but is written as a plain value\n  help: move it to `secrets:` as a reference, for example `SECRET_KEY: secretsmanager:NAME:SECRET_KEY`",
+    );
+}
+
+#[test]
+fn invalid_variable_name() {
+    check(
+        &[("prefix: kaapi", "prefix: kaapi\nenv:\n  9LIVES: x")],
+        "error: state/staging.yaml:6:3: env.9LIVES: `9LIVES` is not a valid environment variable name\n  help: use letters, digits and underscores, not starting with a digit",
+    );
+}
+
+#[test]
+fn unknown_reference() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nenv:\n  POSTGRES_SERVER: \"${postgres.address}\"",
+        )],
+        "error: state/staging.yaml:6:20: env.POSTGRES_SERVER: unknown reference `${postgres.address}`\n  help: only `${env:NAME}` is resolved in this version; write `$${` for a literal `${`",
+    );
+}
+
+#[test]
+fn secret_value_instead_of_reference() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nsecrets:\n  SENTRY_DSN: https://key@sentry.io/1",
+        )],
+        "error: state/staging.yaml:6:15: secrets.SENTRY_DSN: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN; never the value itself",
+    );
+}
+
+#[test]
+fn unset_environment_variable() {
+    check(
+        &[(
+            "  subnets: [subnet-a]",
+            "  subnets: [\"${env:UNSET_SUBNET}\"]",
+        )],
+        "error: state/staging.yaml:8:13: network.subnets.0: environment variable `UNSET_SUBNET` is not set\n  help: export UNSET_SUBNET before running reconcile; this value reads `${env:UNSET_SUBNET}`",
+    );
+}
+
+#[test]
+fn not_a_subnet_id() {
+    check(
+        &[("  subnets: [subnet-a]", "  subnets: [vpc-123]")],
+        "error: state/staging.yaml:8:13: network.subnets.0: `vpc-123` is not a subnet id\n  help: subnet ids look like `subnet-0abc1234`",
+    );
+}
+
+#[test]
+fn not_a_role_arn() {
+    check(
+        &[(
+            "  execution_role_arn: \"arn:aws:iam::123456789012:role/exec\"",
+            "  execution_role_arn: exec-role",
+        )],
+        "error: state/staging.yaml:11:23: roles.execution_role_arn: `exec-role` is not an IAM role ARN\n  help: write `arn:aws:iam::ACCOUNT_ID:role/NAME`",
+    );
+}
+
+#[test]
+fn no_execution_role() {
+    check(
+        &[(
+            "roles:\n  execution_role_arn: \"arn:aws:iam::123456789012:role/exec\"\n",
+            "",
+        )],
+        "error: state/staging.yaml:11:3: services.api: no execution role\n  help: Fargate needs `roles.execution_role_arn` to pull from ECR, read secrets and write logs",
+    );
+}
+
+#[test]
+fn two_containers_on_one_port() {
+    check(
+        &[(
+            "      backend:\n        port: 80\n",
+            "      backend:\n        port: 80\n      worker:\n        port: 80\n",
+        )],
+        "error: state/staging.yaml:20:15: services.api.containers.worker.port: port 80 is already used by another container of this task\n  help: containers of one awsvpc task share a network namespace; give each its own port",
+    );
+}
+
+#[test]
+fn no_essential_container() {
+    check(
+        &[(
+            "        port: 80",
+            "        port: 80\n        essential: false",
+        )],
+        "error: state/staging.yaml:17:7: services.api.containers: no essential container\n  help: mark at least one container `essential: true` (the default)",
+    );
+}
+
+#[test]
+fn http_health_check_without_port() {
+    check(
+        &[(
+            "        port: 80",
+            "        health_check:\n          path: /health",
+        )],
+        "error: state/staging.yaml:19:17: services.api.containers.backend.health_check.path: an HTTP health check needs the container's `port`\n  help: set `port:` on this container",
+    );
+}
+
+#[test]
+fn health_check_interval_out_of_range() {
+    check(
+        &[(
+            "        port: 80",
+            "        port: 80\n        health_check:\n          path: /health\n          interval: 2",
+        )],
+        "error: state/staging.yaml:21:21: services.api.containers.backend.health_check.interval: 2 is outside 5 to 300\n  help: ECS accepts `interval` from 5 to 300",
+    );
+}
+
+#[test]
+fn deployment_that_can_never_progress() {
+    check(
+        &[(
+            "    memory: 1024",
+            "    memory: 1024\n    deployment:\n      min_healthy_percent: 100\n      max_percent: 100",
+        )],
+        "error: state/staging.yaml:18:20: services.api.deployment.max_percent: with min_healthy_percent 100 and max_percent 100 a deployment can never start a new task\n  help: raise max_percent (200 is usual) or lower min_healthy_percent",
+    );
+}
+
+#[test]
+fn unknown_circuit_breaker_mode() {
+    check(
+        &[(
+            "    memory: 1024",
+            "    memory: 1024\n    deployment:\n      circuit_breaker: rollbak",
+        )],
+        "error: state/staging.yaml:17:24: services.api.deployment.circuit_breaker: unknown value `rollbak`\n  help: did you mean `rollback`? one of: disabled, enabled, rollback",
+    );
+}
+
+#[test]
+fn two_services_with_one_name() {
+    check(
+        &[(
+            "services:\n",
+            "services:\n  worker:\n    name: kaapi-staging-service\n    cpu: 256\n    memory: 512\n    containers:\n      w: {}\n",
+        )],
+        "error: state/staging.yaml:19:3: services.api: services `worker` and `api` both resolve to the ECS service name `kaapi-staging-service`\n  help: give one of them a different `name:`",
+    );
+}
+
+#[test]
+fn variable_both_plain_and_secret() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nenv:\n  FOO: bar\nsecrets:\n  FOO: ssm:/foo",
+        )],
+        "error: state/staging.yaml:8:3: secrets.FOO: `FOO` is both a plain variable and a secret\n  help: keep each variable in one of `env:` and `secrets:`",
+    );
+}
+
+#[test]
+fn empty_command() {
+    check(
+        &[("        port: 80", "        port: 80\n        command: []")],
+        "error: state/staging.yaml:19:18: services.api.containers.backend.command: empty `command`\n  help: remove `command` to use the image's default",
+    );
+}
+
+#[test]
+fn containers_reserve_more_cpu_than_the_task() {
+    check(
+        &[("        port: 80", "        port: 80\n        cpu: 1024")],
+        "error: state/staging.yaml:17:7: services.api.containers: containers reserve 1024 CPU units, more than the task's 512\n  help: lower the containers' `cpu` or raise the service's",
+    );
+}

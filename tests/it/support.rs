@@ -1,0 +1,254 @@
+//! Test harness: a private moto emulator per test (pinned, installed into a virtualenv on first
+//! use), seeding of what an environment presupposes, and helpers to run the built binary.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub const REGION: &str = "ap-south-1";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn venv() -> PathBuf {
+    std::env::var_os("RECONCILE_EMULATOR_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".emulator/venv"))
+}
+
+/// Installs the pinned emulator once per machine; concurrent test processes wait on a file lock.
+fn ensure_installed() {
+    let dir = root().join(".emulator");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("install.lock")).unwrap();
+    lock.lock().unwrap();
+    let status = Command::new(root().join("scripts/emulator-setup"))
+        .status()
+        .expect("scripts/emulator-setup runs");
+    assert!(status.success(), "installing the emulator failed");
+    lock.unlock().unwrap();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+/// A moto server of our own, stopped when dropped.
+pub struct Emulator {
+    child: Child,
+    pub port: u16,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        Self::start_with_env(&[])
+    }
+
+    pub fn start_with_env(env: &[(&str, &str)]) -> Emulator {
+        ensure_installed();
+        let port = free_port();
+        let log =
+            std::fs::File::create(std::env::temp_dir().join(format!("moto-{port}.log"))).unwrap();
+        let child = Command::new(venv().join("bin/python"))
+            .arg(root().join("tests/emulator/launch.py"))
+            .arg("127.0.0.1")
+            .arg(port.to_string())
+            .envs(env.iter().copied())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the emulator starts");
+        let emulator = Emulator { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(port) {
+            assert!(
+                Instant::now() < deadline,
+                "the emulator did not answer on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        emulator
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK configuration pointing at this emulator.
+    pub fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"),
+            ))
+            .build()
+    }
+
+    /// Seeds the VPC, both Kaapi repositories with `tags` pushed, and the secrets.
+    pub fn seed(&self, production_tags: &[&str], staging_tags: &[&str]) -> Seed {
+        let output = Command::new(venv().join("bin/python"))
+            .arg(root().join("tests/emulator/seed.py"))
+            .args(["--endpoint", &self.endpoint(), "--region", REGION])
+            .arg("--image")
+            .arg(format!("kaapi-repo={}", production_tags.join(",")))
+            .arg("--image")
+            .arg(format!("kaapi-staging-repo={}", staging_tags.join(",")))
+            .args(["--secret", "kaapi/production", "--secret", "kaapi/staging"])
+            .output()
+            .expect("seed.py runs");
+        assert!(
+            output.status.success(),
+            "seeding failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        Seed {
+            account: seed["account"].as_str().unwrap().to_string(),
+            subnets: seed["subnets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect(),
+            security_group: seed["security_group"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What seeding created: the ids the state files read from the environment.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub account: String,
+    pub subnets: Vec<String>,
+    pub security_group: String,
+}
+
+impl Seed {
+    /// The `${env:…}` variables the example state files need.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("KAAPI_AWS_ACCOUNT_ID".into(), self.account.clone()),
+            ("KAAPI_SUBNET_A".into(), self.subnets[0].clone()),
+            ("KAAPI_SUBNET_B".into(), self.subnets[1].clone()),
+            ("KAAPI_SECURITY_GROUP".into(), self.security_group.clone()),
+        ]
+    }
+
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars = self.vars();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+}
+
+/// A copy of the example state files that a test may edit.
+pub struct StateDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl StateDir {
+    pub fn examples() -> StateDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["production.yaml", "staging.yaml"] {
+            std::fs::copy(root().join("state").join(name), dir.path().join(name)).unwrap();
+        }
+        StateDir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, environment: &str) -> PathBuf {
+        self.dir.path().join(format!("{environment}.yaml"))
+    }
+
+    /// Replaces `from` with `to` in an environment's file; panics when `from` is absent.
+    pub fn edit(&self, environment: &str, from: &str, to: &str) {
+        let path = self.file(environment);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    pub fn load(&self, environment: &str, seed: &Seed) -> reconcile::state::DesiredState {
+        reconcile::state::load_file(&self.file(environment), &seed.lookup()).unwrap()
+    }
+}
+
+/// Runs the built binary with the emulator's endpoint and the seeded variables.
+pub fn reconcile(emulator: Option<&Emulator>, seed: Option<&Seed>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null());
+    if let Some(emulator) = emulator {
+        command.env("AWS_ENDPOINT_URL", emulator.endpoint());
+    }
+    if let Some(seed) = seed {
+        command.envs(seed.vars());
+    }
+    command.output().expect("the reconcile binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+impl Emulator {
+    /// Changes a live service behind reconcile's back (see tests/emulator/tamper.py).
+    pub fn tamper(&self, cluster: &str, service: &str, change: &[&str]) {
+        let output = Command::new(venv().join("bin/python"))
+            .arg(root().join("tests/emulator/tamper.py"))
+            .args([self.endpoint().as_str(), cluster, service])
+            .args(change)
+            .output()
+            .expect("tamper.py runs");
+        assert!(
+            output.status.success(),
+            "tampering failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
