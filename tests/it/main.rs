@@ -5,4 +5,5 @@ mod cli;
 mod emulator;
 mod layering;
 mod malformed;
+mod recorded;
 mod support;

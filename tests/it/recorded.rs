@@ -1,0 +1,196 @@
+//! Observe and plan against responses shaped exactly like real AWS's (tests/fixtures/aws/), served
+//! from a loopback endpoint so they pass through the real SDK deserializers and `aws::convert`.
+//! They carry what AWS adds and moto does not: hostPort, protocol, requiresAttributes,
+//! compatibilities, registeredAt, runtimePlatform, empty lists, reordered variables, `aws:*` tags,
+//! alarms in the deployment configuration.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use reconcile::aws::Aws;
+use reconcile::engine::plan_environment;
+use reconcile::plan::{Action, Plan};
+
+use super::support::root;
+
+/// Answers each AWS operation with a recorded body, chosen by `X-Amz-Target` or the query `Action`.
+struct RecordedAws {
+    endpoint: String,
+}
+
+impl RecordedAws {
+    fn start(bodies: BTreeMap<&'static str, String>) -> RecordedAws {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let bodies = Arc::new(bodies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let bodies = bodies.clone();
+                std::thread::spawn(move || serve(stream, &bodies));
+            }
+        });
+        RecordedAws { endpoint }
+    }
+
+    fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("ap-south-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new("testing", "testing", None, None, "tests"),
+            ))
+            .build()
+    }
+}
+
+fn serve(stream: std::net::TcpStream, bodies: &BTreeMap<&'static str, String>) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut target = String::new();
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "x-amz-target" => target = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let body = String::from_utf8_lossy(&body);
+        let operation = target
+            .rsplit('.')
+            .next()
+            .filter(|op| !op.is_empty())
+            .or_else(|| {
+                body.split('&')
+                    .find_map(|pair| pair.strip_prefix("Action="))
+            })
+            .unwrap_or("unknown")
+            .to_string();
+        let (status, content_type, answer) = match bodies.get(operation.as_str()) {
+            Some(answer) if operation == "GetCallerIdentity" => {
+                ("200 OK", "text/xml", answer.clone())
+            }
+            Some(answer) => ("200 OK", "application/x-amz-json-1.1", answer.clone()),
+            None => (
+                "400 Bad Request",
+                "application/x-amz-json-1.1",
+                format!(
+                    r#"{{"__type":"InvalidParameterException","message":"no recording for {operation}"}}"#
+                ),
+            ),
+        };
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn recording(name: &str) -> String {
+    std::fs::read_to_string(root().join("tests/fixtures/aws").join(name)).unwrap()
+}
+
+fn recordings() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("GetCallerIdentity", recording("get-caller-identity.xml")),
+        ("DescribeImages", recording("describe-images.json")),
+        ("DescribeClusters", recording("describe-clusters.json")),
+        ("DescribeServices", recording("describe-services.json")),
+        (
+            "DescribeTaskDefinition",
+            recording("describe-task-definition.json"),
+        ),
+        (
+            "ListTaskDefinitions",
+            recording("list-task-definitions.json"),
+        ),
+    ])
+}
+
+async fn plan_against(bodies: BTreeMap<&'static str, String>) -> (Plan, Vec<String>) {
+    let server = RecordedAws::start(bodies);
+    let aws = Aws::from_config(&server.sdk_config());
+    let state = reconcile::state::load_file(
+        &root().join("tests/fixtures/aws/state/production.yaml"),
+        &|_| None,
+    )
+    .unwrap();
+    let (plan, _) = plan_environment(&aws, &state).await.unwrap();
+    (plan, aws.calls.operations())
+}
+
+fn field_paths(plan: &Plan, name: &str) -> Vec<String> {
+    plan.changes
+        .iter()
+        .find(|c| c.resource.name == name)
+        .map(|c| c.fields.iter().map(|f| f.path.clone()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_aws_adds_and_reorders_is_not_a_change() {
+    let (plan, calls) = plan_against(recordings()).await;
+    let changed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || !c.fields.is_empty())
+        .collect();
+    assert!(changed.is_empty(), "{}", reconcile::render::text(&plan));
+    assert_eq!(
+        plan.changes.len(),
+        4,
+        "image, cluster, task definition, service"
+    );
+    assert_eq!(calls.len(), 5, "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_difference_in_the_same_responses_is_found() {
+    let mut bodies = recordings();
+    let edited = bodies["DescribeTaskDefinition"].replacen(
+        r#"{"name": "PROJECT_NAME", "value": "Kaapi"}"#,
+        r#"{"name": "PROJECT_NAME", "value": "Kaapi (console edit)"}"#,
+        1,
+    );
+    assert_ne!(edited, bodies["DescribeTaskDefinition"]);
+    bodies.insert("DescribeTaskDefinition", edited);
+    let services =
+        bodies["DescribeServices"].replacen(r#""desiredCount": 2,"#, r#""desiredCount": 3,"#, 1);
+    bodies.insert("DescribeServices", services);
+
+    let (plan, _) = plan_against(bodies).await;
+    assert_eq!(
+        field_paths(&plan, "kaapi-task"),
+        ["containers.celery-worker.environment.PROJECT_NAME"]
+    );
+    assert_eq!(
+        field_paths(&plan, "kaapi-service"),
+        ["task_definition", "desired_count"]
+    );
+}
