@@ -329,7 +329,16 @@ fn task_definition_change(
                 )),
             )
         }
-        None => (Vec::new(), None),
+        // A first revision shows its whole content, as Terraform shows every attribute on create.
+        None => (
+            Vec::new(),
+            Some(unified_diff(
+                &json!({}),
+                &serde_json::to_value(&desired).unwrap_or_default(),
+                "(no revision running)",
+                &format!("{} (desired)", service.family),
+            )),
+        ),
     };
     let candidates = live
         .candidates

@@ -3,6 +3,8 @@
 
 mod build;
 mod fields;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 

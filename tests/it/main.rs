@@ -3,6 +3,7 @@
 
 mod cli;
 mod emulator;
+mod faults;
 mod layering;
 mod malformed;
 mod recorded;

@@ -1,0 +1,193 @@
+//! Benchmark: `plan` over N environments in the emulator, optionally behind a proxy that adds a
+//! fixed latency to every call. Prints API calls, wall time and peak memory.
+//!
+//! cargo bench --bench plan -- [--environments N] [--latency-ms MS] [--concurrency K]
+
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reconcile::aws::Aws;
+use reconcile::engine::plan_environment;
+use reconcile::state::DesiredState;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Options {
+    environments: usize,
+    latency: Duration,
+    concurrency: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        environments: 20,
+        latency: Duration::ZERO,
+        concurrency: 8,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut index = 0;
+    while index < args.len() {
+        let value = || args.get(index + 1).and_then(|v| v.parse::<u64>().ok());
+        match args[index].as_str() {
+            "--environments" => options.environments = value().expect("--environments N") as usize,
+            "--latency-ms" => {
+                options.latency = Duration::from_millis(value().expect("--latency-ms MS"))
+            }
+            "--concurrency" => {
+                options.concurrency = value().expect("--concurrency K").max(1) as usize
+            }
+            _ => {} // cargo bench passes `--bench`
+        }
+        index += 1;
+    }
+    options
+}
+
+/// Forwards TCP to `upstream`, holding every chunk sent towards AWS for `latency` first:
+/// one request is one chunk, so each call pays the latency once, as over a real network.
+async fn latency_proxy(upstream: String, latency: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream.trim_start_matches("http://")).await
+                else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let outbound = async {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = client_read.read(&mut buffer).await {
+                        if n == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(latency).await;
+                        if server_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let inbound = tokio::io::copy(&mut server_read, &mut client_write);
+                let _ = tokio::join!(outbound, inbound);
+            });
+        }
+    });
+    address
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn environment_state(dir: &std::path::Path, index: usize, seed: &support::Seed) -> DesiredState {
+    let name = format!("bench-{index:03}");
+    let text = std::fs::read_to_string(support::root().join("state/production.yaml"))
+        .unwrap()
+        .replace("environment: production", &format!("environment: {name}"))
+        .replace("tag: v1.8.0 ", "repository: kaapi-repo\n  tag: v1.8.0 ")
+        .replace("kaapi-celery-task", &format!("kaapi-{name}-celery-task"));
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    reconcile::state::load_file(&path, &seed.lookup()).unwrap()
+}
+
+async fn plan_all(aws: &Aws, states: &[DesiredState], concurrency: usize) -> Duration {
+    let started = Instant::now();
+    let results: Vec<_> =
+        futures::stream::iter(states.iter().map(|state| plan_environment(aws, state)))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+    let elapsed = started.elapsed();
+    for result in results {
+        let (plan, _) = result.expect("plan succeeds");
+        assert!(
+            !plan.has_changes(),
+            "environment {} converged",
+            plan.environment
+        );
+    }
+    elapsed
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let emulator = support::Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let states: Vec<DesiredState> = (0..options.environments)
+        .map(|index| environment_state(dir.path(), index, &seed))
+        .collect();
+
+    let direct = Aws::from_config(&emulator.sdk_config());
+    let started = Instant::now();
+    for state in &states {
+        let (plan, _) = plan_environment(&direct, state).await.unwrap();
+        let report = reconcile::aws::apply::apply(&direct, &plan, &mut |_| {}).await;
+        assert!(report.succeeded(), "{report:?}");
+    }
+    println!(
+        "setup: {} environments applied (2 services each) in {:.1} s, {} calls",
+        states.len(),
+        started.elapsed().as_secs_f64(),
+        direct.calls.count()
+    );
+
+    let endpoint = if options.latency.is_zero() {
+        emulator.endpoint()
+    } else {
+        latency_proxy(emulator.endpoint(), options.latency).await
+    };
+    let mut config = emulator.sdk_config().into_builder();
+    config.set_endpoint_url(Some(endpoint));
+    let aws = Aws::from_config(&config.build());
+
+    println!(
+        "latency added per call: {} ms; plans checked to have no changes",
+        options.latency.as_millis()
+    );
+    println!(
+        "{:<28} {:>10} {:>14} {:>12} {:>14}",
+        "run", "API calls", "calls per env", "wall (s)", "peak RSS (MiB)"
+    );
+    for (label, concurrency) in [
+        ("sequential".to_string(), 1),
+        (
+            format!("{} at a time", options.concurrency),
+            options.concurrency,
+        ),
+    ] {
+        aws.calls.reset();
+        reset_peak_rss();
+        let wall = plan_all(&aws, &states, concurrency).await;
+        let calls = aws.calls.count();
+        println!(
+            "{:<28} {:>10} {:>14.1} {:>12.3} {:>14.1}",
+            label,
+            calls,
+            calls as f64 / states.len() as f64,
+            wall.as_secs_f64(),
+            peak_rss_kib() as f64 / 1024.0
+        );
+    }
+}

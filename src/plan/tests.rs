@@ -1,0 +1,354 @@
+//! Planner tests on model fixtures: a live environment built to match the production example, then
+//! changed the ways AWS and people change it.
+
+use std::path::Path;
+
+use super::*;
+use crate::model::{LiveCluster, LiveEnvironment, LiveImage, LiveService, Revision};
+use crate::state::DesiredState;
+
+const ACCOUNT: &str = "024209611402";
+
+fn desired() -> DesiredState {
+    let lookup = |name: &str| match name {
+        "KAAPI_AWS_ACCOUNT_ID" => Some(ACCOUNT.to_string()),
+        "KAAPI_SUBNET_A" => Some("subnet-a".to_string()),
+        "KAAPI_SUBNET_B" => Some("subnet-b".to_string()),
+        "KAAPI_SECURITY_GROUP" => Some("sg-a".to_string()),
+        _ => None,
+    };
+    crate::state::load_str(
+        Path::new("state/production.yaml"),
+        include_str!("../../state/production.yaml"),
+        &lookup,
+    )
+    .unwrap()
+}
+
+/// A live environment exactly as the last apply of `state` left it.
+fn live_matching(state: &DesiredState) -> LiveEnvironment {
+    let image = LiveImage {
+        registry_id: ACCOUNT.into(),
+        repository: state.image.repository.clone(),
+        digest: "sha256:feed".into(),
+        tags: vec!["v1.8.0".into()],
+    };
+    let uri = state.image.uri(ACCOUNT, &state.region);
+    let mut live = LiveEnvironment {
+        account: ACCOUNT.into(),
+        image: Some(image),
+        cluster: Some(LiveCluster {
+            name: state.cluster.clone(),
+            arn: format!("arn:aws:ecs:ap-south-1:{ACCOUNT}:cluster/{}", state.cluster),
+            status: "ACTIVE".into(),
+            tags: state.tags.clone(),
+        }),
+        ..LiveEnvironment::default()
+    };
+    for service in &state.services {
+        let arn = format!(
+            "arn:aws:ecs:ap-south-1:{ACCOUNT}:task-definition/{}:7",
+            service.family
+        );
+        live.task_definitions.insert(
+            arn.clone(),
+            Revision {
+                arn: arn.clone(),
+                revision: 7,
+                status: "ACTIVE".into(),
+                content: desired_task_definition(state, service, ACCOUNT, &uri),
+            },
+        );
+        live.services.insert(
+            service.name.clone(),
+            LiveService {
+                name: service.name.clone(),
+                arn: format!(
+                    "arn:aws:ecs:ap-south-1:{ACCOUNT}:service/{}/{}",
+                    state.cluster, service.name
+                ),
+                status: "ACTIVE".into(),
+                task_definition_arn: arn,
+                settings: crate::model::ServiceSettings {
+                    desired_count: service.desired_count.map(|c| c as i32),
+                    launch_type: Some("FARGATE".into()),
+                    platform_version: Some(service.platform_version.clone()),
+                    network: Some(service.network.clone()),
+                    deployment: Some(service.deployment),
+                },
+                running_count: 2,
+                pending_count: 0,
+                tags: state.tags.clone(),
+            },
+        );
+    }
+    live
+}
+
+/// Non-trivial changes as (kind, name, action, field paths).
+fn changes(plan: &Plan) -> Vec<(ResourceKind, String, Action, Vec<String>)> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || !c.fields.is_empty())
+        .map(|c| {
+            (
+                c.resource.kind,
+                c.resource.name.clone(),
+                c.action,
+                c.fields.iter().map(|f| f.path.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn api_definition(live: &mut LiveEnvironment) -> &mut crate::model::TaskDefinition {
+    let arn = live.services["kaapi-service"].task_definition_arn.clone();
+    &mut live.task_definitions.get_mut(&arn).unwrap().content
+}
+
+#[track_caller]
+fn check(
+    change: impl FnOnce(&mut LiveEnvironment),
+    expected: &[(ResourceKind, &str, Action, &[&str])],
+) {
+    let state = desired();
+    let mut live = live_matching(&state);
+    change(&mut live);
+    let plan = plan(&state, &live).unwrap();
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(kind, name, action, fields)| {
+            (
+                *kind,
+                name.to_string(),
+                *action,
+                fields.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(changes(&plan), expected, "\n{}", crate::render::text(&plan));
+}
+
+use Action::{Create, Update};
+use ResourceKind::{Cluster, Service, TaskDefinition as Family};
+
+#[test]
+fn a_live_environment_matching_the_state_has_no_changes() {
+    check(|_| {}, &[]);
+}
+
+#[test]
+fn defaults_aws_fills_in_or_leaves_out_are_not_changes() {
+    check(
+        |live| {
+            let definition = api_definition(live);
+            definition.cpu = Some("1 vCPU".into());
+            definition.memory = Some("2 GB".into());
+            definition.requires_compatibilities = vec!["FARGATE".into(), "FARGATE".into()];
+            for container in &mut definition.containers {
+                container.essential = None;
+                container.cpu = None;
+                for mapping in &mut container.port_mappings {
+                    mapping.host_port = None;
+                    mapping.protocol = Some("TCP".into());
+                }
+                if let Some(health) = &mut container.health_check {
+                    health.interval = None;
+                    health.timeout = None;
+                    health.retries = None;
+                }
+            }
+            definition.containers.reverse();
+            let service = live.services.get_mut("kaapi-service").unwrap();
+            service.settings.platform_version = None;
+            service.settings.network.as_mut().unwrap().subnets.reverse();
+            service
+                .tags
+                .insert("aws:cloudformation:stack-name".into(), "legacy".into());
+            service.tags.insert("team".into(), "platform".into());
+        },
+        &[],
+    );
+}
+
+#[test]
+fn an_absent_desired_count_leaves_the_live_count_alone() {
+    let mut state = desired();
+    state.services[1].desired_count = None;
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-celery-task")
+        .unwrap()
+        .settings
+        .desired_count = Some(7);
+    assert!(!plan(&state, &live).unwrap().has_changes());
+}
+
+#[test]
+fn a_missing_deployment_configuration_means_aws_defaults() {
+    let mut state = desired();
+    state.services[0].deployment = crate::model::Deployment::default();
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .deployment = None;
+    assert!(!plan(&state, &live).unwrap().has_changes());
+    // The example asks for a rollback circuit breaker, which AWS's default lacks.
+    check(
+        |live| {
+            live.services
+                .get_mut("kaapi-service")
+                .unwrap()
+                .settings
+                .deployment = None
+        },
+        &[(
+            Service,
+            "kaapi-service",
+            Update,
+            &[
+                "deployment.circuit_breaker_enable",
+                "deployment.circuit_breaker_rollback",
+            ],
+        )],
+    );
+}
+
+#[test]
+fn a_public_ip_is_a_network_change() {
+    check(
+        |live| {
+            let service = live.services.get_mut("kaapi-celery-task").unwrap();
+            service.settings.network.as_mut().unwrap().assign_public_ip = true;
+        },
+        &[(
+            Service,
+            "kaapi-celery-task",
+            Update,
+            &["network.assign_public_ip"],
+        )],
+    );
+}
+
+#[test]
+fn missing_management_tags_are_added_without_other_writes() {
+    check(
+        |live| {
+            live.services
+                .get_mut("kaapi-service")
+                .unwrap()
+                .tags
+                .remove("managed-by");
+            live.cluster.as_mut().unwrap().tags.clear();
+        },
+        &[
+            (
+                Cluster,
+                "kaapi-cluster",
+                Update,
+                &["tags.managed-by", "tags.reconcile:environment"],
+            ),
+            (Service, "kaapi-service", Update, &["tags.managed-by"]),
+        ],
+    );
+    let state = desired();
+    let mut live = live_matching(&state);
+    live.services.get_mut("kaapi-service").unwrap().tags.clear();
+    let plan = plan(&state, &live).unwrap();
+    let service = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    match &service.operation {
+        Operation::UpdateService {
+            task_definition,
+            desired_count,
+            network,
+            deployment,
+            platform_version,
+            tags,
+            ..
+        } => {
+            assert!(task_definition.is_none() && desired_count.is_none() && network.is_none());
+            assert!(deployment.is_none() && platform_version.is_none());
+            assert_eq!(tags.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn settings_the_format_cannot_express_force_a_clean_revision() {
+    check(
+        |live| {
+            api_definition(live)
+                .unmanaged
+                .insert("volumes".into(), serde_json::json!("[efs]"));
+        },
+        &[
+            (Family, "kaapi-task", Create, &["unmanaged.volumes"]),
+            (Service, "kaapi-service", Update, &["task_definition"]),
+        ],
+    );
+}
+
+#[test]
+fn an_inactive_cluster_is_created_again() {
+    check(
+        |live| live.cluster.as_mut().unwrap().status = "INACTIVE".into(),
+        &[(Cluster, "kaapi-cluster", Create, &[])],
+    );
+}
+
+#[test]
+fn only_active_revisions_are_reused() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    let running = live.services["kaapi-service"].task_definition_arn.clone();
+    let mut older = live.task_definitions[&running].clone();
+    api_definition(&mut live).cpu = Some("2048".into());
+    older.arn = older.arn.replace(":7", ":6");
+    older.revision = 6;
+    live.candidates
+        .insert("kaapi-task".into(), vec![older.clone()]);
+    let reused = plan(&state, &live).unwrap();
+    let family = reused
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(family.action, Action::NoOp);
+    assert!(
+        family.reason.starts_with("reuses kaapi-task:6"),
+        "{}",
+        family.reason
+    );
+
+    older.status = "INACTIVE".into();
+    live.candidates.insert("kaapi-task".into(), vec![older]);
+    let registered = plan(&state, &live).unwrap();
+    let family = registered
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(family.action, Action::Create);
+}
+
+#[test]
+fn a_missing_image_is_an_error_not_a_plan() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    live.image = None;
+    assert_eq!(
+        plan(&state, &live).unwrap_err(),
+        PlanError::ImageMissing {
+            image: "kaapi-repo:v1.8.0".into(),
+            account: ACCOUNT.into(),
+            region: "ap-south-1".into(),
+        }
+    );
+}
