@@ -243,7 +243,7 @@ async fn reverting_the_tag_reuses_the_earlier_revisions_and_registers_nothing() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_no_op_plan_of_production_makes_at_most_six_concurrent_calls() {
+async fn a_no_op_plan_of_production_makes_at_most_six_calls() {
     let fixture = Fixture::production_applied().await;
     fixture.aws.calls.reset();
     let plan = fixture.plan().await;
@@ -254,11 +254,8 @@ async fn a_no_op_plan_of_production_makes_at_most_six_concurrent_calls() {
         "{} calls: {operations:?}",
         operations.len()
     );
-    assert!(
-        fixture.aws.calls.max_concurrency() >= 4,
-        "identity, image, cluster and services are read at once (max in flight: {})",
-        fixture.aws.calls.max_concurrency()
-    );
+    // That these reads run concurrently is shown without timing in
+    // faults::the_first_reads_of_a_plan_are_in_flight_together.
     assert!(fixture.writes().is_empty());
 }
 

@@ -1,9 +1,11 @@
 //! Faults between the SDK and the emulator: a small HTTP proxy that answers chosen operations with
 //! AWS error responses. A failed apply must report every step truthfully and a rerun must converge.
+//! The same proxy can hold requests at a gate, which makes concurrency observable without timing.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use reconcile::aws::Aws;
 use reconcile::aws::apply::{StepStatus, apply};
@@ -30,6 +32,34 @@ struct Seen {
 struct FaultProxy {
     endpoint: String,
     seen: Arc<Mutex<Seen>>,
+}
+
+/// Holds each of the first `size` requests until `size` requests have arrived (or a generous
+/// deadline passes, so that a sequential client is slowed down but not hung).
+struct Gate {
+    size: usize,
+    arrived: Mutex<usize>,
+    all_here: Condvar,
+}
+
+impl Gate {
+    fn new(size: usize) -> Arc<Gate> {
+        Arc::new(Gate {
+            size,
+            arrived: Mutex::new(0),
+            all_here: Condvar::new(),
+        })
+    }
+
+    fn pass(&self) {
+        let mut arrived = self.arrived.lock().unwrap();
+        *arrived += 1;
+        self.all_here.notify_all();
+        let _unused = self
+            .all_here
+            .wait_timeout_while(arrived, Duration::from_secs(3), |n| *n < self.size)
+            .unwrap();
+    }
 }
 
 struct Request {
@@ -88,6 +118,10 @@ fn forward(upstream: &str, request: &Request) -> Vec<u8> {
 
 impl FaultProxy {
     fn start(upstream: String, faults: Vec<Fault>) -> FaultProxy {
+        Self::start_gated(upstream, faults, Gate::new(0))
+    }
+
+    fn start_gated(upstream: String, faults: Vec<Fault>, gate: Arc<Gate>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -95,7 +129,12 @@ impl FaultProxy {
         let recorder = seen.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (upstream, faults, seen) = (upstream.clone(), faults.clone(), recorder.clone());
+                let (upstream, faults, seen, gate) = (
+                    upstream.clone(),
+                    faults.clone(),
+                    recorder.clone(),
+                    gate.clone(),
+                );
                 std::thread::spawn(move || {
                     let mut writer = client.try_clone().unwrap();
                     let mut reader = BufReader::new(client);
@@ -107,6 +146,7 @@ impl FaultProxy {
                             .unwrap_or_default()
                             .to_string();
                         seen.lock().unwrap().requests.push(operation.clone());
+                        gate.pass();
                         let body = String::from_utf8_lossy(&request.body).to_string();
                         let fault = {
                             let mut faults = faults.lock().unwrap();
@@ -363,5 +403,29 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
         stdout(&output).contains("Plan: 1 to create, 0 to update, 3 unchanged."),
         "{}",
         stdout(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_reads_of_a_plan_are_in_flight_together() {
+    // The gate answers nothing until four requests are waiting at once: a plan that read the
+    // account, image, cluster and services one after another would pass it one by one.
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let state = StateDir::examples();
+    let upstream = emulator
+        .endpoint()
+        .trim_start_matches("http://")
+        .to_string();
+    let proxy = FaultProxy::start_gated(upstream, vec![], Gate::new(4));
+    let aws = proxy.aws(&emulator);
+    plan_environment(&aws, &state.load("production", &seed))
+        .await
+        .unwrap();
+    assert!(
+        aws.calls.max_concurrency() >= 4,
+        "identity, image, cluster and services are read at once (max in flight: {}, calls: {:?})",
+        aws.calls.max_concurrency(),
+        aws.calls.operations()
     );
 }
