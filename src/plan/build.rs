@@ -365,13 +365,19 @@ fn task_definition_change(
             },
         );
     }
+    let checked = |count: usize| match count {
+        1 => "the family's only recent ACTIVE revision".to_string(),
+        count => format!("each of the family's {count} most recent ACTIVE revisions"),
+    };
     let reason = match (current, candidates.len()) {
+        (Some(current), 0) => format!("content differs from {}", current.short_name()),
         (Some(current), count) => format!(
-            "content differs from {} and from the {count} most recent ACTIVE revisions",
-            current.short_name()
+            "content differs from {} and from {}",
+            current.short_name(),
+            checked(count)
         ),
         (None, 0) => "no ACTIVE revision of the family exists".to_string(),
-        (None, count) => format!("none of the {count} most recent ACTIVE revisions matches"),
+        (None, count) => format!("content differs from {}", checked(count)),
     };
     (
         Change {

@@ -44,6 +44,10 @@ pub struct StateFile {
     /// `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or a Secrets Manager or SSM ARN.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, String>,
+    /// Variables every container must receive, plain or secret, at any level. Checked before any
+    /// AWS call: an application that refuses to start without them fails here, not in a crash loop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_env: Vec<String>,
     /// Extra tags for every resource `reconcile` creates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,

@@ -170,6 +170,7 @@ pub fn check(state: &StateFile, file_stem: &str) -> Vec<Finding> {
     }
     check_roles(state.roles.as_ref(), "roles", &mut out);
     check_variables(&state.env, &state.secrets, "", &mut out);
+    check_required(state, &mut out);
     for (key, value) in &state.tags {
         if key.starts_with("aws:") {
             out.push(finding(
@@ -404,6 +405,52 @@ fn check_variables(
                 "not a secret reference".to_string(),
                 "write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN; never the value itself",
             ));
+        }
+    }
+}
+
+/// Every container gets every variable that `required_env` lists, from any level.
+fn check_required(state: &StateFile, out: &mut Vec<Finding>) {
+    let mut listed = BTreeSet::new();
+    for (index, name) in state.required_env.iter().enumerate() {
+        let path = format!("required_env.{index}");
+        if !is_env_name(name) {
+            out.push(finding(
+                path,
+                format!("`{name}` is not a valid environment variable name"),
+                "use letters, digits and underscores, not starting with a digit",
+            ));
+        } else if !listed.insert(name.as_str()) {
+            out.push(finding(
+                path,
+                format!("`{name}` is listed twice"),
+                "remove one of them",
+            ));
+        }
+    }
+    for (key, service) in &state.services {
+        for (container_key, container) in &service.containers {
+            let gets = |name: &str| {
+                [&state.env, &state.secrets, &service.env, &service.secrets]
+                    .into_iter()
+                    .chain([&container.env, &container.secrets])
+                    .any(|level| level.contains_key(name))
+            };
+            let missing: Vec<&str> = listed.iter().copied().filter(|n| !gets(n)).collect();
+            if !missing.is_empty() {
+                out.push(finding(
+                    format!("services.{key}.containers.{container_key}#key"),
+                    format!(
+                        "container `{container_key}` gets no {}, which `required_env` lists",
+                        missing
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "set it under `env:` or `secrets:` at the top, on the service or on the container",
+                ));
+            }
         }
     }
 }

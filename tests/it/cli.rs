@@ -234,7 +234,7 @@ fn invalid_state_fails_before_any_aws_call() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
-        err.contains("production.yaml:87:10: services.api.cpu: 1000 is not a Fargate CPU size"),
+        err.contains("production.yaml:91:10: services.api.cpu: 1000 is not a Fargate CPU size"),
         "{err}"
     );
     assert_eq!(

@@ -56,7 +56,7 @@ fn the_base_file_is_valid() {
 fn unknown_top_level_key_suggests_the_closest() {
     check(
         &[("prefix: kaapi", "prefx: kaapi")],
-        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, tags, services",
+        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, services",
     );
 }
 
@@ -420,5 +420,39 @@ fn containers_reserve_more_cpu_than_the_task() {
     check(
         &[("        port: 80", "        port: 80\n        cpu: 1024")],
         "error: state/staging.yaml:17:7: services.api.containers: containers reserve 1024 CPU units, more than the task's 512\n  help: lower the containers' `cpu` or raise the service's",
+    );
+}
+
+#[test]
+fn a_required_variable_that_a_container_does_not_get() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nrequired_env: [PROJECT_NAME, SECRET_KEY]\nenv:\n  PROJECT_NAME: Kaapi",
+        )],
+        "error: state/staging.yaml:20:7: services.api.containers.backend: container `backend` gets no `SECRET_KEY`, which `required_env` lists\n  help: set it under `env:` or `secrets:` at the top, on the service or on the container",
+    );
+}
+
+#[test]
+fn a_required_variable_set_on_the_container_is_enough() {
+    let mut source = BASE.replacen(
+        "prefix: kaapi",
+        "prefix: kaapi\nrequired_env: [SECRET_KEY]",
+        1,
+    );
+    source
+        .push_str("        secrets: { SECRET_KEY: \"secretsmanager:kaapi/staging:SECRET_KEY\" }\n");
+    assert!(load(&source).is_ok(), "{source}");
+}
+
+#[test]
+fn a_required_variable_listed_twice() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nrequired_env: [PROJECT_NAME, PROJECT_NAME]\nenv:\n  PROJECT_NAME: Kaapi",
+        )],
+        "error: state/staging.yaml:5:30: required_env.1: `PROJECT_NAME` is listed twice\n  help: remove one of them",
     );
 }
