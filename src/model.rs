@@ -191,4 +191,39 @@ pub struct LiveEnvironment {
     /// Recent ACTIVE revisions of families whose desired content differs from what runs, newest first.
     /// Only filled for families that need a new revision or a matching older one.
     pub candidates: BTreeMap<String, Vec<Revision>>,
+    /// Whether the secrets that no running task uses yet exist (metadata only, never values).
+    pub secrets: BTreeMap<SecretId, SecretStatus>,
+}
+
+/// Where a secret lives, as its store looks it up: a Secrets Manager secret id (name or ARN) or an
+/// SSM parameter name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "store", content = "id", rename_all = "snake_case")]
+pub enum SecretId {
+    SecretsManager(String),
+    Ssm(String),
+}
+
+impl std::fmt::Display for SecretId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretId::SecretsManager(id) => write!(f, "Secrets Manager secret {id}"),
+            SecretId::Ssm(name) => write!(f, "SSM parameter {name}"),
+        }
+    }
+}
+
+/// What a metadata lookup found about a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretStatus {
+    Exists,
+    /// Not there, or scheduled for deletion: tasks referencing it would fail to start.
+    Missing {
+        reason: String,
+    },
+    /// The lookup itself failed (typically no permission to describe it); not a reason to stop.
+    Unchecked {
+        reason: String,
+    },
 }

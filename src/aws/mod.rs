@@ -27,6 +27,10 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Metadata reads only (DescribeSecret): secret values never pass through reconcile.
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    /// Metadata reads only (DescribeParameters).
+    pub ssm: aws_sdk_ssm::Client,
     pub calls: CallLog,
 }
 
@@ -60,10 +64,18 @@ impl Aws {
         let sts = aws_sdk_sts::config::Builder::from(config)
             .interceptor(calls.clone())
             .build();
+        let secretsmanager = aws_sdk_secretsmanager::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
+        let ssm = aws_sdk_ssm::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
         Aws {
             ecs: aws_sdk_ecs::Client::from_conf(ecs),
             ecr: aws_sdk_ecr::Client::from_conf(ecr),
             sts: aws_sdk_sts::Client::from_conf(sts),
+            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm),
             calls,
         }
     }
@@ -178,7 +190,20 @@ impl AwsError {
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let message = match error.as_service_error() {
+        AwsError {
+            operation,
+            subject: subject.into(),
+            message: Self::summary(&error),
+        }
+    }
+
+    /// The service's error code and message, or the transport error with its causes.
+    pub fn summary<E, R>(error: &aws_sdk_ecs::error::SdkError<E, R>) -> String
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match error.as_service_error() {
             Some(service) => format!(
                 "{}: {}",
                 service.code().unwrap_or("error"),
@@ -186,13 +211,8 @@ impl AwsError {
             ),
             None => format!(
                 "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&error)
+                aws_smithy_types::error::display::DisplayErrorContext(error)
             ),
-        };
-        AwsError {
-            operation,
-            subject: subject.into(),
-            message,
         }
     }
 }

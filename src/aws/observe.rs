@@ -1,6 +1,7 @@
 //! Reads the live state of one environment, concurrently and with as few calls as possible:
 //! caller identity, the image, the cluster and all services at once; then the task definitions the
-//! services run; then, only for families whose content changed, their recent ACTIVE revisions.
+//! services run; then, only for families whose content changed, their recent ACTIVE revisions, and
+//! only for secrets no running task uses yet, whether they exist (metadata, never values).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,8 +10,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use super::convert::{revision_from_sdk, service_from_sdk, tags_from_sdk};
 use super::{Aws, AwsError};
-use crate::model::{LiveCluster, LiveEnvironment, LiveImage, Revision};
-use crate::plan::families_needing_candidates;
+use crate::model::{LiveCluster, LiveEnvironment, LiveImage, Revision, SecretId, SecretStatus};
+use crate::plan::{families_needing_candidates, secrets_to_check};
 use crate::state::DesiredState;
 
 /// How many of a family's most recent ACTIVE revisions are searched for one to reuse.
@@ -39,15 +40,127 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         services,
         task_definitions,
         candidates: BTreeMap::new(),
+        secrets: BTreeMap::new(),
     };
     // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
     if let Ok(families) = families_needing_candidates(state, &live) {
-        for family in families {
-            let revisions = candidates(aws, &family, &live.task_definitions).await?;
-            live.candidates.insert(family, revisions);
-        }
+        let known = &live.task_definitions;
+        let revisions = futures::future::try_join_all(families.into_iter().map(|family| async {
+            let revisions = candidates(aws, &family, known).await?;
+            Ok::<_, AwsError>((family, revisions))
+        }));
+        let (revisions, secrets) = tokio::try_join!(
+            revisions,
+            check_secrets(aws, secrets_to_check(state, &live))
+        )?;
+        live.candidates.extend(revisions);
+        live.secrets = secrets;
     }
     Ok(live)
+}
+
+/// Looks each secret up by its metadata: Secrets Manager one DescribeSecret per secret, SSM one
+/// DescribeParameters per 50 names. A lookup that fails (no permission, ...) is reported as
+/// unchecked rather than failing the plan: the execution role, not the deployer, reads secrets.
+async fn check_secrets(
+    aws: &Aws,
+    ids: BTreeSet<SecretId>,
+) -> Result<BTreeMap<SecretId, SecretStatus>, AwsError> {
+    let mut parameters = Vec::new();
+    let mut lookups = Vec::new();
+    for id in ids {
+        match id {
+            SecretId::SecretsManager(secret) => lookups.push(secret),
+            SecretId::Ssm(name) => parameters.push(name),
+        }
+    }
+    let secrets = stream::iter(lookups.into_iter().map(|secret| async move {
+        let result = aws
+            .secretsmanager
+            .describe_secret()
+            .secret_id(&secret)
+            .send()
+            .await;
+        let status = match result {
+            Ok(described) => match described.deleted_date() {
+                Some(date) => SecretStatus::Missing {
+                    reason: format!("is scheduled for deletion ({date})"),
+                },
+                None => SecretStatus::Exists,
+            },
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                SecretStatus::Missing {
+                    reason: "not found".into(),
+                }
+            }
+            Err(error) => SecretStatus::Unchecked {
+                reason: format!("DescribeSecret: {}", AwsError::summary(&error)),
+            },
+        };
+        (SecretId::SecretsManager(secret), status)
+    }))
+    .buffer_unordered(DESCRIBE_CONCURRENCY)
+    .collect::<Vec<_>>();
+    let parameters = futures::future::join_all(parameters.chunks(50).map(|chunk| async move {
+        let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .set_values(Some(chunk.to_vec()))
+            .build();
+        let found = match filter {
+            Ok(filter) => {
+                aws.ssm
+                    .describe_parameters()
+                    .parameter_filters(filter)
+                    .max_results(50)
+                    .send()
+                    .await
+            }
+            Err(error) => {
+                return chunk
+                    .iter()
+                    .map(|name| {
+                        let reason = format!("DescribeParameters: {error}");
+                        (
+                            SecretId::Ssm(name.clone()),
+                            SecretStatus::Unchecked { reason },
+                        )
+                    })
+                    .collect::<Vec<_>>();
+            }
+        };
+        chunk
+            .iter()
+            .map(|name| {
+                let status = match &found {
+                    Ok(output)
+                        if output
+                            .parameters()
+                            .iter()
+                            .any(|p| p.name() == Some(name.as_str())) =>
+                    {
+                        SecretStatus::Exists
+                    }
+                    Ok(_) => SecretStatus::Missing {
+                        reason: "not found".into(),
+                    },
+                    Err(error) => SecretStatus::Unchecked {
+                        reason: format!("DescribeParameters: {}", AwsError::summary(error)),
+                    },
+                };
+                (SecretId::Ssm(name.clone()), status)
+            })
+            .collect::<Vec<_>>()
+    }));
+    let (secrets, parameters) = tokio::join!(secrets, parameters);
+    Ok(secrets
+        .into_iter()
+        .chain(parameters.into_iter().flatten())
+        .collect())
 }
 
 async fn account(aws: &Aws) -> Result<String, AwsError> {

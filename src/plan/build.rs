@@ -1,6 +1,6 @@
 //! The planner: desired state plus observed live state in, typed plan out. Pure and deterministic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -11,7 +11,7 @@ use super::{
 };
 use crate::model::{
     ContainerDefinition, HealthCheck, LiveEnvironment, LiveService, LogConfiguration, PortMapping,
-    Revision, ServiceSettings, TaskDefinition,
+    Revision, SecretId, SecretStatus, ServiceSettings, TaskDefinition,
 };
 use crate::normalize;
 use crate::state::DesiredState;
@@ -32,6 +32,15 @@ pub enum PlanError {
         "the AWS credentials belong to account {actual}, but the state file is for account {expected}: refusing to touch another account"
     )]
     AccountMismatch { expected: String, actual: String },
+    #[error(
+        "secrets referenced by the state file do not exist (account {account}, region {region}), so tasks could not start:\n{}\ncreate them before deploying, or fix the references under `secrets:`",
+        missing.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n")
+    )]
+    SecretsMissing {
+        missing: Vec<String>,
+        account: String,
+        region: String,
+    },
 }
 
 fn check_preconditions(state: &DesiredState, live: &LiveEnvironment) -> Result<String, PlanError> {
@@ -168,9 +177,78 @@ pub fn families_needing_candidates(
         .collect())
 }
 
+/// Every secret reference of the desired containers, with the variable and container using it.
+fn secret_uses<'a>(
+    state: &'a DesiredState,
+    account: &'a str,
+) -> impl Iterator<Item = (String, Option<SecretId>, String)> + 'a {
+    state.services.iter().flat_map(move |service| {
+        service.containers.iter().flat_map(move |container| {
+            container.secrets.iter().map(move |(variable, reference)| {
+                (
+                    reference.value_from(&state.region, account),
+                    reference.lookup_id(&state.region, account),
+                    format!(
+                        "{variable} in container {} of {}",
+                        container.name, service.family
+                    ),
+                )
+            })
+        })
+    })
+}
+
+/// Secrets whose existence the observer should check: those referenced by the state but by no
+/// task definition the services run now. A reference that running tasks already use has been
+/// resolved by ECS; a new one would only fail when tasks start, long after the apply said "done".
+pub fn secrets_to_check(state: &DesiredState, live: &LiveEnvironment) -> BTreeSet<SecretId> {
+    let in_use: BTreeSet<&str> = live
+        .task_definitions
+        .values()
+        .flat_map(|revision| revision.content.containers.iter())
+        .flat_map(|container| container.secrets.values())
+        .map(String::as_str)
+        .collect();
+    secret_uses(state, &live.account)
+        .filter(|(value_from, ..)| !in_use.contains(value_from.as_str()))
+        .filter_map(|(_, id, _)| id)
+        .collect()
+}
+
+/// Missing secrets stop the plan; secrets that could not be checked become warnings.
+fn check_secrets(state: &DesiredState, live: &LiveEnvironment) -> Result<Vec<String>, PlanError> {
+    let mut missing = BTreeSet::new();
+    let mut warnings = BTreeSet::new();
+    for (_, id, used_by) in secret_uses(state, &live.account) {
+        match id
+            .as_ref()
+            .and_then(|id| live.secrets.get(id).map(|s| (id, s)))
+        {
+            Some((id, SecretStatus::Missing { reason })) => {
+                missing.insert(format!("{used_by}: {id} {reason}"));
+            }
+            Some((id, SecretStatus::Unchecked { reason })) => {
+                warnings.insert(format!(
+                    "could not check that {id} exists ({reason}); tasks will not start if it does not"
+                ));
+            }
+            Some((_, SecretStatus::Exists)) | None => {}
+        }
+    }
+    if !missing.is_empty() {
+        return Err(PlanError::SecretsMissing {
+            missing: missing.into_iter().collect(),
+            account: live.account.clone(),
+            region: state.region.clone(),
+        });
+    }
+    Ok(warnings.into_iter().collect())
+}
+
 /// Computes the plan that makes `live` match `state`.
 pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanError> {
     let image_uri = check_preconditions(state, live)?;
+    let warnings = check_secrets(state, live)?;
     let mut changes = Vec::new();
 
     let digest = live
@@ -211,6 +289,7 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         account: live.account.clone(),
         state_file: state.file.display().to_string(),
         image: image_uri,
+        warnings,
         changes,
     })
 }

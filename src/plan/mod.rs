@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use build::{PlanError, desired_task_definition, families_needing_candidates, plan};
+pub use build::{
+    PlanError, desired_task_definition, families_needing_candidates, plan, secrets_to_check,
+};
 pub use fields::{FieldChange, field_changes, unified_diff};
 
 use crate::model::{Deployment, Network, ServiceSettings, TaskDefinition};
@@ -27,6 +29,9 @@ pub struct Plan {
     pub state_file: String,
     /// The image reference the environment's containers run.
     pub image: String,
+    /// Things worth knowing that do not stop the plan (a secret that could not be checked, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// In dependency order: image, cluster, task definitions, services.
     pub changes: Vec<Change>,
 }

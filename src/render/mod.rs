@@ -47,6 +47,9 @@ pub fn text(plan: &Plan) -> String {
         plan.state_file
     );
     let _ = writeln!(out, "Image: {}", plan.image);
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "{} {warning}", paint(YELLOW, "warning:"));
+    }
     if !plan.has_changes() {
         let _ = writeln!(
             out,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::model::{Deployment, Network};
+use crate::model::{Deployment, Network, SecretId};
 
 /// Tag that marks every resource this tool manages.
 pub const MANAGED_BY_TAG: &str = "managed-by";
@@ -168,6 +168,33 @@ impl SecretRef {
         is_arn.then(|| SecretRef::Arn(reference.to_string()))
     }
 
+    /// How the secret's store looks it up, for an existence check; `None` for an ARN in another
+    /// account or region, which the deployer's credentials usually cannot describe.
+    pub fn lookup_id(&self, region: &str, account: &str) -> Option<SecretId> {
+        match self {
+            SecretRef::SecretsManager { name, .. } => Some(SecretId::SecretsManager(name.clone())),
+            SecretRef::Ssm { name } => Some(SecretId::Ssm(name.clone())),
+            SecretRef::Arn(arn) => {
+                let parts: Vec<&str> = arn.split(':').collect();
+                if parts.len() < 6 || parts[3] != region || parts[4] != account {
+                    return None;
+                }
+                match parts[2] {
+                    // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:KEY:STAGE:VERSION]
+                    "secretsmanager" if parts.len() >= 7 => {
+                        Some(SecretId::SecretsManager(parts[..7].join(":")))
+                    }
+                    // arn:aws:ssm:REGION:ACCOUNT:parameter/NAME
+                    "ssm" => parts[5]
+                        .strip_prefix("parameter")
+                        .filter(|name| name.starts_with('/'))
+                        .map(|name| SecretId::Ssm(name.to_string())),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     /// The `valueFrom` ECS needs: an ARN in the environment's account and region.
     pub fn value_from(&self, region: &str, account: &str) -> String {
         match self {
@@ -201,6 +228,7 @@ impl From<SecretRef> for String {
 #[cfg(test)]
 mod tests {
     use super::SecretRef;
+    use crate::model::SecretId;
 
     #[test]
     fn secret_references_resolve_to_the_arns_ecs_expects() {
@@ -236,6 +264,34 @@ mod tests {
             Some("arn:aws:secretsmanager:ap-south-1:1:secret:x-AbCdEf:KEY::"),
         );
         check("secretsmanager:", None);
+        let id = |reference: &str| {
+            SecretRef::parse(reference)
+                .unwrap()
+                .lookup_id("ap-south-1", "024209611402")
+        };
+        assert_eq!(
+            id("secretsmanager:kaapi/production:SECRET_KEY"),
+            Some(SecretId::SecretsManager("kaapi/production".into()))
+        );
+        assert_eq!(
+            id("ssm:/kaapi/production/SENTRY_DSN"),
+            Some(SecretId::Ssm("/kaapi/production/SENTRY_DSN".into()))
+        );
+        assert_eq!(
+            id("arn:aws:secretsmanager:ap-south-1:024209611402:secret:kaapi/x-AbCdEf:KEY::"),
+            Some(SecretId::SecretsManager(
+                "arn:aws:secretsmanager:ap-south-1:024209611402:secret:kaapi/x-AbCdEf".into()
+            ))
+        );
+        assert_eq!(
+            id("arn:aws:ssm:ap-south-1:024209611402:parameter/kaapi/DSN"),
+            Some(SecretId::Ssm("/kaapi/DSN".into()))
+        );
+        assert_eq!(
+            id("arn:aws:secretsmanager:eu-west-1:111111111111:secret:shared-AbCdEf"),
+            None,
+            "another account's secret is not looked up"
+        );
         check("secretsmanager:a:b:c", None);
         check("ssm:relative", None);
         check("hunter2", None);

@@ -1,8 +1,9 @@
 """Seeds an emulator account with what an environment presupposes but reconcile does not own:
 a VPC with two subnets and a security group, ECR repositories holding pushed image tags, and the
-Secrets Manager secrets the state files reference. Prints the ids as JSON on stdout.
+Secrets Manager secrets and SSM parameters the state files reference. Prints the ids as JSON on stdout.
 
 Usage: python seed.py --endpoint URL [--region R] [--image REPO=TAG[,TAG...]]... [--secret NAME]...
+                      [--parameter /NAME]...
 """
 
 import argparse
@@ -45,6 +46,7 @@ def main():
     parser.add_argument("--account")
     parser.add_argument("--image", action="append", default=[], help="REPO=TAG[,TAG...]")
     parser.add_argument("--secret", action="append", default=[], help="Secrets Manager secret name")
+    parser.add_argument("--parameter", action="append", default=[], help="SSM SecureString parameter name")
     args = parser.parse_args()
 
     ec2 = client("ec2", args)
@@ -73,6 +75,9 @@ def main():
         # Values are fixed, recognisable fakes so tests can assert they never reach any output.
         value = {key: f"seeded-secret-value-{key.lower()}" for key in ("SECRET_KEY", "POSTGRES_PASSWORD")}
         secrets.create_secret(Name=name, SecretString=json.dumps(value))
+    ssm = client("ssm", args)
+    for name in args.parameter:
+        ssm.put_parameter(Name=name, Value="seeded-secret-value-parameter", Type="SecureString")
 
     account = client("sts", args).get_caller_identity()["Account"]
     print(json.dumps({"account": account, "vpc": vpc, "subnets": subnets, "security_group": group, "digests": digests}))

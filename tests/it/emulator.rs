@@ -301,3 +301,84 @@ async fn the_account_guard_refuses_another_account() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_secret_reference_is_checked_once_and_a_missing_one_stops_the_plan() {
+    let fixture = Fixture::production_applied().await;
+    let line = "SENTRY_DSN: secretsmanager:kaapi/production:SENTRY_DSN";
+
+    // An existing SSM parameter: one metadata lookup, then an ordinary plan.
+    fixture.state.edit(
+        "production",
+        line,
+        "SENTRY_DSN: ssm:/kaapi/shared/SENTRY_DSN",
+    );
+    fixture.aws.calls.reset();
+    let plan = fixture.plan().await;
+    assert!(plan.has_changes() && plan.warnings.is_empty(), "{plan:?}");
+    let lookups: Vec<String> = fixture
+        .aws
+        .calls
+        .operations()
+        .into_iter()
+        .filter(|op| op.ends_with(".DescribeParameters") || op.ends_with(".DescribeSecret"))
+        .collect();
+    assert_eq!(lookups, ["SSM.DescribeParameters"]);
+
+    // References to what does not exist: named, and nothing is written.
+    fixture.state.edit(
+        "production",
+        "SENTRY_DSN: ssm:/kaapi/shared/SENTRY_DSN",
+        "SENTRY_DSN: ssm:/kaapi/shared/SENTRY_DNS\n  SMTP_HOST_PASSWORD: secretsmanager:kaapi/prod:SMTP",
+    );
+    fixture.aws.calls.reset();
+    let error = plan_environment(&fixture.aws, &fixture.desired())
+        .await
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "  - SENTRY_DSN in container backend of kaapi-task: SSM parameter /kaapi/shared/SENTRY_DNS not found",
+        "  - SENTRY_DSN in container celery-worker of kaapi-celery-task: SSM parameter /kaapi/shared/SENTRY_DNS not found",
+        "  - SMTP_HOST_PASSWORD in container backend of kaapi-task: Secrets Manager secret kaapi/prod not found",
+    ] {
+        assert!(
+            error.lines().any(|l| l == expected),
+            "{expected}\nin:\n{error}"
+        );
+    }
+    assert!(fixture.writes().is_empty());
+
+    // Once running tasks use a reference, it is not looked up again.
+    fixture.state.edit(
+        "production",
+        "SENTRY_DSN: ssm:/kaapi/shared/SENTRY_DNS\n  SMTP_HOST_PASSWORD: secretsmanager:kaapi/prod:SMTP",
+        "SENTRY_DSN: ssm:/kaapi/shared/SENTRY_DSN",
+    );
+    assert!(fixture.apply().await.succeeded());
+    fixture.aws.calls.reset();
+    assert!(!fixture.plan().await.has_changes());
+    assert!(
+        fixture.aws.calls.count() <= 6,
+        "{:?}",
+        fixture.aws.calls.operations()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_plan_looks_up_each_secret_once_by_its_metadata() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    plan_environment(&aws, &state.load("production", &seed))
+        .await
+        .unwrap();
+    let lookups: Vec<String> = aws
+        .calls
+        .operations()
+        .into_iter()
+        .filter(|op| op.contains("Secret") || op.contains("Parameter"))
+        .collect();
+    // Thirteen secret variables in one JSON secret: one DescribeSecret, never GetSecretValue.
+    assert_eq!(lookups, ["Secrets Manager.DescribeSecret"]);
+}

@@ -120,6 +120,7 @@ impl Emulator {
             .arg("--image")
             .arg(format!("kaapi-staging-repo={}", staging_tags.join(",")))
             .args(["--secret", "kaapi/production", "--secret", "kaapi/staging"])
+            .args(["--parameter", "/kaapi/shared/SENTRY_DSN"])
             .output()
             .expect("seed.py runs");
         assert!(
