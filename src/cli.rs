@@ -70,18 +70,21 @@ pub enum Command {
     },
     /// Print an environment's resolved state, every default and derived name filled in.
     Render {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
-        env: String,
+        env: Option<String>,
     },
     /// Show what apply would change. Exit 0: nothing to do; 2: changes; 1: error.
     Plan {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
-        env: String,
+        env: Option<String>,
     },
     /// Make AWS match the state file: shows the plan, asks, then does exactly that.
     Apply {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
-        env: String,
+        env: Option<String>,
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
@@ -125,8 +128,30 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-fn load(dir: &Path, environment: &str) -> anyhow::Result<DesiredState> {
-    let path = state::find(dir, environment)?;
+/// Loads the named environment, or the only one when none is named.
+fn load(dir: &Path, environment: Option<&str>) -> anyhow::Result<DesiredState> {
+    let path = match environment {
+        Some(environment) => state::find(dir, environment)?,
+        None => {
+            let files = state::discover(dir)?;
+            match files.as_slice() {
+                [only] => only.clone(),
+                [] => bail!("no state files (*.yaml) in {}", dir.display()),
+                several => {
+                    let names: Vec<String> = several
+                        .iter()
+                        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()))
+                        .map(str::to_string)
+                        .collect();
+                    bail!(
+                        "{} holds several environments; name one with --env ({})",
+                        dir.display(),
+                        names.join(", ")
+                    )
+                }
+            }
+        }
+    };
     Ok(state::load_file(&path, &state::process_env)?)
 }
 
@@ -163,7 +188,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         }
         Command::Render { env } => {
-            let desired = load(&cli.state, env)?;
+            let desired = load(&cli.state, env.as_deref())?;
             let text = match cli.output {
                 Output::Json => serde_json::to_string_pretty(&desired)? + "\n",
                 Output::Text => {
@@ -179,7 +204,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Plan { env } => {
-            let desired = load(&cli.state, env)?;
+            let desired = load(&cli.state, env.as_deref())?;
             let runtime = runtime()?;
             let plan = runtime.block_on(async {
                 let aws = Aws::connect(&desired.region).await;
@@ -199,7 +224,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Apply { env, yes } => {
-            let desired = load(&cli.state, env)?;
+            let desired = load(&cli.state, env.as_deref())?;
             runtime()?.block_on(apply(&cli, &desired, *yes))
         }
     }

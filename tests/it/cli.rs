@@ -243,3 +243,24 @@ fn invalid_state_fails_before_any_aws_call() {
         "no AWS call was made"
     );
 }
+
+#[test]
+fn env_may_be_left_out_only_when_one_environment_exists() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let state = StateDir::examples();
+    let (code, out, err) = run(&emulator, &seed, &state, &["plan"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: {} holds several environments; name one with --env (production, staging)",
+            state.path().display()
+        )
+    );
+
+    std::fs::remove_file(state.file("production")).unwrap();
+    let (code, out, err) = run(&emulator, &seed, &state, &["plan"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.starts_with("Plan for staging:"), "{out}");
+}
