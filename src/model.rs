@@ -145,6 +145,20 @@ pub struct ServiceSettings {
     pub platform_version: Option<String>,
     pub network: Option<Network>,
     pub deployment: Option<Deployment>,
+    /// `None` on the desired side: not managed (whatever is live stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    /// `None` on the desired side: not managed. AWS reports 0 when none was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period: Option<i32>,
+}
+
+/// A target group a service registers its tasks in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: i32,
 }
 
 /// An ECS service as observed in AWS.

@@ -96,6 +96,12 @@ pub fn service_settings(settings: &ServiceSettings) -> ServiceSettings {
                 .unwrap_or_else(|| "LATEST".into()),
         ),
         network,
+        load_balancers: settings.load_balancers.clone().map(|mut balancers| {
+            balancers.sort();
+            balancers.dedup();
+            balancers
+        }),
+        health_check_grace_period: settings.health_check_grace_period,
         deployment: Some(settings.deployment.unwrap_or_default()).map(|deployment| Deployment {
             // AWS ignores `rollback` while the breaker is off; so does the comparison.
             circuit_breaker_rollback: deployment.circuit_breaker_enable

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types::{Compatibility, LaunchType, NetworkMode};
 use serde::Serialize;
 
-use super::convert::{containers_to_sdk, deployment_to_sdk, network_to_sdk, tags_to_sdk};
+use super::convert::{
+    containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
+};
 use super::{Aws, AwsError};
 use crate::plan::{Action, Change, Operation, Plan, Resource, TaskDefinitionRef, short_revision};
 
@@ -172,6 +174,13 @@ async fn execute(
                 .set_platform_version(settings.platform_version.clone())
                 .set_network_configuration(settings.network.as_ref().map(network_to_sdk))
                 .set_deployment_configuration(settings.deployment.as_ref().map(deployment_to_sdk))
+                .set_load_balancers(
+                    settings
+                        .load_balancers
+                        .as_deref()
+                        .map(load_balancers_to_sdk),
+                )
+                .set_health_check_grace_period_seconds(settings.health_check_grace_period)
                 .set_tags(Some(tags_to_sdk(tags)))
                 .send()
                 .await
@@ -190,6 +199,8 @@ async fn execute(
             network,
             deployment,
             platform_version,
+            load_balancers,
+            health_check_grace_period,
             tags,
         } => {
             let definition = task_definition
@@ -200,7 +211,9 @@ async fn execute(
                 || desired_count.is_some()
                 || network.is_some()
                 || deployment.is_some()
-                || platform_version.is_some();
+                || platform_version.is_some()
+                || load_balancers.is_some()
+                || health_check_grace_period.is_some();
             if any_setting {
                 aws.ecs
                     .update_service()
@@ -211,6 +224,8 @@ async fn execute(
                     .set_network_configuration(network.as_ref().map(network_to_sdk))
                     .set_deployment_configuration(deployment.as_ref().map(deployment_to_sdk))
                     .set_platform_version(platform_version.clone())
+                    .set_load_balancers(load_balancers.as_deref().map(load_balancers_to_sdk))
+                    .set_health_check_grace_period_seconds(*health_check_grace_period)
                     .send()
                     .await
                     .map_err(|e| AwsError::new("UpdateService", name.clone(), e))?;

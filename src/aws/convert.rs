@@ -7,8 +7,8 @@ use aws_sdk_ecs::types as ecs;
 use serde_json::Value;
 
 use crate::model::{
-    ContainerDefinition, Deployment, HealthCheck, LiveService, LogConfiguration, Network,
-    PortMapping, Revision, ServiceSettings, TaskDefinition,
+    ContainerDefinition, Deployment, HealthCheck, LiveService, LoadBalancer, LogConfiguration,
+    Network, PortMapping, Revision, ServiceSettings, TaskDefinition,
 };
 
 pub fn tags_from_sdk(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
@@ -344,9 +344,34 @@ pub fn service_from_sdk(service: &ecs::Service) -> LiveService {
             platform_version: service.platform_version().map(str::to_string),
             network,
             deployment,
+            load_balancers: Some(
+                service
+                    .load_balancers()
+                    .iter()
+                    .map(|balancer| LoadBalancer {
+                        target_group_arn: balancer.target_group_arn().unwrap_or_default().into(),
+                        container_name: balancer.container_name().unwrap_or_default().into(),
+                        container_port: balancer.container_port().unwrap_or_default(),
+                    })
+                    .collect(),
+            ),
+            health_check_grace_period: service.health_check_grace_period_seconds(),
         },
         running_count: service.running_count(),
         pending_count: service.pending_count(),
         tags: tags_from_sdk(service.tags()),
     }
+}
+
+pub fn load_balancers_to_sdk(balancers: &[LoadBalancer]) -> Vec<ecs::LoadBalancer> {
+    balancers
+        .iter()
+        .map(|balancer| {
+            ecs::LoadBalancer::builder()
+                .target_group_arn(&balancer.target_group_arn)
+                .container_name(&balancer.container_name)
+                .container_port(balancer.container_port)
+                .build()
+        })
+        .collect()
 }

@@ -141,6 +141,8 @@ fn desired_settings(service: &DesiredService) -> ServiceSettings {
         platform_version: Some(service.platform_version.clone()),
         network: Some(service.network.clone()),
         deployment: Some(service.deployment),
+        load_balancers: service.load_balancers.clone(),
+        health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),
     }
 }
 
@@ -566,6 +568,29 @@ fn service_change(
             Some(json!(version)),
         ));
     }
+    let load_balancers = desired
+        .load_balancers
+        .clone()
+        .filter(|wanted| Some(wanted) != current.load_balancers.as_ref());
+    if let Some(wanted) = &load_balancers {
+        fields.push(FieldChange::new(
+            "load_balancers",
+            current.load_balancers.as_ref().map(|l| json!(l)),
+            Some(json!(wanted)),
+        ));
+    }
+    // AWS reports 0 for a service where no grace period was ever set.
+    let live_grace = current.health_check_grace_period.unwrap_or(0);
+    let health_check_grace_period = desired
+        .health_check_grace_period
+        .filter(|seconds| *seconds != live_grace);
+    if let Some(seconds) = health_check_grace_period {
+        fields.push(FieldChange::new(
+            "health_check_grace_period",
+            Some(json!(live_grace)),
+            Some(json!(seconds)),
+        ));
+    }
     let (tag_fields, tags) = tag_changes(&live.tags, &state.tags);
     fields.extend(tag_fields);
     let changed = task_definition.is_some()
@@ -573,6 +598,8 @@ fn service_change(
         || network.is_some()
         || deployment.is_some()
         || platform_version.is_some()
+        || load_balancers.is_some()
+        || health_check_grace_period.is_some()
         || !tags.is_empty();
     if !changed {
         return Change {
@@ -611,6 +638,8 @@ fn service_change(
             network,
             deployment,
             platform_version,
+            load_balancers,
+            health_check_grace_period,
             tags,
         },
     }

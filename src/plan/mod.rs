@@ -15,7 +15,7 @@ pub use build::{
 };
 pub use fields::{FieldChange, field_changes, unified_diff};
 
-use crate::model::{Deployment, Network, ServiceSettings, TaskDefinition};
+use crate::model::{Deployment, LoadBalancer, Network, ServiceSettings, TaskDefinition};
 
 /// Version of the plan document (`--output json`); bumped on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -141,6 +141,11 @@ pub enum Operation {
         deployment: Option<Deployment>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         platform_version: Option<String>,
+        /// The complete new list (`[]` detaches every target group).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        load_balancers: Option<Vec<LoadBalancer>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        health_check_grace_period: Option<i32>,
         /// Tags to add or correct (never removes tags someone else set).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         tags: BTreeMap<String, String>,

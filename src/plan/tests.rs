@@ -75,6 +75,8 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                     platform_version: Some(service.platform_version.clone()),
                     network: Some(service.network.clone()),
                     deployment: Some(service.deployment),
+                    load_balancers: service.load_balancers.clone(),
+                    health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),
                 },
                 running_count: 2,
                 pending_count: 0,
@@ -441,4 +443,73 @@ fn a_secret_that_could_not_be_checked_is_a_warning_not_an_error() {
         ),
         "{text}"
     );
+}
+
+fn target_group(name: &str, port: i32) -> crate::model::LoadBalancer {
+    crate::model::LoadBalancer {
+        target_group_arn: format!(
+            "arn:aws:elasticloadbalancing:ap-south-1:{ACCOUNT}:targetgroup/{name}/6d0ecf831eec9f09"
+        ),
+        container_name: "backend".into(),
+        container_port: port,
+    }
+}
+
+#[test]
+fn load_balancers_the_state_leaves_out_are_left_alone() {
+    // A service attached to its target group by hand, and a state that does not mention it.
+    check(
+        |live| {
+            let service = live.services.get_mut("kaapi-service").unwrap();
+            service.settings.load_balancers = Some(vec![target_group("kaapi-api", 80)]);
+            service.settings.health_check_grace_period = Some(120);
+        },
+        &[],
+    );
+}
+
+#[test]
+fn declared_load_balancers_and_grace_period_are_compared_and_updated_whole() {
+    let mut state = desired();
+    state.services[0].load_balancers = Some(vec![
+        target_group("kaapi-api", 80),
+        target_group("kaapi-internal", 80),
+    ]);
+    state.services[0].health_check_grace_period = Some(0);
+    let mut live = live_matching(&state);
+    let service = live.services.get_mut("kaapi-service").unwrap();
+    // Listed in another order by AWS, no grace period ever set: nothing to do.
+    service.settings.load_balancers = Some(vec![
+        target_group("kaapi-internal", 80),
+        target_group("kaapi-api", 80),
+    ]);
+    service.settings.health_check_grace_period = None;
+    assert!(!plan(&state, &live).unwrap().has_changes());
+
+    // One target group detached behind git's back, grace period wanted: one update with the
+    // complete list.
+    let service = live.services.get_mut("kaapi-service").unwrap();
+    service.settings.load_balancers = Some(vec![target_group("kaapi-api", 80)]);
+    state.services[0].health_check_grace_period = Some(60);
+    let plan = plan(&state, &live).unwrap();
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    assert_eq!(change.action, Update);
+    let paths: Vec<&str> = change.fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["load_balancers", "health_check_grace_period"]);
+    let Operation::UpdateService {
+        load_balancers,
+        health_check_grace_period,
+        task_definition,
+        ..
+    } = &change.operation
+    else {
+        panic!("{:?}", change.operation)
+    };
+    assert_eq!(load_balancers.as_ref().map(Vec::len), Some(2));
+    assert_eq!(*health_check_grace_period, Some(60));
+    assert_eq!(*task_definition, None);
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::model::{Deployment, Network, SecretId};
+use crate::model::{Deployment, LoadBalancer, Network, SecretId};
 
 /// Tag that marks every resource this tool manages.
 pub const MANAGED_BY_TAG: &str = "managed-by";
@@ -79,6 +79,11 @@ pub struct DesiredService {
     pub network: Network,
     pub deployment: Deployment,
     pub platform_version: String,
+    /// `None`: the service's load balancers are not managed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period: Option<u32>,
     pub containers: Vec<DesiredContainer>,
 }
 

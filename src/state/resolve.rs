@@ -10,7 +10,7 @@ use super::desired::{
 };
 use super::naming::Names;
 use super::schema::{CircuitBreakerMode, ContainerSpec, NetworkSpec, ServiceSpec, StateFile};
-use crate::model::{Deployment, Network};
+use crate::model::{Deployment, LoadBalancer, Network};
 
 pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
     let names = Names::new(&state.prefix, &state.environment);
@@ -103,6 +103,20 @@ fn resolve_service(
             .platform_version
             .clone()
             .unwrap_or_else(|| "LATEST".to_string()),
+        load_balancers: service.load_balancers.as_ref().map(|list| {
+            list.iter()
+                .map(|balancer| {
+                    // Validation guarantees the container exists and has a port when defaults apply.
+                    let (container_name, port) = target_container(service, balancer);
+                    LoadBalancer {
+                        target_group_arn: balancer.target_group_arn.clone(),
+                        container_name: container_name.to_string(),
+                        container_port: port.unwrap_or_default() as i32,
+                    }
+                })
+                .collect()
+        }),
+        health_check_grace_period: service.health_check_grace_period,
         containers,
         name,
     }
@@ -173,5 +187,25 @@ fn resolve_container(
                 .unwrap_or_else(|| Names::log_group(cluster, service_name)),
             stream_prefix: logs.stream_prefix.unwrap_or_else(|| "ecs".to_string()),
         },
+    }
+}
+
+/// The container and port a load balancer sends traffic to, defaults applied: the named container
+/// (or the first one with a port) and the given port (or that container's).
+pub fn target_container<'a>(
+    service: &'a super::schema::ServiceSpec,
+    balancer: &'a super::schema::LoadBalancerSpec,
+) -> (&'a str, Option<u32>) {
+    let container = match &balancer.container {
+        Some(name) => Some((name.as_str(), service.containers.get(name))),
+        None => service
+            .containers
+            .iter()
+            .find(|(_, container)| container.port.is_some())
+            .map(|(name, container)| (name.as_str(), Some(container))),
+    };
+    match container {
+        Some((name, spec)) => (name, balancer.port.or(spec.and_then(|c| c.port))),
+        None => ("", balancer.port),
     }
 }

@@ -127,6 +127,14 @@ pub struct ServiceSpec {
     /// Fargate platform version. Default: `LATEST`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_version: Option<String>,
+    /// Target groups the service registers its tasks in. When absent, the service's load balancers
+    /// are left as they are; `[]` detaches them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancers: Option<Vec<LoadBalancerSpec>>,
+    /// Seconds during which failing load-balancer and container health checks are ignored after a
+    /// task starts. When absent, the live value is left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period: Option<u32>,
     /// Plain environment variables for every container of this service (over the environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, ScalarValue>")]
@@ -136,6 +144,20 @@ pub struct ServiceSpec {
     pub secrets: BTreeMap<String, String>,
     /// Containers, in task-definition order (the first one is the main container).
     pub containers: IndexMap<String, ContainerSpec>,
+}
+
+/// One target group of an Application or Network Load Balancer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    /// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID` (target type `ip`).
+    pub target_group_arn: String,
+    /// The container that receives the traffic. Default: the first container with a `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The container port. Default: that container's `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
 }
 
 /// ECS deployment configuration of a service.

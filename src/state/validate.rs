@@ -546,6 +546,7 @@ fn check_service(
             ));
         }
     }
+    check_load_balancers(state, service, path, out);
     check_variables(&service.env, &service.secrets, &format!("{path}."), out);
     if service.containers.is_empty() {
         out.push(finding(
@@ -641,6 +642,107 @@ fn check_service(
             ),
             "lower the containers' `memory` or raise the service's",
         ));
+    }
+}
+
+/// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`, in the environment's region.
+fn is_target_group_arn(arn: &str, region: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "elasticloadbalancing"
+        && parts[3] == region
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("targetgroup/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(name, id)| !name.is_empty() && !id.is_empty() && !id.contains('/'))
+}
+
+fn check_load_balancers(
+    state: &StateFile,
+    service: &ServiceSpec,
+    path: &str,
+    out: &mut Vec<Finding>,
+) {
+    if service
+        .health_check_grace_period
+        .is_some_and(|seconds| seconds > i32::MAX as u32)
+    {
+        out.push(finding(
+            format!("{path}.health_check_grace_period"),
+            "too long",
+            "use at most 2147483647 seconds",
+        ));
+    }
+    let Some(balancers) = &service.load_balancers else {
+        return;
+    };
+    if balancers.len() > 5 {
+        out.push(finding(
+            format!("{path}.load_balancers"),
+            format!(
+                "{} target groups; ECS allows at most 5 per service",
+                balancers.len()
+            ),
+            "remove some",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (index, balancer) in balancers.iter().enumerate() {
+        let at = format!("{path}.load_balancers.{index}");
+        let arn = &balancer.target_group_arn;
+        if !is_target_group_arn(arn, &state.region) {
+            out.push(finding(
+                format!("{at}.target_group_arn"),
+                format!("`{arn}` is not a target group ARN in {}", state.region),
+                &format!(
+                    "write `arn:aws:elasticloadbalancing:{}:ACCOUNT:targetgroup/NAME/ID`",
+                    state.region
+                ),
+            ));
+        } else if !seen.insert(arn.as_str()) {
+            out.push(finding(
+                format!("{at}.target_group_arn"),
+                "this target group is listed twice",
+                "remove one of them",
+            ));
+        }
+        let containers: Vec<&str> = service.containers.keys().map(String::as_str).collect();
+        if let Some(name) = &balancer.container
+            && !service.containers.contains_key(name)
+        {
+            out.push(finding(
+                format!("{at}.container"),
+                format!("no container `{name}` in this service"),
+                &format!("containers here: {}", containers.join(", ")),
+            ));
+            continue;
+        }
+        let (name, port) = super::resolve::target_container(service, balancer);
+        let listens = service.containers.get(name).and_then(|c| c.port);
+        match (name, listens, port) {
+            ("", ..) => out.push(finding(
+                at,
+                "no container of this service has a `port` to send traffic to",
+                "give the receiving container a `port:`, or name it with `container:`",
+            )),
+            (name, None, _) => out.push(finding(
+                at,
+                format!("container `{name}` has no `port`"),
+                &format!("give container `{name}` a `port:`"),
+            )),
+            (name, Some(listens), Some(port)) if port != listens => out.push(finding(
+                format!("{at}.port"),
+                format!("container `{name}` listens on {listens}, not {port}"),
+                &format!(
+                    "a target group reaches only the container's port: use {listens}, or leave `port` out"
+                ),
+            )),
+            _ => {}
+        }
     }
 }
 

@@ -9,6 +9,10 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    for anything not given (ECS API reference, CreateService / DeploymentConfiguration).
    moto 5.2.5 drops it on create (it only round-trips through UpdateService).
 
+2. CreateService keeps `healthCheckGracePeriodSeconds`.
+   AWS: CreateService stores it and DescribeServices returns it (ECS API reference, CreateService).
+   moto 5.2.5 ignores it on create (UpdateService already stores it).
+
 Usage: python launch.py HOST PORT
 """
 
@@ -33,6 +37,9 @@ def _create_service(self):
     configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
     configuration.update(given)
     service.deployment_configuration = configuration
+    grace = self._get_param("healthCheckGracePeriodSeconds")
+    if grace is not None:
+        service.health_check_grace_period_seconds = grace
     return result
 
 

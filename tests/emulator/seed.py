@@ -1,5 +1,5 @@
 """Seeds an emulator account with what an environment presupposes but reconcile does not own:
-a VPC with two subnets and a security group, ECR repositories holding pushed image tags, and the
+a VPC with two subnets, a security group and a target group, ECR repositories holding pushed image tags, and the
 Secrets Manager secrets and SSM parameters the state files reference. Prints the ids as JSON on stdout.
 
 Usage: python seed.py --endpoint URL [--region R] [--image REPO=TAG[,TAG...]]... [--secret NAME]...
@@ -57,6 +57,11 @@ def main():
         for i, zone in enumerate("ab", start=1)
     ]
     group = ec2.create_security_group(GroupName="kaapi-app", Description="Kaapi tasks", VpcId=vpc)["GroupId"]
+    # A target group for the API, as its load balancer's owner would have made it (Fargate: type ip).
+    target_group = client("elbv2", args).create_target_group(
+        Name="kaapi-api", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip",
+        HealthCheckPath="/api/v1/utils/health/",
+    )["TargetGroups"][0]["TargetGroupArn"]
 
     ecr = client("ecr", args)
     digests = {}
@@ -80,7 +85,8 @@ def main():
         ssm.put_parameter(Name=name, Value="seeded-secret-value-parameter", Type="SecureString")
 
     account = client("sts", args).get_caller_identity()["Account"]
-    print(json.dumps({"account": account, "vpc": vpc, "subnets": subnets, "security_group": group, "digests": digests}))
+    print(json.dumps({"account": account, "vpc": vpc, "subnets": subnets, "security_group": group,
+                      "target_group": target_group, "digests": digests}))
 
 
 if __name__ == "__main__":

@@ -382,3 +382,61 @@ async fn the_first_plan_looks_up_each_secret_once_by_its_metadata() {
     // Thirteen secret variables in one JSON secret: one DescribeSecret, never GetSecretValue.
     assert_eq!(lookups, ["Secrets Manager.DescribeSecret"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    state.edit(
+        "staging",
+        "    memory: 1024\n",
+        &format!(
+            "    memory: 1024\n    load_balancers: [{{ target_group_arn: \"{}\" }}]\n    health_check_grace_period: 60\n",
+            seed.target_group
+        ),
+    );
+    let desired = state.load("staging", &seed);
+    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    assert!(apply(&aws, &plan, &mut |_| {}).await.succeeded());
+    let live = aws
+        .ecs
+        .describe_services()
+        .cluster("kaapi-staging-cluster")
+        .services("kaapi-staging-service")
+        .send()
+        .await
+        .unwrap();
+    let service = &live.services()[0];
+    let balancer = &service.load_balancers()[0];
+    assert_eq!(
+        (
+            balancer.target_group_arn(),
+            balancer.container_name(),
+            balancer.container_port()
+        ),
+        (Some(seed.target_group.as_str()), Some("backend"), Some(80))
+    );
+    assert_eq!(service.health_check_grace_period_seconds(), Some(60));
+    let after = plan_environment(&aws, &desired).await.unwrap().0;
+    assert!(!after.has_changes(), "{}", reconcile::render::text(&after));
+
+    state.edit(
+        "staging",
+        "health_check_grace_period: 60",
+        "health_check_grace_period: 90",
+    );
+    let desired = state.load("staging", &seed);
+    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    aws.calls.reset();
+    assert!(apply(&aws, &plan, &mut |_| {}).await.succeeded());
+    assert_eq!(aws.calls.operations(), ["ECS.UpdateService"]);
+    assert!(
+        !plan_environment(&aws, &desired)
+            .await
+            .unwrap()
+            .0
+            .has_changes()
+    );
+}

@@ -64,7 +64,7 @@ fn unknown_top_level_key_suggests_the_closest() {
 fn unknown_service_key_suggests_the_closest() {
     check(
         &[("    memory: 1024", "    memroy: 1024")],
-        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, env, secrets, containers",
+        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, env, secrets, containers",
     );
 }
 
@@ -454,5 +454,86 @@ fn a_required_variable_listed_twice() {
             "prefix: kaapi\nrequired_env: [PROJECT_NAME, PROJECT_NAME]\nenv:\n  PROJECT_NAME: Kaapi",
         )],
         "error: state/staging.yaml:5:30: required_env.1: `PROJECT_NAME` is listed twice\n  help: remove one of them",
+    );
+}
+
+const TARGET_GROUP: &str =
+    "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/kaapi-api/6d0ecf831eec9f09";
+
+fn with_load_balancer(balancer: &str) -> String {
+    format!("    memory: 1024\n    load_balancers:\n      - {balancer}")
+}
+
+#[test]
+fn load_balancer_target_group_in_another_region() {
+    check(
+        &[(
+            "    memory: 1024",
+            &with_load_balancer(&format!(
+                "target_group_arn: {}",
+                TARGET_GROUP.replace("ap-south-1", "eu-west-1")
+            )),
+        )],
+        "error: state/staging.yaml:17:27: services.api.load_balancers.0.target_group_arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/kaapi-api/6d0ecf831eec9f09` is not a target group ARN in ap-south-1\n  help: write `arn:aws:elasticloadbalancing:ap-south-1:ACCOUNT:targetgroup/NAME/ID`",
+    );
+}
+
+#[test]
+fn load_balancer_names_an_unknown_container() {
+    check(
+        &[(
+            "    memory: 1024",
+            &with_load_balancer(&format!(
+                "{{ target_group_arn: {TARGET_GROUP}, container: web }}"
+            )),
+        )],
+        "error: state/staging.yaml:17:133: services.api.load_balancers.0.container: no container `web` in this service\n  help: containers here: backend",
+    );
+}
+
+#[test]
+fn load_balancer_port_that_the_container_does_not_listen_on() {
+    check(
+        &[(
+            "    memory: 1024",
+            &with_load_balancer(&format!(
+                "{{ target_group_arn: {TARGET_GROUP}, port: 8080 }}"
+            )),
+        )],
+        "error: state/staging.yaml:17:128: services.api.load_balancers.0.port: container `backend` listens on 80, not 8080\n  help: a target group reaches only the container's port: use 80, or leave `port` out",
+    );
+}
+
+#[test]
+fn load_balancer_without_a_container_port() {
+    check(
+        &[
+            (
+                "    memory: 1024",
+                &with_load_balancer(&format!("target_group_arn: {TARGET_GROUP}")),
+            ),
+            ("        port: 80", "        essential: true"),
+        ],
+        "error: state/staging.yaml:17:9: services.api.load_balancers.0: no container of this service has a `port` to send traffic to\n  help: give the receiving container a `port:`, or name it with `container:`",
+    );
+}
+
+#[test]
+fn a_load_balancer_with_defaults_targets_the_first_container_with_a_port() {
+    let source = BASE.replacen(
+        "    memory: 1024",
+        &with_load_balancer(&format!("target_group_arn: {TARGET_GROUP}")),
+        1,
+    );
+    let state = load(&source).unwrap();
+    let balancers = state.services[0].load_balancers.clone().unwrap();
+    assert_eq!(balancers.len(), 1);
+    assert_eq!(balancers[0].target_group_arn, TARGET_GROUP);
+    assert_eq!(
+        (
+            balancers[0].container_name.as_str(),
+            balancers[0].container_port
+        ),
+        ("backend", 80)
     );
 }

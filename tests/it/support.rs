@@ -138,6 +138,7 @@ impl Emulator {
                 .map(|s| s.as_str().unwrap().to_string())
                 .collect(),
             security_group: seed["security_group"].as_str().unwrap().to_string(),
+            target_group: seed["target_group"].as_str().unwrap().to_string(),
         }
     }
 }
@@ -155,6 +156,8 @@ pub struct Seed {
     pub account: String,
     pub subnets: Vec<String>,
     pub security_group: String,
+    /// An ELBv2 target group (type ip) in the seeded VPC.
+    pub target_group: String,
 }
 
 impl Seed {
