@@ -440,3 +440,38 @@ async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update()
             .has_changes()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_scheduled_for_deletion_counts_as_missing() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    // Someone deletes the secret in the console: Secrets Manager keeps it for the recovery window,
+    // but ECS can no longer read it.
+    aws.secretsmanager
+        .delete_secret()
+        .secret_id("kaapi/staging")
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    aws.calls.reset();
+    let error = plan_environment(&aws, &StateDir::examples().load("staging", &seed))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "  - SECRET_KEY in container backend of kaapi-staging-task: Secrets Manager secret kaapi/staging is scheduled for deletion ("
+        ),
+        "{error}"
+    );
+    assert!(
+        aws.calls
+            .operations()
+            .iter()
+            .all(|op| op.contains(".Describe") || op.contains(".Get") || op.contains(".List")),
+        "{:?}",
+        aws.calls.operations()
+    );
+}
