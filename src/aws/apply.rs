@@ -81,6 +81,18 @@ pub async fn apply(aws: &Aws, plan: &Plan, on_step: &mut dyn FnMut(&StepOutcome)
     report
 }
 
+/// A token unique to this request (at most 36 characters, as ECS requires).
+fn client_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!("reconcile-{:x}-{:x}", std::process::id(), nanos)
+        .chars()
+        .take(36)
+        .collect()
+}
+
 fn task_definition_arn(
     reference: &TaskDefinitionRef,
     registered: &BTreeMap<String, String>,
@@ -166,6 +178,9 @@ async fn execute(
             let arn = task_definition_arn(task_definition, registered)?;
             aws.ecs
                 .create_service()
+                // The SDK retries a timed-out request with the same token: ECS then answers with
+                // the service the first attempt created instead of "already exists".
+                .client_token(client_token())
                 .cluster(cluster)
                 .service_name(name)
                 .task_definition(&arn)
