@@ -13,12 +13,20 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    AWS: CreateService stores it and DescribeServices returns it (ECS API reference, CreateService).
    moto 5.2.5 ignores it on create (UpdateService already stores it).
 
+3. CreateService is idempotent by `clientToken`, and only by it.
+   AWS: a CreateService repeated with the same clientToken returns the service the first call
+   created; creating a service whose name is already ACTIVE in the cluster without that token
+   fails with InvalidParameterException "Creation of service was not idempotent."
+   (ECS API reference, CreateService: clientToken). moto 5.2.5 silently replaces the service.
+
 Usage: python launch.py HOST PORT
 """
 
 import sys
 
+from moto.core.responses import ActionResult
 from moto.ecs import responses as ecs_responses
+from moto.ecs.exceptions import InvalidParameterException
 
 DEFAULT_DEPLOYMENT_CONFIGURATION = {
     "deploymentCircuitBreaker": {"enable": False, "rollback": False},
@@ -30,9 +38,17 @@ _original_create_service = ecs_responses.EC2ContainerServiceResponse.create_serv
 
 
 def _create_service(self):
-    result = _original_create_service(self)
     cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
-    service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
+    key = f"{cluster.name}:{self._get_param('serviceName')}"
+    token = self._get_param("clientToken")
+    existing = self.ecs_backend.services.get(key)
+    if existing is not None and existing.status == "ACTIVE":
+        if token is not None and getattr(existing, "client_token", None) == token:
+            return ActionResult({"service": existing})
+        raise InvalidParameterException("Creation of service was not idempotent.")
+    result = _original_create_service(self)
+    service = self.ecs_backend.services[key]
+    service.client_token = token
     given = self._get_param("deploymentConfiguration") or {}
     configuration = dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
     configuration.update(given)

@@ -12,16 +12,19 @@ use reconcile::aws::apply::{StepStatus, apply};
 use reconcile::engine::plan_environment;
 use reconcile::plan::Action;
 
-use super::support::{Emulator, StateDir, reconcile, stdout};
+use super::support::{Emulator, Seed, StateDir, reconcile, stdout};
 
 /// Answer `operation` requests whose body contains `body_contains` with an error, `times` times.
-#[derive(Clone)]
+/// With `lost_answer`, the request reaches the emulator first and only its answer is replaced, as
+/// when a connection drops after AWS acted.
+#[derive(Clone, Default)]
 struct Fault {
     operation: &'static str,
     body_contains: &'static str,
     times: usize,
     status: u16,
     error_type: &'static str,
+    lost_answer: bool,
 }
 
 #[derive(Default)]
@@ -164,6 +167,9 @@ impl FaultProxy {
                         };
                         let response = match fault {
                             Some(fault) => {
+                                if fault.lost_answer {
+                                    forward(&upstream, &request);
+                                }
                                 let payload = format!(
                                     r#"{{"__type":"{}","message":"injected by the test proxy"}}"#,
                                     fault.error_type
@@ -202,6 +208,18 @@ impl FaultProxy {
             .filter(|r| *r == operation)
             .count()
     }
+}
+
+/// A seeded emulator, the example state files, and a proxy in front of the emulator.
+fn behind_proxy(faults: Vec<Fault>, gate: Arc<Gate>) -> (Emulator, Seed, StateDir, FaultProxy) {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let upstream = emulator
+        .endpoint()
+        .trim_start_matches("http://")
+        .to_string();
+    let proxy = FaultProxy::start_gated(upstream, faults, gate);
+    (emulator, seed, StateDir::examples(), proxy)
 }
 
 fn writes(aws: &Aws) -> Vec<String> {
@@ -243,6 +261,7 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
             times: usize::MAX,
             status: 400,
             error_type: "AccessDeniedException",
+            ..Fault::default()
         }],
     );
     let faulty = proxy.aws(&emulator);
@@ -301,21 +320,16 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn throttled_reads_are_retried_and_the_plan_succeeds() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
-    let state = StateDir::examples();
-    let proxy = FaultProxy::start(
-        emulator
-            .endpoint()
-            .trim_start_matches("http://")
-            .to_string(),
+    let (emulator, seed, state, proxy) = behind_proxy(
         vec![Fault {
             operation: "DescribeServices",
             body_contains: "",
             times: 2,
             status: 400,
             error_type: "ThrottlingException",
+            ..Fault::default()
         }],
+        Gate::new(0),
     );
     let aws = proxy.aws(&emulator);
     let plan = plan_environment(&aws, &state.load("staging", &seed))
@@ -343,21 +357,16 @@ async fn throttled_reads_are_retried_and_the_plan_succeeds() {
 
 #[test]
 fn the_binary_reports_a_failed_apply_and_exits_1() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
-    let state = StateDir::examples();
-    let proxy = FaultProxy::start(
-        emulator
-            .endpoint()
-            .trim_start_matches("http://")
-            .to_string(),
+    let (emulator, seed, state, proxy) = behind_proxy(
         vec![Fault {
             operation: "CreateService",
             body_contains: "",
             times: usize::MAX,
             status: 400,
             error_type: "AccessDeniedException",
+            ..Fault::default()
         }],
+        Gate::new(0),
     );
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
         .args([
@@ -410,14 +419,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
 async fn the_first_reads_of_a_plan_are_in_flight_together() {
     // The gate answers nothing until four requests are waiting at once: a plan that read the
     // account, image, cluster and services one after another would pass it one by one.
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
-    let state = StateDir::examples();
-    let upstream = emulator
-        .endpoint()
-        .trim_start_matches("http://")
-        .to_string();
-    let proxy = FaultProxy::start_gated(upstream, vec![], Gate::new(4));
+    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(4));
     let aws = proxy.aws(&emulator);
     plan_environment(&aws, &state.load("production", &seed))
         .await
@@ -427,5 +429,49 @@ async fn the_first_reads_of_a_plan_are_in_flight_together() {
         "identity, image, cluster and services are read at once (max in flight: {}, calls: {:?})",
         aws.calls.max_concurrency(),
         aws.calls.operations()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
+    let (emulator, seed, state, proxy) = behind_proxy(
+        vec![Fault {
+            operation: "CreateService",
+            times: 1,
+            status: 500,
+            error_type: "ServerException",
+            lost_answer: true,
+            ..Fault::default()
+        }],
+        Gate::new(0),
+    );
+    let aws = proxy.aws(&emulator);
+    let desired = state.load("staging", &seed);
+    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    let report = apply(&aws, &plan, &mut |_| {}).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(proxy.count("CreateService"), 2, "the SDK retried");
+    assert!(
+        !plan_environment(&aws, &desired)
+            .await
+            .unwrap()
+            .0
+            .has_changes()
+    );
+
+    // What the token protects against: a second creation of an ACTIVE service is refused.
+    let direct = Aws::from_config(&emulator.sdk_config());
+    let error = direct
+        .ecs
+        .create_service()
+        .cluster("kaapi-staging-cluster")
+        .service_name("kaapi-staging-service")
+        .task_definition("kaapi-staging-task:1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reconcile::aws::AwsError::summary(&error),
+        "InvalidParameterException: Creation of service was not idempotent."
     );
 }
