@@ -207,6 +207,8 @@ pub struct LiveEnvironment {
     pub candidates: BTreeMap<String, Vec<Revision>>,
     /// Whether the secrets that no running task uses yet exist (metadata only, never values).
     pub secrets: BTreeMap<SecretId, SecretStatus>,
+    /// Whether the log groups that no running task writes to yet exist, by name.
+    pub log_groups: BTreeMap<String, bool>,
 }
 
 /// Where a secret lives, as its store looks it up: a Secrets Manager secret id (name or ARN) or an

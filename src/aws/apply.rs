@@ -126,6 +126,27 @@ async fn execute(
                 .map_err(|e| AwsError::new("CreateCluster", name.clone(), e))?;
             Ok(format!("created cluster {name}"))
         }
+        Operation::CreateLogGroup { name, tags } => {
+            let result = aws
+                .logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(format!("created log group {name}")),
+                // Created since the plan was made (a concurrent or earlier, interrupted run).
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_already_exists_exception()) =>
+                {
+                    Ok(format!("log group {name} already exists"))
+                }
+                Err(error) => Err(AwsError::new("CreateLogGroup", name.clone(), error)),
+            }
+        }
         Operation::TagResource { arn, tags } => {
             aws.ecs
                 .tag_resource()

@@ -26,6 +26,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
     /// Metadata reads only (DescribeSecret): secret values never pass through reconcile.
     pub secretsmanager: aws_sdk_secretsmanager::Client,
@@ -61,6 +62,9 @@ impl Aws {
         let ecr = aws_sdk_ecr::config::Builder::from(config)
             .interceptor(calls.clone())
             .build();
+        let logs = aws_sdk_cloudwatchlogs::config::Builder::from(config)
+            .interceptor(calls.clone())
+            .build();
         let sts = aws_sdk_sts::config::Builder::from(config)
             .interceptor(calls.clone())
             .build();
@@ -73,6 +77,7 @@ impl Aws {
         Aws {
             ecs: aws_sdk_ecs::Client::from_conf(ecs),
             ecr: aws_sdk_ecr::Client::from_conf(ecr),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs),
             sts: aws_sdk_sts::Client::from_conf(sts),
             secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager),
             ssm: aws_sdk_ssm::Client::from_conf(ssm),

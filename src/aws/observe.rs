@@ -1,7 +1,8 @@
 //! Reads the live state of one environment, concurrently and with as few calls as possible:
 //! caller identity, the image, the cluster and all services at once; then the task definitions the
 //! services run; then, only for families whose content changed, their recent ACTIVE revisions, and
-//! only for secrets no running task uses yet, whether they exist (metadata, never values).
+//! only for secrets and log groups no running task uses yet, whether they exist (metadata, never
+//! values).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +12,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use super::convert::{revision_from_sdk, service_from_sdk, tags_from_sdk};
 use super::{Aws, AwsError};
 use crate::model::{LiveCluster, LiveEnvironment, LiveImage, Revision, SecretId, SecretStatus};
-use crate::plan::{families_needing_candidates, secrets_to_check};
+use crate::plan::{families_needing_candidates, log_groups_to_check, secrets_to_check};
 use crate::state::DesiredState;
 
 /// How many of a family's most recent ACTIVE revisions are searched for one to reuse.
@@ -41,6 +42,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         task_definitions,
         candidates: BTreeMap::new(),
         secrets: BTreeMap::new(),
+        log_groups: BTreeMap::new(),
     };
     // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
     if let Ok(families) = families_needing_candidates(state, &live) {
@@ -49,14 +51,41 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             let revisions = candidates(aws, &family, known).await?;
             Ok::<_, AwsError>((family, revisions))
         }));
-        let (revisions, secrets) = tokio::try_join!(
+        let (revisions, secrets, log_groups) = tokio::try_join!(
             revisions,
-            check_secrets(aws, secrets_to_check(state, &live))
+            check_secrets(aws, secrets_to_check(state, &live)),
+            check_log_groups(aws, log_groups_to_check(state, &live)),
         )?;
         live.candidates.extend(revisions);
         live.secrets = secrets;
+        live.log_groups = log_groups;
     }
     Ok(live)
+}
+
+/// Whether each log group exists: one DescribeLogGroups by name prefix per group, concurrently.
+async fn check_log_groups(
+    aws: &Aws,
+    names: BTreeSet<String>,
+) -> Result<BTreeMap<String, bool>, AwsError> {
+    stream::iter(names.into_iter().map(|name| async move {
+        let output = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .limit(50)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("DescribeLogGroups", name.clone(), e))?;
+        let exists = output
+            .log_groups()
+            .iter()
+            .any(|group| group.log_group_name() == Some(name.as_str()));
+        Ok::<_, AwsError>((name, exists))
+    }))
+    .buffer_unordered(DESCRIBE_CONCURRENCY)
+    .try_collect()
+    .await
 }
 
 /// Looks each secret up by its metadata: Secrets Manager one DescribeSecret per secret, SSM one

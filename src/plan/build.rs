@@ -270,6 +270,7 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         operation: Operation::None,
     });
     changes.push(cluster_change(state, live));
+    changes.extend(log_group_changes(state, live));
 
     let mut service_changes = Vec::new();
     for service in &state.services {
@@ -294,6 +295,77 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         warnings,
         changes,
     })
+}
+
+/// The awslogs groups the desired containers write to, each once, in order of first use.
+fn desired_log_groups(state: &DesiredState) -> Vec<&str> {
+    let mut groups: Vec<&str> = Vec::new();
+    for container in state.services.iter().flat_map(|s| &s.containers) {
+        if !groups.contains(&container.logs.group.as_str()) {
+            groups.push(&container.logs.group);
+        }
+    }
+    groups
+}
+
+/// Log groups the running task definitions write to: those exist, or their tasks could not run.
+fn log_groups_in_use(live: &LiveEnvironment) -> BTreeSet<&str> {
+    live.task_definitions
+        .values()
+        .flat_map(|revision| &revision.content.containers)
+        .filter_map(|container| container.log_configuration.as_ref())
+        .filter_map(|logs| logs.options.get("awslogs-group"))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Log groups whose existence the observer should check: desired ones no running task writes to.
+pub fn log_groups_to_check(state: &DesiredState, live: &LiveEnvironment) -> BTreeSet<String> {
+    let in_use = log_groups_in_use(live);
+    desired_log_groups(state)
+        .into_iter()
+        .filter(|group| !in_use.contains(group))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A task whose awslogs group does not exist fails to start, so a missing group is created first.
+fn log_group_changes(state: &DesiredState, live: &LiveEnvironment) -> Vec<Change> {
+    let in_use = log_groups_in_use(live);
+    desired_log_groups(state)
+        .into_iter()
+        .map(|group| {
+            let resource = Resource {
+                kind: ResourceKind::LogGroup,
+                name: group.to_string(),
+            };
+            let exists = |reason: &str| Change {
+                resource: resource.clone(),
+                action: Action::NoOp,
+                reason: reason.to_string(),
+                fields: Vec::new(),
+                diff: None,
+                operation: Operation::None,
+            };
+            if in_use.contains(group) {
+                return exists("written to by the running tasks");
+            }
+            match live.log_groups.get(group) {
+                Some(true) => exists("exists"),
+                _ => Change {
+                    resource,
+                    action: Action::Create,
+                    reason: "does not exist: tasks cannot start without their awslogs group".into(),
+                    fields: Vec::new(),
+                    diff: None,
+                    operation: Operation::CreateLogGroup {
+                        name: group.to_string(),
+                        tags: state.tags.clone(),
+                    },
+                },
+            }
+        })
+        .collect()
 }
 
 fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {

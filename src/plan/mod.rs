@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use build::{
-    PlanError, desired_task_definition, families_needing_candidates, plan, secrets_to_check,
+    PlanError, desired_task_definition, families_needing_candidates, log_groups_to_check, plan,
+    secrets_to_check,
 };
 pub use fields::{FieldChange, field_changes, unified_diff};
 
@@ -32,7 +33,7 @@ pub struct Plan {
     /// Things worth knowing that do not stop the plan (a secret that could not be checked, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// In dependency order: image, cluster, task definitions, services.
+    /// In dependency order: image, cluster, log groups, task definitions, services.
     pub changes: Vec<Change>,
 }
 
@@ -79,6 +80,7 @@ pub struct Resource {
 pub enum ResourceKind {
     Image,
     Cluster,
+    LogGroup,
     TaskDefinition,
     Service,
 }
@@ -88,6 +90,7 @@ impl ResourceKind {
         match self {
             ResourceKind::Image => "image",
             ResourceKind::Cluster => "cluster",
+            ResourceKind::LogGroup => "log group",
             ResourceKind::TaskDefinition => "task definition",
             ResourceKind::Service => "service",
         }
@@ -109,6 +112,10 @@ pub enum Action {
 pub enum Operation {
     None,
     CreateCluster {
+        name: String,
+        tags: BTreeMap<String, String>,
+    },
+    CreateLogGroup {
         name: String,
         tags: BTreeMap<String, String>,
     },

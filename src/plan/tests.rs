@@ -513,3 +513,61 @@ fn declared_load_balancers_and_grace_period_are_compared_and_updated_whole() {
     assert_eq!(*health_check_grace_period, Some(60));
     assert_eq!(*task_definition, None);
 }
+
+#[test]
+fn log_groups_are_checked_only_when_no_running_task_writes_to_them() {
+    let state = desired();
+    let live = live_matching(&state);
+    assert!(log_groups_to_check(&state, &live).is_empty());
+    let unchanged = plan(&state, &live).unwrap();
+    let groups: Vec<(&str, Action, &str)> = unchanged
+        .changes
+        .iter()
+        .filter(|c| c.resource.kind == ResourceKind::LogGroup)
+        .map(|c| (c.resource.name.as_str(), c.action, c.reason.as_str()))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (
+                "/ecs/kaapi-cluster/kaapi-service",
+                Action::NoOp,
+                "written to by the running tasks"
+            ),
+            (
+                "/ecs/kaapi-cluster/kaapi-celery-task",
+                Action::NoOp,
+                "written to by the running tasks"
+            ),
+        ]
+    );
+
+    let mut fresh = live_matching(&state);
+    fresh.services.clear();
+    fresh.task_definitions.clear();
+    assert_eq!(
+        log_groups_to_check(&state, &fresh).len(),
+        2,
+        "both groups are new"
+    );
+    fresh
+        .log_groups
+        .insert("/ecs/kaapi-cluster/kaapi-service".into(), true);
+    fresh
+        .log_groups
+        .insert("/ecs/kaapi-cluster/kaapi-celery-task".into(), false);
+    let plan = plan(&state, &fresh).unwrap();
+    let creates: Vec<&Operation> = plan
+        .changes
+        .iter()
+        .filter(|c| c.resource.kind == ResourceKind::LogGroup && c.action == Create)
+        .map(|c| &c.operation)
+        .collect();
+    assert_eq!(
+        creates,
+        [&Operation::CreateLogGroup {
+            name: "/ecs/kaapi-cluster/kaapi-celery-task".into(),
+            tags: state.tags.clone(),
+        }]
+    );
+}

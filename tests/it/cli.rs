@@ -67,6 +67,7 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
         [
             "kaapi-staging-repo:v1.8.0-main.3",
             "kaapi-staging-cluster",
+            "/ecs/kaapi-staging-cluster/kaapi-staging-service",
             "kaapi-staging-task",
             "kaapi-staging-service"
         ]

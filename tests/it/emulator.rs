@@ -475,3 +475,68 @@ async fn a_secret_scheduled_for_deletion_counts_as_missing() {
         aws.calls.operations()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_log_groups_are_created_before_the_tasks_that_write_to_them() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    // The API's group exists already (made by hand); the Celery service's does not.
+    aws.logs
+        .create_log_group()
+        .log_group_name("/ecs/kaapi-cluster/kaapi-service")
+        .send()
+        .await
+        .unwrap();
+    let desired = StateDir::examples().load("production", &seed);
+    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    let groups: Vec<(&str, Action)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.resource.kind == ResourceKind::LogGroup)
+        .map(|c| (c.resource.name.as_str(), c.action))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("/ecs/kaapi-cluster/kaapi-service", Action::NoOp),
+            ("/ecs/kaapi-cluster/kaapi-celery-task", Action::Create),
+        ]
+    );
+    aws.calls.reset();
+    assert!(apply(&aws, &plan, &mut |_| {}).await.succeeded());
+    let creates: Vec<String> = aws
+        .calls
+        .operations()
+        .into_iter()
+        .filter(|op| op.ends_with(".CreateLogGroup"))
+        .collect();
+    assert_eq!(creates, ["CloudWatch Logs.CreateLogGroup"]);
+    let listed = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/kaapi-cluster/")
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed
+        .log_groups()
+        .iter()
+        .filter_map(|g| g.log_group_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "/ecs/kaapi-cluster/kaapi-celery-task",
+            "/ecs/kaapi-cluster/kaapi-service"
+        ]
+    );
+    assert!(
+        !plan_environment(&aws, &desired)
+            .await
+            .unwrap()
+            .0
+            .has_changes()
+    );
+}

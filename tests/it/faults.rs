@@ -388,9 +388,10 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
     let out = stdout(&output);
     for expected in [
         "done     cluster kaapi-staging-cluster: created cluster kaapi-staging-cluster",
+        "done     log group /ecs/kaapi-staging-cluster/kaapi-staging-service: created log group /ecs/kaapi-staging-cluster/kaapi-staging-service",
         "done     task definition kaapi-staging-task: registered kaapi-staging-task:1",
         "FAILED   service kaapi-staging-service: CreateService kaapi-staging-service: AccessDeniedException: injected by the test proxy",
-        "Apply failed: 2 of 3 changes applied to staging.",
+        "Apply failed: 3 of 4 changes applied to staging.",
     ] {
         assert!(out.contains(expected), "expected {expected:?} in\n{out}");
     }
@@ -409,7 +410,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("Plan: 1 to create, 0 to update, 3 unchanged."),
+        stdout(&output).contains("Plan: 1 to create, 0 to update, 4 unchanged."),
         "{}",
         stdout(&output)
     );

@@ -164,8 +164,8 @@ async fn what_aws_adds_and_reorders_is_not_a_change() {
     assert!(changed.is_empty(), "{}", reconcile::render::text(&plan));
     assert_eq!(
         plan.changes.len(),
-        4,
-        "image, cluster, task definition, service"
+        5,
+        "image, cluster, log group (written to by the running task), task definition, service"
     );
     assert_eq!(calls.len(), 5, "{calls:?}");
 }
