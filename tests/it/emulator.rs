@@ -255,7 +255,7 @@ async fn a_no_op_plan_of_production_makes_at_most_six_calls() {
         operations.len()
     );
     // That these reads run concurrently is shown without timing in
-    // faults::the_first_reads_of_a_plan_are_in_flight_together.
+    // faults::a_no_op_plan_reads_in_two_concurrent_waves.
     assert!(fixture.writes().is_empty());
 }
 

@@ -35,33 +35,66 @@ struct Seen {
 struct FaultProxy {
     endpoint: String,
     seen: Arc<Mutex<Seen>>,
+    gate: Arc<Gate>,
 }
 
-/// Holds each of the first `size` requests until `size` requests have arrived (or a generous
-/// deadline passes, so that a sequential client is slowed down but not hung).
+/// Holds requests in consecutive groups of the given sizes: no request of a group is answered
+/// until the whole group has arrived. A client that sends a group's requests one after another
+/// is not hung, only slowed down: after a generous deadline the request passes and the gate
+/// counts a timeout. Later requests pass at once.
 struct Gate {
-    size: usize,
-    arrived: Mutex<usize>,
-    all_here: Condvar,
+    groups: Vec<usize>,
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    arrived: usize,
+    members: Vec<Vec<String>>,
+    timeouts: usize,
 }
 
 impl Gate {
-    fn new(size: usize) -> Arc<Gate> {
+    fn new(groups: &[usize]) -> Arc<Gate> {
         Arc::new(Gate {
-            size,
-            arrived: Mutex::new(0),
-            all_here: Condvar::new(),
+            groups: groups.to_vec(),
+            state: Mutex::new(GateState {
+                members: vec![Vec::new(); groups.len()],
+                ..GateState::default()
+            }),
+            changed: Condvar::new(),
         })
     }
 
-    fn pass(&self) {
-        let mut arrived = self.arrived.lock().unwrap();
-        *arrived += 1;
-        self.all_here.notify_all();
-        let _unused = self
-            .all_here
-            .wait_timeout_while(arrived, Duration::from_secs(3), |n| *n < self.size)
+    fn pass(&self, operation: &str) {
+        let mut state = self.state.lock().unwrap();
+        let index = state.arrived;
+        state.arrived += 1;
+        let mut end = 0;
+        let Some(group) = self.groups.iter().position(|size| {
+            end += size;
+            index < end
+        }) else {
+            return;
+        };
+        state.members[group].push(operation.to_string());
+        self.changed.notify_all();
+        let (mut state, waited) = self
+            .changed
+            .wait_timeout_while(state, Duration::from_secs(3), |s| s.arrived < end)
             .unwrap();
+        if waited.timed_out() {
+            state.timeouts += 1;
+        }
+    }
+
+    /// The operations of each group, sorted, and how many requests gave up waiting.
+    fn report(&self) -> (Vec<Vec<String>>, usize) {
+        let state = self.state.lock().unwrap();
+        let mut members = state.members.clone();
+        members.iter_mut().for_each(|group| group.sort());
+        (members, state.timeouts)
     }
 }
 
@@ -69,6 +102,23 @@ struct Request {
     head: String,
     body: Vec<u8>,
     target: String,
+}
+
+/// The operation a request calls: from `X-Amz-Target` (JSON protocols) or `Action=` (query).
+fn operation_of(request: &Request) -> String {
+    match request
+        .target
+        .rsplit('.')
+        .next()
+        .filter(|name| !name.is_empty())
+    {
+        Some(name) => name.to_string(),
+        None => String::from_utf8_lossy(&request.body)
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+            .unwrap_or_default()
+            .to_string(),
+    }
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
@@ -121,7 +171,7 @@ fn forward(upstream: &str, request: &Request) -> Vec<u8> {
 
 impl FaultProxy {
     fn start(upstream: String, faults: Vec<Fault>) -> FaultProxy {
-        Self::start_gated(upstream, faults, Gate::new(0))
+        Self::start_gated(upstream, faults, Gate::new(&[]))
     }
 
     fn start_gated(upstream: String, faults: Vec<Fault>, gate: Arc<Gate>) -> FaultProxy {
@@ -130,6 +180,7 @@ impl FaultProxy {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let faults = Arc::new(Mutex::new(faults));
         let recorder = seen.clone();
+        let held = gate.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let (upstream, faults, seen, gate) = (
@@ -142,14 +193,9 @@ impl FaultProxy {
                     let mut writer = client.try_clone().unwrap();
                     let mut reader = BufReader::new(client);
                     while let Some(request) = read_request(&mut reader) {
-                        let operation = request
-                            .target
-                            .rsplit('.')
-                            .next()
-                            .unwrap_or_default()
-                            .to_string();
+                        let operation = operation_of(&request);
                         seen.lock().unwrap().requests.push(operation.clone());
-                        gate.pass();
+                        gate.pass(&operation);
                         let body = String::from_utf8_lossy(&request.body).to_string();
                         let fault = {
                             let mut faults = faults.lock().unwrap();
@@ -190,7 +236,11 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { endpoint, seen }
+        FaultProxy {
+            endpoint,
+            seen,
+            gate: held,
+        }
     }
 
     fn aws(&self, emulator: &Emulator) -> Aws {
@@ -329,7 +379,7 @@ async fn throttled_reads_are_retried_and_the_plan_succeeds() {
             error_type: "ThrottlingException",
             ..Fault::default()
         }],
-        Gate::new(0),
+        Gate::new(&[]),
     );
     let aws = proxy.aws(&emulator);
     let plan = plan_environment(&aws, &state.load("staging", &seed))
@@ -366,7 +416,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
             error_type: "AccessDeniedException",
             ..Fault::default()
         }],
-        Gate::new(0),
+        Gate::new(&[]),
     );
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
         .args([
@@ -417,20 +467,35 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_first_reads_of_a_plan_are_in_flight_together() {
-    // The gate answers nothing until four requests are waiting at once: a plan that read the
-    // account, image, cluster and services one after another would pass it one by one.
-    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(4));
+async fn a_no_op_plan_reads_in_two_concurrent_waves() {
+    // The gate answers nothing of a wave until the whole wave waits at once: a plan that read
+    // the account, image, cluster and services one after another (or then the two running task
+    // definitions one after the other) would leave requests waiting for the deadline.
+    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[4, 2]));
+    let desired = state.load("production", &seed);
+    let direct = Aws::from_config(&emulator.sdk_config());
+    let initial = plan_environment(&direct, &desired).await.unwrap().0;
+    assert!(apply(&direct, &initial, &mut |_| {}).await.succeeded());
+
     let aws = proxy.aws(&emulator);
-    plan_environment(&aws, &state.load("production", &seed))
-        .await
-        .unwrap();
-    assert!(
-        aws.calls.max_concurrency() >= 4,
-        "identity, image, cluster and services are read at once (max in flight: {}, calls: {:?})",
-        aws.calls.max_concurrency(),
-        aws.calls.operations()
+    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    assert!(!plan.has_changes());
+    let (waves, timeouts) = proxy.gate.report();
+    assert_eq!(
+        waves,
+        [
+            vec![
+                "DescribeClusters",
+                "DescribeImages",
+                "DescribeServices",
+                "GetCallerIdentity"
+            ],
+            vec!["DescribeTaskDefinition", "DescribeTaskDefinition"],
+        ]
     );
+    assert_eq!(timeouts, 0, "every wave's requests were in flight together");
+    assert_eq!(aws.calls.count(), 6, "{:?}", aws.calls.operations());
+    assert!(aws.calls.max_concurrency() >= 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -444,7 +509,7 @@ async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
             lost_answer: true,
             ..Fault::default()
         }],
-        Gate::new(0),
+        Gate::new(&[]),
     );
     let aws = proxy.aws(&emulator);
     let desired = state.load("staging", &seed);
