@@ -3,6 +3,9 @@
 
 mod build;
 mod fields;
+mod service;
+mod startup;
+mod task_definition;
 #[cfg(test)]
 mod tests;
 
@@ -10,11 +13,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use build::{
-    PlanError, desired_task_definition, families_needing_candidates, log_groups_to_check, plan,
-    secrets_to_check,
-};
+pub use build::{PlanError, plan};
 pub use fields::{FieldChange, field_changes, unified_diff};
+pub use startup::{log_groups_to_check, secrets_to_check};
+pub use task_definition::{desired_task_definition, families_needing_candidates};
 
 use crate::model::{Deployment, LoadBalancer, Network, ServiceSettings, TaskDefinition};
 

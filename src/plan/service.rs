@@ -1,0 +1,191 @@
+//! Services: created when missing, otherwise one UpdateService carrying only the settings that
+//! differ (and tags added where missing).
+
+use serde_json::{Value, json};
+
+use super::build::tag_changes;
+use super::fields::{FieldChange, field_changes};
+use super::{Action, Change, Operation, Resource, ResourceKind, TaskDefinitionRef, short_revision};
+use crate::model::{LiveService, ServiceSettings};
+use crate::normalize;
+use crate::state::DesiredState;
+use crate::state::desired::DesiredService;
+
+fn desired_settings(service: &DesiredService) -> ServiceSettings {
+    ServiceSettings {
+        desired_count: service.desired_count.map(|count| count as i32),
+        launch_type: Some("FARGATE".into()),
+        platform_version: Some(service.platform_version.clone()),
+        network: Some(service.network.clone()),
+        deployment: Some(service.deployment),
+        load_balancers: service.load_balancers.clone(),
+        health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),
+    }
+}
+
+pub(super) fn service_change(
+    state: &DesiredState,
+    live: Option<&LiveService>,
+    service: &DesiredService,
+    target: TaskDefinitionRef,
+) -> Change {
+    let resource = Resource {
+        kind: ResourceKind::Service,
+        name: service.name.clone(),
+    };
+    let desired = normalize::service_settings(&desired_settings(service));
+    let Some(live) = live else {
+        let mut settings = desired.clone();
+        settings.desired_count = Some(settings.desired_count.unwrap_or(1));
+        return Change {
+            resource,
+            action: Action::Create,
+            reason: "does not exist".into(),
+            fields: vec![FieldChange::new(
+                "task_definition",
+                None,
+                Some(Value::String(target.display())),
+            )],
+            diff: None,
+            operation: Operation::CreateService {
+                cluster: state.cluster.clone(),
+                name: service.name.clone(),
+                task_definition: target,
+                settings,
+                tags: state.tags.clone(),
+            },
+        };
+    };
+    let current = normalize::service_settings(&live.settings);
+    let mut fields = Vec::new();
+    let task_definition = match &target {
+        TaskDefinitionRef::Existing { arn } if *arn == live.task_definition_arn => None,
+        other => {
+            fields.push(FieldChange::new(
+                "task_definition",
+                Some(json!(short_revision(&live.task_definition_arn))),
+                Some(json!(other.display())),
+            ));
+            Some(other.clone())
+        }
+    };
+    let desired_count = desired
+        .desired_count
+        .filter(|count| Some(*count) != current.desired_count);
+    if let Some(count) = desired_count {
+        fields.push(FieldChange::new(
+            "desired_count",
+            current.desired_count.map(|c| json!(c)),
+            Some(json!(count)),
+        ));
+    }
+    let network = (desired.network != current.network)
+        .then(|| desired.network.clone())
+        .flatten();
+    if network.is_some() {
+        let mut network_fields = field_changes(&current.network, &desired.network);
+        for field in &mut network_fields {
+            field.path = format!("network.{}", field.path)
+                .trim_end_matches('.')
+                .to_string();
+        }
+        fields.extend(network_fields);
+    }
+    let deployment = (desired.deployment != current.deployment)
+        .then_some(desired.deployment)
+        .flatten();
+    if deployment.is_some() {
+        let mut deployment_fields = field_changes(&current.deployment, &desired.deployment);
+        for field in &mut deployment_fields {
+            field.path = format!("deployment.{}", field.path)
+                .trim_end_matches('.')
+                .to_string();
+        }
+        fields.extend(deployment_fields);
+    }
+    let platform_version = (desired.platform_version != current.platform_version)
+        .then(|| desired.platform_version.clone())
+        .flatten();
+    if let Some(version) = &platform_version {
+        fields.push(FieldChange::new(
+            "platform_version",
+            current.platform_version.as_ref().map(|v| json!(v)),
+            Some(json!(version)),
+        ));
+    }
+    let load_balancers = desired
+        .load_balancers
+        .clone()
+        .filter(|wanted| Some(wanted) != current.load_balancers.as_ref());
+    if let Some(wanted) = &load_balancers {
+        fields.push(FieldChange::new(
+            "load_balancers",
+            current.load_balancers.as_ref().map(|l| json!(l)),
+            Some(json!(wanted)),
+        ));
+    }
+    // AWS reports 0 for a service where no grace period was ever set.
+    let live_grace = current.health_check_grace_period.unwrap_or(0);
+    let health_check_grace_period = desired
+        .health_check_grace_period
+        .filter(|seconds| *seconds != live_grace);
+    if let Some(seconds) = health_check_grace_period {
+        fields.push(FieldChange::new(
+            "health_check_grace_period",
+            Some(json!(live_grace)),
+            Some(json!(seconds)),
+        ));
+    }
+    let (tag_fields, tags) = tag_changes(&live.tags, &state.tags);
+    fields.extend(tag_fields);
+    let changed = task_definition.is_some()
+        || desired_count.is_some()
+        || network.is_some()
+        || deployment.is_some()
+        || platform_version.is_some()
+        || load_balancers.is_some()
+        || health_check_grace_period.is_some()
+        || !tags.is_empty();
+    if !changed {
+        return Change {
+            resource,
+            action: Action::NoOp,
+            reason: format!(
+                "runs {} as the state says",
+                short_revision(&live.task_definition_arn)
+            ),
+            fields,
+            diff: None,
+            operation: Operation::None,
+        };
+    }
+    let what: Vec<&str> = fields
+        .iter()
+        .map(|field| field.path.split('.').next().unwrap_or_default())
+        .fold(Vec::new(), |mut acc, head| {
+            if !acc.contains(&head) {
+                acc.push(head);
+            }
+            acc
+        });
+    Change {
+        resource,
+        action: Action::Update,
+        reason: format!("update in place: {}", what.join(", ")),
+        fields,
+        diff: None,
+        operation: Operation::UpdateService {
+            cluster: state.cluster.clone(),
+            name: service.name.clone(),
+            arn: live.arn.clone(),
+            task_definition,
+            desired_count,
+            network,
+            deployment,
+            platform_version,
+            load_balancers,
+            health_check_grace_period,
+            tags,
+        },
+    }
+}
