@@ -56,31 +56,23 @@ impl Aws {
     /// Clients built from an existing SDK configuration.
     pub fn from_config(config: &SdkConfig) -> Aws {
         let calls = CallLog::default();
-        let ecs = aws_sdk_ecs::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
-        let ecr = aws_sdk_ecr::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
-        let logs = aws_sdk_cloudwatchlogs::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
-        let sts = aws_sdk_sts::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
-        let secretsmanager = aws_sdk_secretsmanager::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
-        let ssm = aws_sdk_ssm::config::Builder::from(config)
-            .interceptor(calls.clone())
-            .build();
+        // Every client records its calls in the same log.
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config)
+                        .interceptor(calls.clone())
+                        .build(),
+                )
+            };
+        }
         Aws {
-            ecs: aws_sdk_ecs::Client::from_conf(ecs),
-            ecr: aws_sdk_ecr::Client::from_conf(ecr),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs),
-            sts: aws_sdk_sts::Client::from_conf(sts),
-            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager),
-            ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            ecs: client!(aws_sdk_ecs),
+            ecr: client!(aws_sdk_ecr),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            sts: client!(aws_sdk_sts),
+            secretsmanager: client!(aws_sdk_secretsmanager),
+            ssm: client!(aws_sdk_ssm),
             calls,
         }
     }

@@ -51,14 +51,14 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             let revisions = candidates(aws, &family, known).await?;
             Ok::<_, AwsError>((family, revisions))
         }));
-        let (revisions, secrets, log_groups) = tokio::try_join!(
+        let (revisions, secrets, log_groups) = tokio::join!(
             revisions,
             check_secrets(aws, secrets_to_check(state, &live)),
             check_log_groups(aws, log_groups_to_check(state, &live)),
-        )?;
-        live.candidates.extend(revisions);
+        );
+        live.candidates.extend(revisions?);
         live.secrets = secrets;
-        live.log_groups = log_groups;
+        live.log_groups = log_groups?;
     }
     Ok(live)
 }
@@ -91,10 +91,7 @@ async fn check_log_groups(
 /// Looks each secret up by its metadata: Secrets Manager one DescribeSecret per secret, SSM one
 /// DescribeParameters per 50 names. A lookup that fails (no permission, ...) is reported as
 /// unchecked rather than failing the plan: the execution role, not the deployer, reads secrets.
-async fn check_secrets(
-    aws: &Aws,
-    ids: BTreeSet<SecretId>,
-) -> Result<BTreeMap<SecretId, SecretStatus>, AwsError> {
+async fn check_secrets(aws: &Aws, ids: BTreeSet<SecretId>) -> BTreeMap<SecretId, SecretStatus> {
     let mut parameters = Vec::new();
     let mut lookups = Vec::new();
     for id in ids {
@@ -135,50 +132,41 @@ async fn check_secrets(
     .buffer_unordered(DESCRIBE_CONCURRENCY)
     .collect::<Vec<_>>();
     let parameters = futures::future::join_all(parameters.chunks(50).map(|chunk| async move {
-        let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
-            .key("Name")
-            .option("Equals")
-            .set_values(Some(chunk.to_vec()))
-            .build();
-        let found = match filter {
-            Ok(filter) => {
-                aws.ssm
-                    .describe_parameters()
-                    .parameter_filters(filter)
-                    .max_results(50)
-                    .send()
-                    .await
-            }
-            Err(error) => {
-                return chunk
+        // The names found, or why the lookup failed.
+        let found = async {
+            let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .set_values(Some(chunk.to_vec()))
+                .build()
+                .map_err(|error| error.to_string())?;
+            let output = aws
+                .ssm
+                .describe_parameters()
+                .parameter_filters(filter)
+                .max_results(50)
+                .send()
+                .await
+                .map_err(|error| AwsError::summary(&error))?;
+            Ok::<_, String>(
+                output
+                    .parameters()
                     .iter()
-                    .map(|name| {
-                        let reason = format!("DescribeParameters: {error}");
-                        (
-                            SecretId::Ssm(name.clone()),
-                            SecretStatus::Unchecked { reason },
-                        )
-                    })
-                    .collect::<Vec<_>>();
-            }
-        };
+                    .filter_map(|p| p.name().map(str::to_string))
+                    .collect::<BTreeSet<_>>(),
+            )
+        }
+        .await;
         chunk
             .iter()
             .map(|name| {
                 let status = match &found {
-                    Ok(output)
-                        if output
-                            .parameters()
-                            .iter()
-                            .any(|p| p.name() == Some(name.as_str())) =>
-                    {
-                        SecretStatus::Exists
-                    }
+                    Ok(names) if names.contains(name) => SecretStatus::Exists,
                     Ok(_) => SecretStatus::Missing {
                         reason: "not found".into(),
                     },
-                    Err(error) => SecretStatus::Unchecked {
-                        reason: format!("DescribeParameters: {}", AwsError::summary(error)),
+                    Err(reason) => SecretStatus::Unchecked {
+                        reason: format!("DescribeParameters: {reason}"),
                     },
                 };
                 (SecretId::Ssm(name.clone()), status)
@@ -186,10 +174,10 @@ async fn check_secrets(
             .collect::<Vec<_>>()
     }));
     let (secrets, parameters) = tokio::join!(secrets, parameters);
-    Ok(secrets
+    secrets
         .into_iter()
         .chain(parameters.into_iter().flatten())
-        .collect())
+        .collect()
 }
 
 async fn account(aws: &Aws) -> Result<String, AwsError> {

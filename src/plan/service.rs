@@ -11,7 +11,7 @@ use crate::normalize;
 use crate::state::DesiredState;
 use crate::state::desired::DesiredService;
 
-fn desired_settings(service: &DesiredService) -> ServiceSettings {
+pub(super) fn desired_settings(service: &DesiredService) -> ServiceSettings {
     ServiceSettings {
         desired_count: service.desired_count.map(|count| count as i32),
         launch_type: Some("FARGATE".into()),
@@ -83,25 +83,17 @@ pub(super) fn service_change(
         .then(|| desired.network.clone())
         .flatten();
     if network.is_some() {
-        let mut network_fields = field_changes(&current.network, &desired.network);
-        for field in &mut network_fields {
-            field.path = format!("network.{}", field.path)
-                .trim_end_matches('.')
-                .to_string();
-        }
-        fields.extend(network_fields);
+        fields.extend(nested("network", &current.network, &desired.network));
     }
     let deployment = (desired.deployment != current.deployment)
         .then_some(desired.deployment)
         .flatten();
     if deployment.is_some() {
-        let mut deployment_fields = field_changes(&current.deployment, &desired.deployment);
-        for field in &mut deployment_fields {
-            field.path = format!("deployment.{}", field.path)
-                .trim_end_matches('.')
-                .to_string();
-        }
-        fields.extend(deployment_fields);
+        fields.extend(nested(
+            "deployment",
+            &current.deployment,
+            &desired.deployment,
+        ));
     }
     let platform_version = (desired.platform_version != current.platform_version)
         .then(|| desired.platform_version.clone())
@@ -124,7 +116,7 @@ pub(super) fn service_change(
             Some(json!(wanted)),
         ));
     }
-    // AWS reports 0 for a service where no grace period was ever set.
+    // AWS's default, 0, where no grace period was ever set.
     let live_grace = current.health_check_grace_period.unwrap_or(0);
     let health_check_grace_period = desired
         .health_check_grace_period
@@ -138,15 +130,8 @@ pub(super) fn service_change(
     }
     let (tag_fields, tags) = tag_changes(&live.tags, &state.tags);
     fields.extend(tag_fields);
-    let changed = task_definition.is_some()
-        || desired_count.is_some()
-        || network.is_some()
-        || deployment.is_some()
-        || platform_version.is_some()
-        || load_balancers.is_some()
-        || health_check_grace_period.is_some()
-        || !tags.is_empty();
-    if !changed {
+    // Every setting that differs, and every missing tag, added its field above.
+    if fields.is_empty() {
         return Change {
             resource,
             action: Action::NoOp,
@@ -188,4 +173,15 @@ pub(super) fn service_change(
             tags,
         },
     }
+}
+
+/// Field changes of a nested setting, with paths under `prefix` (`network.subnets`, ...).
+fn nested<T: serde::Serialize>(prefix: &str, before: &T, after: &T) -> Vec<FieldChange> {
+    let mut fields = field_changes(before, after);
+    for field in &mut fields {
+        field.path = format!("{prefix}.{}", field.path)
+            .trim_end_matches('.')
+            .to_string();
+    }
+    fields
 }

@@ -69,15 +69,8 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                 ),
                 status: "ACTIVE".into(),
                 task_definition_arn: arn,
-                settings: crate::model::ServiceSettings {
-                    desired_count: service.desired_count.map(|c| c as i32),
-                    launch_type: Some("FARGATE".into()),
-                    platform_version: Some(service.platform_version.clone()),
-                    network: Some(service.network.clone()),
-                    deployment: Some(service.deployment),
-                    load_balancers: service.load_balancers.clone(),
-                    health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),
-                },
+                // What the last apply wrote.
+                settings: super::service::desired_settings(service),
                 running_count: 2,
                 pending_count: 0,
                 tags: state.tags.clone(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::arn::Arn;
 use crate::model::{Deployment, LoadBalancer, Network, SecretId};
 
 /// Tag that marks every resource this tool manages.
@@ -167,10 +168,9 @@ impl SecretRef {
                 name: name.to_string(),
             });
         }
-        let is_arn = reference.starts_with("arn:aws")
-            && (reference.contains(":secretsmanager:") || reference.contains(":ssm:"))
-            && reference.split(':').count() >= 6;
-        is_arn.then(|| SecretRef::Arn(reference.to_string()))
+        Arn::parse(reference)
+            .filter(|arn| matches!(arn.service, "secretsmanager" | "ssm"))
+            .map(|_| SecretRef::Arn(reference.to_string()))
     }
 
     /// How the secret's store looks it up, for an existence check; `None` for an ARN in another
@@ -179,18 +179,24 @@ impl SecretRef {
         match self {
             SecretRef::SecretsManager { name, .. } => Some(SecretId::SecretsManager(name.clone())),
             SecretRef::Ssm { name } => Some(SecretId::Ssm(name.clone())),
-            SecretRef::Arn(arn) => {
-                let parts: Vec<&str> = arn.split(':').collect();
-                if parts.len() < 6 || parts[3] != region || parts[4] != account {
-                    return None;
-                }
-                match parts[2] {
+            SecretRef::Arn(text) => {
+                let arn =
+                    Arn::parse(text).filter(|a| a.region == region && a.account == account)?;
+                match arn.service {
                     // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:KEY:STAGE:VERSION]
-                    "secretsmanager" if parts.len() >= 7 => {
-                        Some(SecretId::SecretsManager(parts[..7].join(":")))
+                    "secretsmanager" => {
+                        let mut resource = arn.resource.splitn(3, ':');
+                        let (Some(kind), Some(name)) = (resource.next(), resource.next()) else {
+                            return None;
+                        };
+                        Some(SecretId::SecretsManager(format!(
+                            "arn:{}:secretsmanager:{region}:{account}:{kind}:{name}",
+                            arn.partition
+                        )))
                     }
                     // arn:aws:ssm:REGION:ACCOUNT:parameter/NAME
-                    "ssm" => parts[5]
+                    "ssm" => arn
+                        .resource
                         .strip_prefix("parameter")
                         .filter(|name| name.starts_with('/'))
                         .map(|name| SecretId::Ssm(name.to_string())),

@@ -1,6 +1,7 @@
 //! Loading state files: read, parse with positions, interpolate `${env:…}`, validate, resolve.
 //! Pure apart from reading the file; nothing here talks to AWS.
 
+pub mod arn;
 pub mod desired;
 pub mod interpolate;
 pub mod locate;
@@ -127,14 +128,13 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         })
     });
     result.map_err(|error| {
-        let (line, column): (u64, u64) = error
+        let (mut line, mut column): (u64, u64) = error
             .location()
             .map(|location| (location.line(), location.column()))
             .unwrap_or((0, 0));
         let raw = error.without_snippet().to_string();
         let (message, help, extra_segment) = explain(strip_position(&raw));
         let mut field_path = clean_path(&field_path);
-        let (mut line, mut column) = (line, column);
         if let Some(segment) = extra_segment {
             // A missing key is reported at the key of the mapping that lacks it.
             if let Some(located) = Located::parse(source) {

@@ -1,6 +1,8 @@
 //! What AWS accepts, as predicates: Fargate task sizes, name and ARN formats, and which variable
 //! names look like credentials.
 
+use crate::state::arn::Arn;
+
 /// Task sizes Fargate accepts: CPU units and the memory values (MiB) allowed with each.
 pub(super) fn fargate_memory_options(cpu: u32) -> Option<Vec<u32>> {
     let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect();
@@ -69,30 +71,29 @@ pub(super) fn is_region(region: &str) -> bool {
             .is_some_and(|last| last.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// `arn:aws:iam::ACCOUNT:role/NAME`.
 pub(super) fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].starts_with("role/")
-        && parts[5].len() > "role/".len()
+    Arn::parse(arn).is_some_and(|arn| {
+        arn.service == "iam"
+            && arn.has_account_id()
+            && arn
+                .resource
+                .strip_prefix("role/")
+                .is_some_and(|name| !name.is_empty())
+    })
 }
 
 /// `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`, in the environment's region.
 pub(super) fn is_target_group_arn(arn: &str, region: &str) -> bool {
-    let parts: Vec<&str> = arn.split(':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "elasticloadbalancing"
-        && parts[3] == region
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("targetgroup/")
-            .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(name, id)| !name.is_empty() && !id.is_empty() && !id.contains('/'))
+    Arn::parse(arn).is_some_and(|arn| {
+        arn.service == "elasticloadbalancing"
+            && arn.region == region
+            && arn.has_account_id()
+            && !arn.resource.contains(':')
+            && arn
+                .resource
+                .strip_prefix("targetgroup/")
+                .and_then(|rest| rest.split_once('/'))
+                .is_some_and(|(name, id)| !name.is_empty() && !id.is_empty() && !id.contains('/'))
+    })
 }
