@@ -7,7 +7,7 @@ use reconcile::engine::plan_environment;
 use reconcile::plan::{Action, Operation, Plan, ResourceKind};
 use reconcile::state::DesiredState;
 
-use super::support::{Emulator, Seed, StateDir};
+use super::support::{Emulator, Seed, StateDir, plan_and_apply, plan_of};
 
 struct Fixture {
     emulator: Emulator,
@@ -38,15 +38,11 @@ impl Fixture {
     }
 
     async fn plan(&self) -> Plan {
-        plan_environment(&self.aws, &self.desired())
-            .await
-            .unwrap()
-            .0
+        plan_of(&self.aws, &self.desired()).await
     }
 
     async fn apply(&self) -> reconcile::aws::apply::ApplyReport {
-        let plan = self.plan().await;
-        apply(&self.aws, &plan, &mut |_| {}).await
+        plan_and_apply(&self.aws, &self.desired()).await
     }
 
     /// The write operations made since the call log was last reset, sorted.
@@ -67,23 +63,27 @@ impl Fixture {
         writes
     }
 
-    async fn running(&self, service: &str) -> String {
+    /// The revision each production service runs: `[kaapi-service, kaapi-celery-task]`.
+    async fn running(&self) -> [String; 2] {
         let output = self
             .aws
             .ecs
             .describe_services()
             .cluster("kaapi-cluster")
-            .services(service)
+            .services("kaapi-service")
+            .services("kaapi-celery-task")
             .send()
             .await
             .unwrap();
-        output.services()[0]
-            .task_definition()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string()
+        let revision = |name: &str| {
+            let service = output
+                .services()
+                .iter()
+                .find(|s| s.service_name() == Some(name))
+                .unwrap();
+            reconcile::plan::short_revision(service.task_definition().unwrap())
+        };
+        [revision("kaapi-service"), revision("kaapi-celery-task")]
     }
 }
 
@@ -100,10 +100,9 @@ async fn apply_on_an_empty_account_creates_everything_and_converges() {
     let fixture = Fixture::production_applied().await;
     let plan = fixture.plan().await;
     assert_eq!(changed(&plan), vec![], "the plan after an apply is empty");
-    assert_eq!(fixture.running("kaapi-service").await, "kaapi-task:1");
     assert_eq!(
-        fixture.running("kaapi-celery-task").await,
-        "kaapi-celery-task:1"
+        fixture.running().await,
+        ["kaapi-task:1", "kaapi-celery-task:1"]
     );
     let _ = &fixture.emulator;
 }
@@ -176,10 +175,9 @@ async fn image_tag_bump_registers_one_revision_and_updates_each_service_once() {
             "ECS.UpdateService"
         ]
     );
-    assert_eq!(fixture.running("kaapi-service").await, "kaapi-task:2");
     assert_eq!(
-        fixture.running("kaapi-celery-task").await,
-        "kaapi-celery-task:2"
+        fixture.running().await,
+        ["kaapi-task:2", "kaapi-celery-task:2"]
     );
     assert_eq!(changed(&fixture.plan().await), vec![]);
 }
@@ -234,10 +232,9 @@ async fn reverting_the_tag_reuses_the_earlier_revisions_and_registers_nothing() 
     let report = apply(&fixture.aws, &plan, &mut |_| {}).await;
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(fixture.writes(), ["ECS.UpdateService", "ECS.UpdateService"]);
-    assert_eq!(fixture.running("kaapi-service").await, "kaapi-task:1");
     assert_eq!(
-        fixture.running("kaapi-celery-task").await,
-        "kaapi-celery-task:1"
+        fixture.running().await,
+        ["kaapi-task:1", "kaapi-celery-task:1"]
     );
     assert_eq!(changed(&fixture.plan().await), vec![]);
 }
@@ -370,9 +367,7 @@ async fn the_first_plan_looks_up_each_secret_once_by_its_metadata() {
     let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
     let aws = Aws::from_config(&emulator.sdk_config());
     let state = StateDir::examples();
-    plan_environment(&aws, &state.load("production", &seed))
-        .await
-        .unwrap();
+    plan_of(&aws, &state.load("production", &seed)).await;
     let lookups: Vec<String> = aws
         .calls
         .operations()
@@ -398,8 +393,7 @@ async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update()
         ),
     );
     let desired = state.load("staging", &seed);
-    let plan = plan_environment(&aws, &desired).await.unwrap().0;
-    assert!(apply(&aws, &plan, &mut |_| {}).await.succeeded());
+    assert!(plan_and_apply(&aws, &desired).await.succeeded());
     let live = aws
         .ecs
         .describe_services()
@@ -419,7 +413,7 @@ async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update()
         (Some(seed.target_group.as_str()), Some("backend"), Some(80))
     );
     assert_eq!(service.health_check_grace_period_seconds(), Some(60));
-    let after = plan_environment(&aws, &desired).await.unwrap().0;
+    let after = plan_of(&aws, &desired).await;
     assert!(!after.has_changes(), "{}", reconcile::render::text(&after));
 
     state.edit(
@@ -428,17 +422,11 @@ async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update()
         "health_check_grace_period: 90",
     );
     let desired = state.load("staging", &seed);
-    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    let plan = plan_of(&aws, &desired).await;
     aws.calls.reset();
     assert!(apply(&aws, &plan, &mut |_| {}).await.succeeded());
     assert_eq!(aws.calls.operations(), ["ECS.UpdateService"]);
-    assert!(
-        !plan_environment(&aws, &desired)
-            .await
-            .unwrap()
-            .0
-            .has_changes()
-    );
+    assert!(!plan_of(&aws, &desired).await.has_changes());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -489,7 +477,7 @@ async fn missing_log_groups_are_created_before_the_tasks_that_write_to_them() {
         .await
         .unwrap();
     let desired = StateDir::examples().load("production", &seed);
-    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    let plan = plan_of(&aws, &desired).await;
     let groups: Vec<(&str, Action)> = plan
         .changes
         .iter()
@@ -532,11 +520,5 @@ async fn missing_log_groups_are_created_before_the_tasks_that_write_to_them() {
             "/ecs/kaapi-cluster/kaapi-service"
         ]
     );
-    assert!(
-        !plan_environment(&aws, &desired)
-            .await
-            .unwrap()
-            .0
-            .has_changes()
-    );
+    assert!(!plan_of(&aws, &desired).await.has_changes());
 }

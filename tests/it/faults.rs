@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use reconcile::aws::Aws;
 use reconcile::aws::apply::{StepStatus, apply};
-use reconcile::engine::plan_environment;
 use reconcile::plan::Action;
 
-use super::support::{Emulator, Seed, StateDir, reconcile, stdout};
+use super::support::{Emulator, Seed, StateDir, plan_and_apply, plan_of, reconcile, stdout};
 
 /// Answer `operation` requests whose body contains `body_contains` with an error, `times` times.
 /// With `lost_answer`, the request reaches the emulator first and only its answer is replaced, as
@@ -293,11 +292,11 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
     let seed = emulator.seed(&["v1.8.0", "v1.9.0"], &["v1.8.0-main.3"]);
     let state = StateDir::examples();
     let direct = Aws::from_config(&emulator.sdk_config());
-    let initial = plan_environment(&direct, &state.load("production", &seed))
-        .await
-        .unwrap()
-        .0;
-    assert!(apply(&direct, &initial, &mut |_| {}).await.succeeded());
+    assert!(
+        plan_and_apply(&direct, &state.load("production", &seed))
+            .await
+            .succeeded()
+    );
 
     state.edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
     let proxy = FaultProxy::start(
@@ -316,7 +315,7 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
     );
     let faulty = proxy.aws(&emulator);
     let desired = state.load("production", &seed);
-    let plan = plan_environment(&faulty, &desired).await.unwrap().0;
+    let plan = plan_of(&faulty, &desired).await;
     let report = apply(&faulty, &plan, &mut |_| {}).await;
     assert!(!report.succeeded());
     let outcome: Vec<(String, &str)> = report
@@ -349,7 +348,7 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
     );
 
     // The rerun starts from what is live: the revisions registered before the failure are reused.
-    let rerun = plan_environment(&direct, &desired).await.unwrap().0;
+    let rerun = plan_of(&direct, &desired).await;
     let registers = rerun
         .changes
         .iter()
@@ -359,13 +358,7 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
     direct.calls.reset();
     assert!(apply(&direct, &rerun, &mut |_| {}).await.succeeded());
     assert_eq!(writes(&direct), ["ECS.UpdateService", "ECS.UpdateService"]);
-    assert!(
-        !plan_environment(&direct, &desired)
-            .await
-            .unwrap()
-            .0
-            .has_changes()
-    );
+    assert!(!plan_of(&direct, &desired).await.has_changes());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -382,10 +375,7 @@ async fn throttled_reads_are_retried_and_the_plan_succeeds() {
         Gate::new(&[]),
     );
     let aws = proxy.aws(&emulator);
-    let plan = plan_environment(&aws, &state.load("staging", &seed))
-        .await
-        .unwrap()
-        .0;
+    let plan = plan_of(&aws, &state.load("staging", &seed)).await;
     assert!(
         plan.has_changes(),
         "a new environment has everything to create"
@@ -474,11 +464,10 @@ async fn a_no_op_plan_reads_in_two_concurrent_waves() {
     let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[4, 2]));
     let desired = state.load("production", &seed);
     let direct = Aws::from_config(&emulator.sdk_config());
-    let initial = plan_environment(&direct, &desired).await.unwrap().0;
-    assert!(apply(&direct, &initial, &mut |_| {}).await.succeeded());
+    assert!(plan_and_apply(&direct, &desired).await.succeeded());
 
     let aws = proxy.aws(&emulator);
-    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    let plan = plan_of(&aws, &desired).await;
     assert!(!plan.has_changes());
     let (waves, timeouts) = proxy.gate.report();
     assert_eq!(
@@ -513,17 +502,11 @@ async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
     );
     let aws = proxy.aws(&emulator);
     let desired = state.load("staging", &seed);
-    let plan = plan_environment(&aws, &desired).await.unwrap().0;
+    let plan = plan_of(&aws, &desired).await;
     let report = apply(&aws, &plan, &mut |_| {}).await;
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(proxy.count("CreateService"), 2, "the SDK retried");
-    assert!(
-        !plan_environment(&aws, &desired)
-            .await
-            .unwrap()
-            .0
-            .has_changes()
-    );
+    assert!(!plan_of(&aws, &desired).await.has_changes());
 
     // What the token protects against: a second creation of an ACTIVE service is refused.
     let direct = Aws::from_config(&emulator.sdk_config());

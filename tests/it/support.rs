@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use reconcile::state::DesiredState;
 
 pub const REGION: &str = "ap-south-1";
 
@@ -255,4 +256,21 @@ impl Emulator {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+/// The plan for `desired`; the test fails on a planning error.
+pub async fn plan_of(aws: &reconcile::aws::Aws, desired: &DesiredState) -> reconcile::plan::Plan {
+    reconcile::engine::plan_environment(aws, desired)
+        .await
+        .unwrap()
+        .0
+}
+
+/// Plans `desired` and applies that plan, as `reconcile apply --yes` does.
+pub async fn plan_and_apply(
+    aws: &reconcile::aws::Aws,
+    desired: &DesiredState,
+) -> reconcile::aws::apply::ApplyReport {
+    let plan = plan_of(aws, desired).await;
+    reconcile::aws::apply::apply(aws, &plan, &mut |_| {}).await
 }
