@@ -24,8 +24,7 @@ fn run(emulator: &Emulator, seed: &Seed, state: &StateDir, args: &[&str]) -> (i3
 
 #[test]
 fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let state = StateDir::examples();
 
     let (code, out, err) = run(&emulator, &seed, &state, &["validate"]);
@@ -76,8 +75,7 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
 
 #[test]
 fn apply_without_a_terminal_needs_yes_and_changes_nothing() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let state = StateDir::examples();
     let (code, _, err) = run(&emulator, &seed, &state, &["apply", "--env", "staging"]);
     assert_eq!(code, 1);
@@ -92,8 +90,7 @@ fn apply_without_a_terminal_needs_yes_and_changes_nothing() {
 
 #[test]
 fn out_of_band_changes_are_planned_naming_the_resource_and_field() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let state = StateDir::examples();
     let (code, out, err) = run(
         &emulator,
@@ -180,8 +177,7 @@ fn out_of_band_changes_are_planned_naming_the_resource_and_field() {
 
 #[test]
 fn secret_values_never_appear_in_any_output() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let state = StateDir::examples();
     let mut everything = String::new();
     for args in [
@@ -247,8 +243,7 @@ fn invalid_state_fails_before_any_aws_call() {
 
 #[test]
 fn env_may_be_left_out_only_when_one_environment_exists() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let state = StateDir::examples();
     let (code, out, err) = run(&emulator, &seed, &state, &["plan"]);
     assert_eq!(code, 1, "{out}{err}");

@@ -278,8 +278,7 @@ async fn a_missing_image_tag_stops_the_plan_naming_repository_and_tag() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_account_guard_refuses_another_account() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let aws = Aws::from_config(&emulator.sdk_config());
     let state = StateDir::examples();
     state.edit(
@@ -363,8 +362,7 @@ async fn a_new_secret_reference_is_checked_once_and_a_missing_one_stops_the_plan
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_plan_looks_up_each_secret_once_by_its_metadata() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let aws = Aws::from_config(&emulator.sdk_config());
     let state = StateDir::examples();
     plan_of(&aws, &state.load("production", &seed)).await;
@@ -380,8 +378,7 @@ async fn the_first_plan_looks_up_each_secret_once_by_its_metadata() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let aws = Aws::from_config(&emulator.sdk_config());
     let state = StateDir::examples();
     state.edit(
@@ -431,8 +428,7 @@ async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_scheduled_for_deletion_counts_as_missing() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let aws = Aws::from_config(&emulator.sdk_config());
     // Someone deletes the secret in the console: Secrets Manager keeps it for the recovery window,
     // but ECS can no longer read it.
@@ -466,8 +462,7 @@ async fn a_secret_scheduled_for_deletion_counts_as_missing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_log_groups_are_created_before_the_tasks_that_write_to_them() {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let aws = Aws::from_config(&emulator.sdk_config());
     // The API's group exists already (made by hand); the Celery service's does not.
     aws.logs

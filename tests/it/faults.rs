@@ -261,8 +261,7 @@ impl FaultProxy {
 
 /// A seeded emulator, the example state files, and a proxy in front of the emulator.
 fn behind_proxy(faults: Vec<Fault>, gate: Arc<Gate>) -> (Emulator, Seed, StateDir, FaultProxy) {
-    let emulator = Emulator::start();
-    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let (emulator, seed) = Emulator::seeded();
     let upstream = emulator
         .endpoint()
         .trim_start_matches("http://")

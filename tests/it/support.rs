@@ -111,7 +111,16 @@ impl Emulator {
             .build()
     }
 
-    /// Seeds the VPC, both Kaapi repositories with `tags` pushed, and the secrets.
+    /// A new emulator seeded with the example environments' images: production `v1.8.0`,
+    /// staging `v1.8.0-main.3`.
+    pub fn seeded() -> (Emulator, Seed) {
+        let emulator = Emulator::start();
+        let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+        (emulator, seed)
+    }
+
+    /// Seeds what the examples presuppose: VPC, subnets, security group and target group; both
+    /// Kaapi repositories with the given tags pushed; the Secrets Manager secrets and an SSM parameter.
     pub fn seed(&self, production_tags: &[&str], staging_tags: &[&str]) -> Seed {
         let output = Command::new(venv().join("bin/python"))
             .arg(root().join("tests/emulator/seed.py"))
