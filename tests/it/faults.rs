@@ -11,7 +11,9 @@ use reconcile::aws::Aws;
 use reconcile::aws::apply::{StepStatus, apply};
 use reconcile::plan::Action;
 
-use super::support::{Emulator, Seed, StateDir, plan_and_apply, plan_of, reconcile, stdout};
+use super::support::{
+    Emulator, Seed, StateDir, plan_and_apply, plan_of, reconcile, reconcile_at, stdout,
+};
 
 /// Answer `operation` requests whose body contains `body_contains` with an error, `times` times.
 /// With `lost_answer`, the request reaches the emulator first and only its answer is replaced, as
@@ -407,22 +409,15 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
         }],
         Gate::new(&[]),
     );
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
-        .args([
-            "apply",
-            "--env",
-            "staging",
-            "--yes",
-            "--state",
-            state.path().to_str().unwrap(),
-        ])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("NO_COLOR", "1")
-        .envs(seed.vars())
-        .output()
-        .unwrap();
+    let args = [
+        "apply",
+        "--env",
+        "staging",
+        "--yes",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    let output = reconcile_at(Some(&proxy.endpoint), Some(&seed), &args);
     assert_eq!(output.status.code(), Some(1));
     let out = stdout(&output);
     for expected in [
@@ -435,18 +430,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
         assert!(out.contains(expected), "expected {expected:?} in\n{out}");
     }
     // Without the fault, the same command finishes the job.
-    let output = reconcile(
-        Some(&emulator),
-        Some(&seed),
-        &[
-            "apply",
-            "--env",
-            "staging",
-            "--yes",
-            "--state",
-            state.path().to_str().unwrap(),
-        ],
-    );
+    let output = reconcile(Some(&emulator), Some(&seed), &args);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(
         stdout(&output).contains("Plan: 1 to create, 0 to update, 4 unchanged."),

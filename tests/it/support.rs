@@ -224,6 +224,11 @@ impl StateDir {
 
 /// Runs the built binary with the emulator's endpoint and the seeded variables.
 pub fn reconcile(emulator: Option<&Emulator>, seed: Option<&Seed>, args: &[&str]) -> Output {
+    reconcile_at(emulator.map(Emulator::endpoint).as_deref(), seed, args)
+}
+
+/// Runs the built binary against `endpoint` (the emulator, or a proxy in front of it).
+pub fn reconcile_at(endpoint: Option<&str>, seed: Option<&Seed>, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     command
         .args(args)
@@ -233,8 +238,8 @@ pub fn reconcile(emulator: Option<&Emulator>, seed: Option<&Seed>, args: &[&str]
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null());
-    if let Some(emulator) = emulator {
-        command.env("AWS_ENDPOINT_URL", emulator.endpoint());
+    if let Some(endpoint) = endpoint {
+        command.env("AWS_ENDPOINT_URL", endpoint);
     }
     if let Some(seed) = seed {
         command.envs(seed.vars());
