@@ -10,7 +10,8 @@ use reconcile::state::DesiredState;
 use super::support::{Emulator, Seed, StateDir, plan_and_apply, plan_of};
 
 struct Fixture {
-    emulator: Emulator,
+    /// Kept so that the server lives as long as the fixture (it stops when dropped).
+    _emulator: Emulator,
     seed: Seed,
     state: StateDir,
     aws: Aws,
@@ -23,7 +24,7 @@ impl Fixture {
         let seed = emulator.seed(&["v1.8.0", "v1.9.0"], &["v1.8.0-main.3"]);
         let aws = Aws::from_config(&emulator.sdk_config());
         let fixture = Fixture {
-            emulator,
+            _emulator: emulator,
             seed,
             state: StateDir::examples(),
             aws,
@@ -104,7 +105,6 @@ async fn apply_on_an_empty_account_creates_everything_and_converges() {
         fixture.running().await,
         ["kaapi-task:1", "kaapi-celery-task:1"]
     );
-    let _ = &fixture.emulator;
 }
 
 #[tokio::test(flavor = "multi_thread")]
