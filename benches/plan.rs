@@ -143,7 +143,16 @@ async fn main() {
     let started = Instant::now();
     for state in &states {
         let (plan, _) = plan_environment(&direct, state).await.unwrap();
-        let report = reconcile::aws::apply::apply(&direct, &plan, &mut |_| {}).await;
+        let report = reconcile::aws::apply::apply(
+            &direct,
+            &plan,
+            reconcile::aws::apply::Options {
+                allow_replace: &[],
+                on_step: &mut |_| {},
+                progress: &mut |_| {},
+            },
+        )
+        .await;
         assert!(report.succeeded(), "{report:?}");
     }
     println!(

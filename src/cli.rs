@@ -88,6 +88,10 @@ pub enum Command {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Allow replacing this backing service (its key under `backing:`), which deletes it
+        /// (RDS and ElastiCache after a final snapshot) and creates it again. Repeatable.
+        #[arg(long = "allow-replace", value_name = "KEY")]
+        allow_replace: Vec<String>,
     },
     /// Print the JSON Schema of the state file format.
     Schema,
@@ -223,14 +227,23 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_OK
             })
         }
-        Command::Apply { env, yes } => {
+        Command::Apply {
+            env,
+            yes,
+            allow_replace,
+        } => {
             let desired = load(&cli.state, env.as_deref())?;
-            runtime()?.block_on(apply(&cli, &desired, *yes))
+            runtime()?.block_on(apply(&cli, &desired, *yes, allow_replace))
         }
     }
 }
 
-async fn apply(cli: &Cli, desired: &DesiredState, yes: bool) -> anyhow::Result<u8> {
+async fn apply(
+    cli: &Cli,
+    desired: &DesiredState,
+    yes: bool,
+    allow_replace: &[String],
+) -> anyhow::Result<u8> {
     let mut stdout = anstream::stdout();
     let aws = Aws::connect(&desired.region).await;
     let (plan, _live) = engine::plan_environment(&aws, desired).await?;
@@ -247,6 +260,18 @@ async fn apply(cli: &Cli, desired: &DesiredState, yes: bool) -> anyhow::Result<u
         }
         return Ok(EXIT_OK);
     }
+    let refused = crate::aws::apply::unallowed_replacements(&plan, allow_replace);
+    if !refused.is_empty() {
+        bail!(
+            "refusing to apply: the plan replaces {} (deleting the data it holds); nothing was changed. Run apply with {} if that is intended",
+            refused.join(", "),
+            refused
+                .iter()
+                .map(|key| format!("`--allow-replace {key}`"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     if !yes {
         confirm(&plan.environment)?;
     }
@@ -255,10 +280,28 @@ async fn apply(cli: &Cli, desired: &DesiredState, yes: bool) -> anyhow::Result<u
             let _ = writeln!(anstream::stdout(), "{}", step_line(step));
         }
     };
+    // Waiting is shown on a terminal and logged otherwise.
+    let interactive = std::io::stderr().is_terminal();
+    let mut progress = |line: String| {
+        if interactive {
+            let _ = writeln!(anstream::stderr(), "  ... {line}");
+        } else {
+            tracing::info!("{line}");
+        }
+    };
     if cli.output == Output::Text {
         writeln!(stdout, "\nApplying to {}:", plan.environment)?;
     }
-    let report = crate::aws::apply::apply(&aws, &plan, &mut on_step).await;
+    let report = crate::aws::apply::apply(
+        &aws,
+        &plan,
+        crate::aws::apply::Options {
+            allow_replace,
+            on_step: &mut on_step,
+            progress: &mut progress,
+        },
+    )
+    .await;
     tracing::info!(calls = aws.calls.count(), "apply finished");
     match cli.output {
         Output::Json => writeln!(

@@ -209,6 +209,69 @@ pub struct LiveEnvironment {
     pub secrets: BTreeMap<SecretId, SecretStatus>,
     /// Whether the log groups that no running task writes to yet exist, by name.
     pub log_groups: BTreeMap<String, bool>,
+    /// Backing services the state names that exist, by state-file key.
+    pub backing: BTreeMap<String, LiveBacking>,
+    /// Backing services tagged as this environment's that no entry of the state names.
+    pub unmanaged_backing: Vec<(BackingKind, String)>,
+}
+
+/// Which kind of backing service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackingKind {
+    /// RDS for PostgreSQL DB instance.
+    Postgres,
+    /// ElastiCache for Redis replication group.
+    Redis,
+    /// Amazon MQ for RabbitMQ broker.
+    Rabbitmq,
+}
+
+impl BackingKind {
+    /// The engine name the state file and the AWS APIs use.
+    pub fn engine(self) -> &'static str {
+        match self {
+            BackingKind::Postgres => "postgres",
+            BackingKind::Redis => "redis",
+            BackingKind::Rabbitmq => "rabbitmq",
+        }
+    }
+
+    /// What AWS calls the resource.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackingKind::Postgres => "RDS instance",
+            BackingKind::Redis => "ElastiCache replication group",
+            BackingKind::Rabbitmq => "MQ broker",
+        }
+    }
+
+    /// The status in which the resource accepts changes and serves clients.
+    pub fn ready_status(self) -> &'static str {
+        match self {
+            BackingKind::Postgres | BackingKind::Redis => "available",
+            BackingKind::Rabbitmq => "RUNNING",
+        }
+    }
+}
+
+/// A backing service as observed, its settings keyed by the state file's field names so that both
+/// sides compare field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveBacking {
+    pub kind: Option<BackingKind>,
+    pub name: String,
+    /// The id the API addresses it by: the name for RDS and ElastiCache, the broker id for MQ.
+    pub id: String,
+    pub arn: String,
+    pub status: String,
+    /// Current settings, by state-file field name (`version`, `instance_class`, ...).
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// Changes AWS accepted but has not applied yet (PendingModifiedValues, MQ's pending version
+    /// and instance type), by the same field names.
+    pub pending: BTreeMap<String, serde_json::Value>,
+    /// Outputs container variables can refer to (`address`, `port`, ...), once known.
+    pub outputs: BTreeMap<String, String>,
 }
 
 /// Where a secret lives, as its store looks it up: a Secrets Manager secret id (name or ARN) or an

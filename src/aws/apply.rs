@@ -9,8 +9,11 @@ use serde::Serialize;
 use super::convert::{
     containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
 };
-use super::{Aws, AwsError};
-use crate::plan::{Action, Change, Operation, Plan, Resource, TaskDefinitionRef, short_revision};
+use super::{Aws, AwsError, backing};
+use crate::model::BackingKind;
+use crate::plan::{
+    Action, Change, KnownAfterApply, Operation, Plan, Resource, TaskDefinitionRef, short_revision,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -42,10 +45,47 @@ impl ApplyReport {
     }
 }
 
-/// Applies every change of `plan` that has an operation, calling `on_step` as each one ends.
-pub async fn apply(aws: &Aws, plan: &Plan, on_step: &mut dyn FnMut(&StepOutcome)) -> ApplyReport {
+/// The backing-service replacements a plan holds that `allow_replace` does not name, as keys.
+pub fn unallowed_replacements(plan: &Plan, allow_replace: &[String]) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter_map(|change| match &change.operation {
+            Operation::ReplaceBacking { backing, .. } if !allow_replace.contains(&backing.key) => {
+                Some(backing.key.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// What apply needs besides the plan.
+pub struct Options<'a> {
+    /// Keys of backing services that may be replaced (`--allow-replace`).
+    pub allow_replace: &'a [String],
+    /// Called as each step ends.
+    pub on_step: &'a mut dyn FnMut(&StepOutcome),
+    /// Called with progress while waiting for AWS.
+    pub progress: &'a mut dyn FnMut(String),
+}
+
+/// What earlier steps learned that later ones need.
+#[derive(Default)]
+struct Context {
+    /// New task-definition revisions by family.
+    registered: BTreeMap<String, String>,
+    /// Backing services known to be available, by key.
+    available: BTreeMap<String, crate::model::LiveBacking>,
+}
+
+/// Applies every change of `plan` that has an operation, reporting each one as it ends.
+pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport {
+    let Options {
+        allow_replace,
+        on_step,
+        progress,
+    } = options;
     let mut report = ApplyReport::default();
-    let mut registered: BTreeMap<String, String> = BTreeMap::new();
+    let mut context = Context::default();
     let mut failure: Option<String> = None;
     for change in plan
         .changes
@@ -56,7 +96,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, on_step: &mut dyn FnMut(&StepOutcome)
             Some(failed) => StepStatus::NotAttempted {
                 why: format!("stopped after {failed} failed"),
             },
-            None => match execute(aws, change, &mut registered).await {
+            None => match execute(aws, change, &mut context, allow_replace, progress).await {
                 Ok(detail) => StepStatus::Done { detail },
                 Err(error) => {
                     failure = Some(format!(
@@ -109,10 +149,56 @@ fn task_definition_arn(
     }
 }
 
+/// Fills in the variables that wait for backing-service outputs, waiting until each service they
+/// need is available.
+async fn fill_outputs(
+    aws: &Aws,
+    definition: &mut crate::model::TaskDefinition,
+    values: &[KnownAfterApply],
+    context: &mut Context,
+    progress: &mut dyn FnMut(String),
+) -> Result<(), AwsError> {
+    for value in values {
+        for (key, kind, name) in &value.needs {
+            if !context.available.contains_key(key) {
+                let live = backing::wait_ready(aws, *kind, name, progress).await?;
+                context.available.insert(key.clone(), live);
+            }
+        }
+        let rendered = value
+            .value
+            .render(|key, output| context.available.get(key)?.outputs.get(output).cloned())
+            .ok_or_else(|| AwsError {
+                operation: "RegisterTaskDefinition",
+                subject: format!("{} in container {}", value.variable, value.container),
+                message: format!("{} has no such output once available", value.value),
+            })?;
+        if let Some(container) = definition
+            .containers
+            .iter_mut()
+            .find(|container| container.name == value.container)
+        {
+            let target = if value.secret {
+                &mut container.secrets
+            } else {
+                &mut container.environment
+            };
+            target.insert(value.variable.clone(), rendered);
+        }
+    }
+    Ok(())
+}
+
+fn backing_resource(kind: BackingKind, name: &str) -> String {
+    format!("{} {name}", kind.label())
+}
+
 async fn execute(
     aws: &Aws,
     change: &Change,
-    registered: &mut BTreeMap<String, String>,
+    context: &mut Context,
+    allow_replace: &[String],
+    progress: &mut dyn FnMut(String),
 ) -> Result<String, AwsError> {
     match &change.operation {
         Operation::None => Ok(String::new()),
@@ -157,7 +243,77 @@ async fn execute(
                 .map_err(|e| AwsError::new("TagResource", arn.clone(), e))?;
             Ok(format!("tagged {}", change.resource.name))
         }
-        Operation::RegisterTaskDefinition { definition, tags } => {
+        Operation::CreateBacking { backing } => backing::create(aws, backing, client_token()).await,
+        Operation::ModifyBacking {
+            key: _,
+            kind,
+            name,
+            id,
+            changes,
+            before,
+            apply_immediately,
+            secret,
+        } => {
+            let live = backing::wait_ready(aws, *kind, name, progress).await?;
+            backing::modify(
+                aws,
+                *kind,
+                name,
+                if live.id.is_empty() { id } else { &live.id },
+                changes,
+                before,
+                *apply_immediately,
+                secret,
+            )
+            .await?;
+            Ok(format!(
+                "modified {} ({}){}",
+                backing_resource(*kind, name),
+                changes.keys().cloned().collect::<Vec<_>>().join(", "),
+                if *apply_immediately || *kind == BackingKind::Rabbitmq {
+                    ""
+                } else {
+                    "; deferred fields wait for the maintenance window"
+                }
+            ))
+        }
+        Operation::ReplaceBacking {
+            id,
+            backing,
+            deletion_protected,
+        } => {
+            if !allow_replace.contains(&backing.key) {
+                return Err(AwsError {
+                    operation: "replace",
+                    subject: backing_resource(backing.kind, &backing.name),
+                    message: format!(
+                        "refused: replacing deletes its data; run apply with `--allow-replace {}` to allow it",
+                        backing.key
+                    ),
+                });
+            }
+            let deleted = backing::delete(
+                aws,
+                backing.kind,
+                &backing.name,
+                id,
+                *deletion_protected,
+                progress,
+            )
+            .await?;
+            backing::create(aws, backing, client_token()).await?;
+            Ok(format!(
+                "replaced {} ({deleted})",
+                backing_resource(backing.kind, &backing.name)
+            ))
+        }
+        Operation::RegisterTaskDefinition {
+            definition,
+            tags,
+            known_after_apply,
+        } => {
+            let mut definition = definition.clone();
+            fill_outputs(aws, &mut definition, known_after_apply, context, progress).await?;
             let output = aws
                 .ecs
                 .register_task_definition()
@@ -174,7 +330,7 @@ async fn execute(
                 ))
                 .set_execution_role_arn(definition.execution_role_arn.clone())
                 .set_task_role_arn(definition.task_role_arn.clone())
-                .set_container_definitions(Some(containers_to_sdk(definition)))
+                .set_container_definitions(Some(containers_to_sdk(&definition)))
                 .set_tags(Some(tags_to_sdk(tags)))
                 .send()
                 .await
@@ -186,7 +342,9 @@ async fn execute(
                 .and_then(|d| d.task_definition_arn())
                 .unwrap_or_default()
                 .to_string();
-            registered.insert(definition.family.clone(), arn.clone());
+            context
+                .registered
+                .insert(definition.family.clone(), arn.clone());
             Ok(format!("registered {}", short_revision(&arn)))
         }
         Operation::CreateService {
@@ -196,7 +354,7 @@ async fn execute(
             settings,
             tags,
         } => {
-            let arn = task_definition_arn(task_definition, registered)?;
+            let arn = task_definition_arn(task_definition, &context.registered)?;
             aws.ecs
                 .create_service()
                 // The SDK retries a timed-out request with the same token: ECS then answers with
@@ -241,7 +399,7 @@ async fn execute(
         } => {
             let definition = task_definition
                 .as_ref()
-                .map(|reference| task_definition_arn(reference, registered))
+                .map(|reference| task_definition_arn(reference, &context.registered))
                 .transpose()?;
             let any_setting = definition.is_some()
                 || desired_count.is_some()

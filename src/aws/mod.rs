@@ -2,8 +2,12 @@
 //! writes (`apply`) and conversion between SDK types and the model (`convert`).
 
 pub mod apply;
+pub mod backing;
 pub mod convert;
+mod elasticache;
+mod mq;
 pub mod observe;
+mod rds;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,10 +32,14 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
-    /// Metadata reads only (DescribeSecret): secret values never pass through reconcile.
+    /// Metadata reads (DescribeSecret). A value is read only to create a backing service that
+    /// takes it as a parameter (Redis AUTH token, RabbitMQ admin password), and never shown.
     pub secretsmanager: aws_sdk_secretsmanager::Client,
-    /// Metadata reads only (DescribeParameters).
+    /// Metadata reads (DescribeParameters); a parameter's value only to create a backing service.
     pub ssm: aws_sdk_ssm::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub mq: aws_sdk_mq::Client,
     pub calls: CallLog,
 }
 
@@ -73,6 +81,9 @@ impl Aws {
             sts: client!(aws_sdk_sts),
             secretsmanager: client!(aws_sdk_secretsmanager),
             ssm: client!(aws_sdk_ssm),
+            rds: client!(aws_sdk_rds),
+            elasticache: client!(aws_sdk_elasticache),
+            mq: client!(aws_sdk_mq),
             calls,
         }
     }

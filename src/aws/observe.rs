@@ -1,6 +1,6 @@
 //! Reads the live state of one environment, concurrently and with as few calls as possible:
-//! caller identity, the image, the cluster and all services at once; then the task definitions the
-//! services run; then, only for families whose content changed, their recent ACTIVE revisions, and
+//! caller identity, the image, the cluster, all services and the backing services at once; then
+//! the task definitions the services run (and the backing services' details); then, only for families whose content changed, their recent ACTIVE revisions, and
 //! only for secrets and log groups no running task uses yet, whether they exist (metadata, never
 //! values).
 
@@ -22,18 +22,25 @@ const DESCRIBE_CONCURRENCY: usize = 4;
 
 /// Everything the planner needs to know about the environment's live state.
 pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment, AwsError> {
-    let (account, image, cluster, services) = tokio::try_join!(
-        account(aws),
-        image(aws, state),
-        cluster(aws, &state.cluster),
-        services(aws, state),
-    )?;
-    let running: BTreeSet<String> = services
-        .values()
-        .map(|service| service.task_definition_arn.clone())
-        .filter(|arn| !arn.is_empty())
-        .collect();
-    let task_definitions = describe_revisions(aws, running.into_iter()).await?;
+    // ECS in two waves (everything by name, then the running task definitions), and beside it
+    // the backing services in two waves (one list per API, then the named ones' details).
+    let ecs = async {
+        let (account, image, cluster, services) = tokio::try_join!(
+            account(aws),
+            image(aws, state),
+            cluster(aws, &state.cluster),
+            services(aws, state),
+        )?;
+        let running: BTreeSet<String> = services
+            .values()
+            .map(|service| service.task_definition_arn.clone())
+            .filter(|arn| !arn.is_empty())
+            .collect();
+        let task_definitions = describe_revisions(aws, running.into_iter()).await?;
+        Ok::<_, AwsError>((account, image, cluster, services, task_definitions))
+    };
+    let ((account, image, cluster, services, task_definitions), (backing, unmanaged_backing)) =
+        tokio::try_join!(ecs, super::backing::observe(aws, state))?;
     let mut live = LiveEnvironment {
         account,
         image,
@@ -43,6 +50,8 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         candidates: BTreeMap::new(),
         secrets: BTreeMap::new(),
         log_groups: BTreeMap::new(),
+        backing,
+        unmanaged_backing,
     };
     // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
     if let Ok(families) = families_needing_candidates(state, &live) {

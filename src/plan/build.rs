@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::backing::backing_changes;
 use super::fields::FieldChange;
 use super::service::service_change;
 use super::startup::{check_secrets, log_group_changes};
-use super::task_definition::task_definition_change;
+use super::task_definition::{known_outputs, task_definition_change};
 use super::{Action, Change, Operation, PLAN_FORMAT_VERSION, Plan, Resource, ResourceKind};
 use crate::model::LiveEnvironment;
 use crate::normalize;
@@ -39,6 +40,11 @@ pub enum PlanError {
         account: String,
         region: String,
     },
+    #[error(
+        "the state asks for changes AWS cannot make:\n{}\nnothing was changed; fix the state file",
+        refusals.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    NotAllowed { refusals: Vec<String> },
 }
 
 pub(super) fn check_preconditions(
@@ -86,11 +92,25 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         operation: Operation::None,
     });
     changes.push(cluster_change(state, live));
+    let (backing, refusals) = backing_changes(state, &live.backing);
+    if !refusals.is_empty() {
+        return Err(PlanError::NotAllowed { refusals });
+    }
+    changes.extend(backing);
     changes.extend(log_group_changes(state, live));
+    let mut warnings = warnings;
+    warnings.extend(live.unmanaged_backing.iter().map(|(kind, name)| {
+        format!(
+            "{} {name} is tagged as this environment's but no entry under `backing:` names it: it is no longer managed, and reconcile deletes nothing (delete it by hand if it is not needed)",
+            kind.label()
+        )
+    }));
 
+    let known = known_outputs(state, live);
     let mut service_changes = Vec::new();
     for service in &state.services {
-        let (definition_change, target) = task_definition_change(state, live, service, &image_uri);
+        let (definition_change, target) =
+            task_definition_change(state, live, service, &image_uri, &known);
         changes.push(definition_change);
         service_changes.push(service_change(
             state,

@@ -13,6 +13,9 @@ pub struct FieldChange {
     pub before: Option<Value>,
     #[serde(default)]
     pub after: Option<Value>,
+    /// For backing services: how AWS carries the change out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<super::backing::ChangeClass>,
 }
 
 impl FieldChange {
@@ -21,7 +24,14 @@ impl FieldChange {
             path: path.into(),
             before,
             after,
+            class: None,
         }
+    }
+
+    /// The same change, marked with how AWS carries it out.
+    pub fn class(mut self, class: super::backing::ChangeClass) -> Self {
+        self.class = Some(class);
+        self
     }
 }
 

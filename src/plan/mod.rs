@@ -1,6 +1,7 @@
 //! The typed plan: a list of changes, each with its action, the fields that differ, and the exact
 //! operation apply will perform. Renderers format it; apply executes it; neither re-decides anything.
 
+mod backing;
 mod build;
 mod fields;
 mod service;
@@ -13,12 +14,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use backing::{Assessment, ChangeClass, assess, managed_fields};
 pub use build::{PlanError, plan};
 pub use fields::{FieldChange, field_changes, unified_diff};
 pub use startup::{log_groups_to_check, secrets_to_check};
 pub use task_definition::{desired_task_definition, families_needing_candidates};
 
-use crate::model::{Deployment, LoadBalancer, Network, ServiceSettings, TaskDefinition};
+use crate::model::{
+    BackingKind, Deployment, LoadBalancer, Network, ServiceSettings, TaskDefinition,
+};
+use crate::state::template::Template;
 
 /// Version of the plan document (`--output json`); bumped on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -35,7 +40,7 @@ pub struct Plan {
     /// Things worth knowing that do not stop the plan (a secret that could not be checked, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// In dependency order: image, cluster, log groups, task definitions, services.
+    /// In dependency order: image, cluster, backing services, log groups, task definitions, services.
     pub changes: Vec<Change>,
 }
 
@@ -82,6 +87,9 @@ pub struct Resource {
 pub enum ResourceKind {
     Image,
     Cluster,
+    RdsInstance,
+    ElasticacheReplicationGroup,
+    MqBroker,
     LogGroup,
     TaskDefinition,
     Service,
@@ -92,11 +100,53 @@ impl ResourceKind {
         match self {
             ResourceKind::Image => "image",
             ResourceKind::Cluster => "cluster",
+            ResourceKind::RdsInstance => BackingKind::Postgres.label(),
+            ResourceKind::ElasticacheReplicationGroup => BackingKind::Redis.label(),
+            ResourceKind::MqBroker => BackingKind::Rabbitmq.label(),
             ResourceKind::LogGroup => "log group",
             ResourceKind::TaskDefinition => "task definition",
             ResourceKind::Service => "service",
         }
     }
+}
+
+impl From<BackingKind> for ResourceKind {
+    fn from(kind: BackingKind) -> Self {
+        match kind {
+            BackingKind::Postgres => ResourceKind::RdsInstance,
+            BackingKind::Redis => ResourceKind::ElasticacheReplicationGroup,
+            BackingKind::Rabbitmq => ResourceKind::MqBroker,
+        }
+    }
+}
+
+/// Everything needed to create a backing service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackingWrite {
+    /// The key under `backing:`.
+    pub key: String,
+    pub kind: BackingKind,
+    pub name: String,
+    /// Settings by state-file field name.
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// Reference to the Redis AUTH token or the RabbitMQ admin password (never the value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// Description where the API has one (ElastiCache): marks whose resource it is.
+    pub description: String,
+}
+
+/// A container variable whose value is a backing service's output not known at plan time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownAfterApply {
+    pub container: String,
+    pub variable: String,
+    /// Whether it is a secret (`valueFrom`) rather than a plain value.
+    pub secret: bool,
+    pub value: Template,
+    /// The backing services (keys, kinds and names) whose outputs it needs.
+    pub needs: Vec<(String, BackingKind, String)>,
 }
 
 /// What happens to a resource. A closed set, as in Terraform.
@@ -106,6 +156,8 @@ pub enum Action {
     NoOp,
     Create,
     Update,
+    /// Delete and create again: only with `--allow-replace KEY`.
+    Replace,
 }
 
 /// The AWS writes a change consists of.
@@ -128,6 +180,32 @@ pub enum Operation {
     RegisterTaskDefinition {
         definition: TaskDefinition,
         tags: BTreeMap<String, String>,
+        /// Variables apply fills in once the backing services they refer to are available.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        known_after_apply: Vec<KnownAfterApply>,
+    },
+    CreateBacking {
+        backing: BackingWrite,
+    },
+    ModifyBacking {
+        key: String,
+        kind: BackingKind,
+        name: String,
+        id: String,
+        /// Fields to change, with their new values.
+        changes: BTreeMap<String, serde_json::Value>,
+        /// Their live values.
+        before: BTreeMap<String, serde_json::Value>,
+        apply_immediately: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
+    },
+    /// Delete (RDS: after a final snapshot) and create again.
+    ReplaceBacking {
+        id: String,
+        backing: BackingWrite,
+        /// Deletion protection is on and must be turned off first.
+        deletion_protected: bool,
     },
     CreateService {
         cluster: String,

@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::build::{PlanError, check_preconditions};
 use super::fields::{field_changes, unified_diff};
-use super::{Action, Change, Operation, Resource, ResourceKind, TaskDefinitionRef};
+use super::{
+    Action, Change, KnownAfterApply, Operation, Resource, ResourceKind, TaskDefinitionRef,
+};
 use crate::model::{
     ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, PortMapping, Revision,
     TaskDefinition,
@@ -15,13 +17,91 @@ use crate::model::{
 use crate::normalize;
 use crate::state::DesiredState;
 use crate::state::desired::DesiredService;
+use crate::state::template::Template;
 
-/// The task definition a service should run, in model form (not yet normalized).
+/// Backing-service outputs known now, as `(key, output)` to value. Outputs of a service that does
+/// not exist yet or is to be replaced are unknown until apply.
+pub fn known_outputs(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> BTreeMap<(String, String), String> {
+    let mut known = BTreeMap::new();
+    for backing in &state.backing {
+        let Some(current) = live.backing.get(&backing.key) else {
+            continue;
+        };
+        if super::backing::assess(backing, current).replace {
+            continue;
+        }
+        for (output, value) in &current.outputs {
+            known.insert((backing.key.clone(), output.clone()), value.clone());
+        }
+    }
+    known
+}
+
+/// What a variable shows until its backing service's output is known.
+fn placeholder(template: &Template) -> String {
+    format!("(known after apply: {template})")
+}
+
+fn render(template: &Template, known: &BTreeMap<(String, String), String>) -> String {
+    template
+        .render(|key, output| known.get(&(key.to_string(), output.to_string())).cloned())
+        .unwrap_or_else(|| placeholder(template))
+}
+
+/// The variables of `service` whose values wait for backing-service outputs.
+fn known_after_apply(
+    state: &DesiredState,
+    service: &DesiredService,
+    known: &BTreeMap<(String, String), String>,
+) -> Vec<KnownAfterApply> {
+    let mut out = Vec::new();
+    for container in &service.containers {
+        let variables = container
+            .env_outputs
+            .iter()
+            .map(|(name, template)| (name, template, false))
+            .chain(
+                container
+                    .secret_outputs
+                    .iter()
+                    .map(|(name, template)| (name, template, true)),
+            );
+        for (variable, template, secret) in variables {
+            let unknown = template
+                .references()
+                .any(|(key, output)| !known.contains_key(&(key.to_string(), output.to_string())));
+            if !unknown {
+                continue;
+            }
+            let mut needs: Vec<_> = template
+                .references()
+                .filter_map(|(key, _)| state.backing.iter().find(|b| b.key == key))
+                .map(|b| (b.key.clone(), b.kind, b.name.clone()))
+                .collect();
+            needs.dedup();
+            out.push(KnownAfterApply {
+                container: container.name.clone(),
+                variable: variable.clone(),
+                secret,
+                value: template.clone(),
+                needs,
+            });
+        }
+    }
+    out
+}
+
+/// The task definition a service should run, in model form (not yet normalized). Variables that
+/// refer to backing-service outputs take their values from `known`, or a placeholder.
 pub fn desired_task_definition(
     state: &DesiredState,
     service: &DesiredService,
     account: &str,
     image_uri: &str,
+    known: &BTreeMap<(String, String), String>,
 ) -> TaskDefinition {
     let containers = service
         .containers
@@ -47,13 +127,29 @@ pub fn desired_task_definition(
                 })
                 .into_iter()
                 .collect(),
-            environment: container.env.clone(),
+            environment: container
+                .env
+                .clone()
+                .into_iter()
+                .chain(
+                    container
+                        .env_outputs
+                        .iter()
+                        .map(|(name, template)| (name.clone(), render(template, known))),
+                )
+                .collect(),
             secrets: container
                 .secrets
                 .iter()
                 .map(|(name, reference)| {
                     (name.clone(), reference.value_from(&state.region, account))
                 })
+                .chain(
+                    container
+                        .secret_outputs
+                        .iter()
+                        .map(|(name, template)| (name.clone(), render(template, known))),
+                )
                 .collect(),
             health_check: container.health_check.as_ref().map(|health| HealthCheck {
                 command: health.command.clone(),
@@ -104,6 +200,7 @@ pub fn families_needing_candidates(
     live: &LiveEnvironment,
 ) -> Result<Vec<String>, PlanError> {
     let image_uri = check_preconditions(state, live)?;
+    let known = known_outputs(state, live);
     Ok(state
         .services
         .iter()
@@ -113,6 +210,7 @@ pub fn families_needing_candidates(
                 service,
                 &live.account,
                 &image_uri,
+                &known,
             ));
             current_revision(live, service)
                 .is_none_or(|current| normalize::task_definition(&current.content) != desired)
@@ -126,8 +224,9 @@ pub(super) fn task_definition_change(
     live: &LiveEnvironment,
     service: &DesiredService,
     image_uri: &str,
+    known: &BTreeMap<(String, String), String>,
 ) -> (Change, TaskDefinitionRef) {
-    let definition = desired_task_definition(state, service, &live.account, image_uri);
+    let definition = desired_task_definition(state, service, &live.account, image_uri, known);
     let desired = normalize::task_definition(&definition);
     let resource = Resource {
         kind: ResourceKind::TaskDefinition,
@@ -225,6 +324,7 @@ pub(super) fn task_definition_change(
             operation: Operation::RegisterTaskDefinition {
                 definition,
                 tags: state.tags.clone(),
+                known_after_apply: known_after_apply(state, service, known),
             },
         },
         TaskDefinitionRef::Registered {

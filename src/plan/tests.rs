@@ -45,6 +45,11 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
         }),
         ..LiveEnvironment::default()
     };
+    for backing in &state.backing {
+        live.backing
+            .insert(backing.key.clone(), live_backing(backing));
+    }
+    let known = super::task_definition::known_outputs(state, &live);
     for service in &state.services {
         let arn = format!(
             "arn:aws:ecs:ap-south-1:{ACCOUNT}:task-definition/{}:7",
@@ -56,7 +61,7 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                 arn: arn.clone(),
                 revision: 7,
                 status: "ACTIVE".into(),
-                content: desired_task_definition(state, service, ACCOUNT, &uri),
+                content: desired_task_definition(state, service, ACCOUNT, &uri, &known),
             },
         );
         live.services.insert(
@@ -78,6 +83,53 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
         );
     }
     live
+}
+
+/// A backing service as the last apply left it: its settings, available, with its endpoint.
+fn live_backing(backing: &crate::state::desired::DesiredBacking) -> crate::model::LiveBacking {
+    let outputs = match backing.kind {
+        crate::model::BackingKind::Postgres => vec![
+            (
+                "address",
+                format!("{}.c9akciq32.ap-south-1.rds.amazonaws.com", backing.name),
+            ),
+            ("port", "5432".to_string()),
+            (
+                "master_password",
+                format!(
+                    "arn:aws:secretsmanager:ap-south-1:{ACCOUNT}:secret:rds!db-1-AbCdEf:password::"
+                ),
+            ),
+        ],
+        crate::model::BackingKind::Redis => vec![
+            (
+                "address",
+                format!("master.{}.x1y2z3.aps1.cache.amazonaws.com", backing.name),
+            ),
+            ("port", "6379".to_string()),
+        ],
+        crate::model::BackingKind::Rabbitmq => vec![
+            (
+                "endpoint",
+                "amqps://b-1234.mq.ap-south-1.amazonaws.com:5671".to_string(),
+            ),
+            ("address", "b-1234.mq.ap-south-1.amazonaws.com".to_string()),
+            ("port", "5671".to_string()),
+        ],
+    };
+    crate::model::LiveBacking {
+        kind: Some(backing.kind),
+        name: backing.name.clone(),
+        id: backing.name.clone(),
+        arn: format!("arn:aws:{}:{}", backing.kind.engine(), backing.name),
+        status: backing.kind.ready_status().to_string(),
+        settings: backing.settings.clone(),
+        pending: BTreeMap::new(),
+        outputs: outputs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    }
 }
 
 /// Non-trivial changes as (kind, name, action, field paths).

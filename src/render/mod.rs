@@ -6,7 +6,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, ChangeClass, Plan};
 
 const BOLD: Style = Style::new().bold();
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -19,11 +19,12 @@ fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
 }
 
-fn symbol(action: Action) -> (char, Style) {
+fn symbol(action: Action) -> (&'static str, Style) {
     match action {
-        Action::NoOp => ('=', DIM),
-        Action::Create => ('+', GREEN),
-        Action::Update => ('~', YELLOW),
+        Action::NoOp => ("=", DIM),
+        Action::Create => ("+", GREEN),
+        Action::Update => ("~", YELLOW),
+        Action::Replace => ("-/+", RED),
     }
 }
 
@@ -51,9 +52,22 @@ pub fn text(plan: &Plan) -> String {
         let _ = writeln!(out, "{} {warning}", paint(YELLOW, "warning:"));
     }
     if !plan.has_changes() {
+        // Changes AWS has accepted but not applied yet are worth seeing even then.
+        let pending: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| !c.fields.is_empty())
+            .collect();
+        if !pending.is_empty() {
+            out.push('\n');
+            for change in pending {
+                change_text(change, &mut out);
+            }
+        }
         let _ = writeln!(
             out,
-            "\nNo changes. {} matches its state file ({} resources checked).",
+            "{}No changes. {} matches its state file ({} resources checked).",
+            if out.ends_with("\n\n") { "" } else { "\n" },
             plan.environment,
             plan.changes.len()
         );
@@ -72,10 +86,14 @@ pub fn text(plan: &Plan) -> String {
     let count = |action| summary.get(&action).copied().unwrap_or(0);
     let _ = writeln!(
         out,
-        "{} {} to create, {} to update, {} unchanged.",
+        "{} {} to create, {} to update, {}{} unchanged.",
         paint(BOLD, "Plan:"),
         count(Action::Create),
         count(Action::Update),
+        match count(Action::Replace) {
+            0 => String::new(),
+            n => format!("{n} to replace, "),
+        },
         count(Action::NoOp)
     );
     out
@@ -86,7 +104,7 @@ fn change_text(change: &Change, out: &mut String) {
     let _ = writeln!(
         out,
         "  {} {} {}",
-        paint(style, &sign.to_string()),
+        paint(style, sign),
         change.resource.kind.label(),
         paint(BOLD, &change.resource.name)
     );
@@ -97,9 +115,20 @@ fn change_text(change: &Change, out: &mut String) {
             (Some(_), None) => ('-', RED),
             _ => ('~', YELLOW),
         };
+        let class = match field.class {
+            None => String::new(),
+            Some(class) => {
+                let style = match class {
+                    ChangeClass::ForcesReplacement | ChangeClass::NotAllowed => RED,
+                    ChangeClass::InPlaceReboot | ChangeClass::Deferred => YELLOW,
+                    ChangeClass::InPlace | ChangeClass::Pending => DIM,
+                };
+                format!("  {}", paint(style, &format!("({})", class.label())))
+            }
+        };
         let _ = writeln!(
             out,
-            "      {} {}: {} -> {}",
+            "      {} {}: {} -> {}{class}",
             paint(style, &sign.to_string()),
             field.path,
             value(&field.before),

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::arn::Arn;
-use crate::model::{Deployment, LoadBalancer, Network, SecretId};
+use super::template::Template;
+use crate::model::{BackingKind, Deployment, LoadBalancer, Network, SecretId};
 
 /// Tag that marks every resource this tool manages.
 pub const MANAGED_BY_TAG: &str = "managed-by";
@@ -29,7 +30,24 @@ pub struct DesiredState {
     pub cluster: String,
     /// Tags put on every managed resource, including the management tags.
     pub tags: BTreeMap<String, String>,
+    /// Backing services, in state-file order.
+    pub backing: Vec<DesiredBacking>,
     pub services: Vec<DesiredService>,
+}
+
+/// A backing service with every default applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredBacking {
+    /// The key under `backing:`; container variables refer to it.
+    pub key: String,
+    pub kind: BackingKind,
+    pub name: String,
+    /// Managed settings by state-file field name; a field left out is not managed.
+    pub settings: BTreeMap<String, serde_json::Value>,
+    pub apply_immediately: bool,
+    /// The Redis AUTH token or the RabbitMQ admin password: read only when creating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretRef>,
 }
 
 /// Which image the environment deploys.
@@ -107,7 +125,13 @@ pub struct DesiredContainer {
     pub memory_reservation: Option<u32>,
     pub essential: bool,
     pub env: BTreeMap<String, String>,
+    /// Plain variables whose values refer to backing-service outputs (`${postgres.address}`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_outputs: BTreeMap<String, Template>,
     pub secrets: BTreeMap<String, SecretRef>,
+    /// Secret variables taken from a backing service (`${postgres.master_password}`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_outputs: BTreeMap<String, Template>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<DesiredHealthCheck>,
     pub logs: DesiredLogs,

@@ -8,6 +8,7 @@ pub mod locate;
 pub mod naming;
 pub mod resolve;
 pub mod schema;
+pub mod template;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

@@ -41,6 +41,16 @@ impl Names {
         }
     }
 
+    /// A backing service named by key K: `{base}-K` (`kaapi-postgres`, `kaapi-staging-redis`).
+    pub fn backing(&self, key: &str) -> String {
+        format!("{}-{key}", self.base)
+    }
+
+    /// What every default name of the environment starts with.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// Kaapi's log group convention.
     pub fn log_group(cluster: &str, service: &str) -> String {
         format!("/ecs/{cluster}/{service}")
@@ -64,6 +74,8 @@ mod tests {
         assert_eq!(production.service("api"), "kaapi-service");
         assert_eq!(production.family("api"), "kaapi-task");
         assert_eq!(production.family("celery"), "kaapi-celery-task");
+        assert_eq!(production.backing("postgres"), "kaapi-postgres");
+        assert_eq!(staging.backing("redis"), "kaapi-staging-redis");
         assert_eq!(
             Names::log_group("kaapi-cluster", "kaapi-service"),
             "/ecs/kaapi-cluster/kaapi-service"

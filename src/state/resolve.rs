@@ -4,13 +4,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde_json::{Value, json};
+
 use super::desired::{
-    DesiredContainer, DesiredHealthCheck, DesiredLogs, DesiredService, DesiredState,
-    ENVIRONMENT_TAG, ImageRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, SecretRef,
+    DesiredBacking, DesiredContainer, DesiredHealthCheck, DesiredLogs, DesiredService,
+    DesiredState, ENVIRONMENT_TAG, ImageRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, SecretRef,
 };
 use super::naming::Names;
-use super::schema::{CircuitBreakerMode, ContainerSpec, NetworkSpec, ServiceSpec, StateFile};
-use crate::model::{Deployment, LoadBalancer, Network};
+use super::schema::{
+    BackingSpec, CircuitBreakerMode, ContainerSpec, DeploymentMode, NetworkSpec, ServiceSpec,
+    StateFile,
+};
+use super::template::Template;
+use crate::model::{BackingKind, Deployment, LoadBalancer, Network};
 
 pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
     let names = Names::new(&state.prefix, &state.environment);
@@ -40,7 +46,173 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
         },
         cluster,
         tags,
+        backing: state
+            .backing
+            .iter()
+            .map(|(key, spec)| resolve_backing(state, &names, key, spec))
+            .collect(),
         services,
+    }
+}
+
+/// Settings by state-file field name, defaults applied; optional fields left out stay unmanaged.
+fn resolve_backing(
+    state: &StateFile,
+    names: &Names,
+    key: &str,
+    spec: &BackingSpec,
+) -> DesiredBacking {
+    let mut settings: BTreeMap<String, Value> = BTreeMap::new();
+    let mut set = |field: &str, value: Value| {
+        settings.insert(field.to_string(), value);
+    };
+    let optional = |value: &Option<String>| value.as_ref().map(|v| json!(v));
+    let sorted = |list: &Option<Vec<String>>| {
+        list.as_ref().map(|list| {
+            let mut list = list.clone();
+            list.sort();
+            json!(list)
+        })
+    };
+    let (kind, name, apply_immediately, secret) = match spec {
+        BackingSpec::Postgres(pg) => {
+            set("engine", json!("postgres"));
+            set("version", json!(pg.version));
+            set("instance_class", json!(pg.instance_class));
+            set("storage_gb", json!(pg.storage_gb));
+            // 0 is how RDS reports "no storage autoscaling".
+            set("max_storage_gb", json!(pg.max_storage_gb.unwrap_or(0)));
+            set(
+                "storage_type",
+                json!(pg.storage_type.as_deref().unwrap_or("gp3")),
+            );
+            set("multi_az", json!(pg.multi_az.unwrap_or(false)));
+            set(
+                "backup_retention_days",
+                json!(pg.backup_retention_days.unwrap_or(7)),
+            );
+            set(
+                "deletion_protection",
+                json!(pg.deletion_protection.unwrap_or(true)),
+            );
+            set(
+                "storage_encrypted",
+                json!(pg.storage_encrypted.unwrap_or(true)),
+            );
+            set(
+                "master_username",
+                json!(pg.master_username.as_deref().unwrap_or("postgres")),
+            );
+            set("managed_master_password", json!(true));
+            for (field, value) in [
+                ("backup_window", optional(&pg.backup_window)),
+                ("maintenance_window", optional(&pg.maintenance_window)),
+                ("parameter_group", optional(&pg.parameter_group)),
+                ("subnet_group", optional(&pg.subnet_group)),
+                ("database", optional(&pg.database)),
+                ("security_groups", sorted(&pg.security_groups)),
+            ] {
+                if let Some(value) = value {
+                    set(field, value);
+                }
+            }
+            (
+                BackingKind::Postgres,
+                pg.name.clone(),
+                pg.apply_immediately.unwrap_or(false),
+                None,
+            )
+        }
+        BackingSpec::Redis(redis) => {
+            let replicas = redis.replicas.unwrap_or(0);
+            set("engine", json!("redis"));
+            set("version", json!(redis.version));
+            set("node_type", json!(redis.node_type));
+            set("replicas", json!(replicas));
+            set(
+                "automatic_failover",
+                json!(redis.automatic_failover.unwrap_or(replicas > 0)),
+            );
+            set("multi_az", json!(redis.multi_az.unwrap_or(false)));
+            set(
+                "transit_encryption",
+                json!(redis.transit_encryption.unwrap_or(true)),
+            );
+            set(
+                "at_rest_encryption",
+                json!(redis.at_rest_encryption.unwrap_or(true)),
+            );
+            set("auth_token", json!(redis.auth_token.is_some()));
+            for (field, value) in [
+                ("parameter_group", optional(&redis.parameter_group)),
+                ("subnet_group", optional(&redis.subnet_group)),
+                ("maintenance_window", optional(&redis.maintenance_window)),
+                ("security_groups", sorted(&redis.security_groups)),
+            ] {
+                if let Some(value) = value {
+                    set(field, value);
+                }
+            }
+            (
+                BackingKind::Redis,
+                redis.name.clone(),
+                redis.apply_immediately.unwrap_or(false),
+                redis.auth_token.as_deref().and_then(SecretRef::parse),
+            )
+        }
+        BackingSpec::Rabbitmq(mq) => {
+            let mode = mq.deployment_mode.unwrap_or(DeploymentMode::SingleInstance);
+            let environment_network = state.network.as_ref();
+            let subnets = mq.subnets.clone().unwrap_or_else(|| {
+                let all = environment_network
+                    .map(|n| n.subnets.clone())
+                    .unwrap_or_default();
+                match mode {
+                    DeploymentMode::SingleInstance => all.into_iter().take(1).collect(),
+                    DeploymentMode::ClusterMultiAz => all,
+                }
+            });
+            let security_groups = mq.security_groups.clone().unwrap_or_else(|| {
+                environment_network
+                    .map(|n| n.security_groups.clone())
+                    .unwrap_or_default()
+            });
+            set("engine", json!("rabbitmq"));
+            set("version", json!(mq.version));
+            set("instance_type", json!(mq.instance_type));
+            set("deployment_mode", json!(mode.aws()));
+            set("admin_user", json!(mq.admin_user));
+            set(
+                "auto_minor_version_upgrade",
+                json!(mq.auto_minor_version_upgrade.unwrap_or(true)),
+            );
+            set(
+                "publicly_accessible",
+                json!(mq.publicly_accessible.unwrap_or(false)),
+            );
+            set("subnets", sorted(&Some(subnets)).unwrap_or_default());
+            set(
+                "security_groups",
+                sorted(&Some(security_groups)).unwrap_or_default(),
+            );
+            if let Some(window) = optional(&mq.maintenance_window) {
+                set("maintenance_window", window);
+            }
+            (
+                BackingKind::Rabbitmq,
+                mq.name.clone(),
+                false,
+                SecretRef::parse(&mq.admin_password),
+            )
+        }
+    };
+    DesiredBacking {
+        key: key.to_string(),
+        kind,
+        name: name.unwrap_or_else(|| names.backing(key)),
+        settings,
+        apply_immediately,
+        secret,
     }
 }
 
@@ -138,14 +310,31 @@ fn resolve_container(
     name: &str,
     container: &ContainerSpec,
 ) -> DesiredContainer {
-    let env = merged([&state.env, &service.env, &container.env])
-        .into_iter()
-        .map(|(key, value)| (key, value.replace("$${", "${")))
-        .collect();
-    let secrets = merged([&state.secrets, &service.secrets, &container.secrets])
-        .into_iter()
-        .filter_map(|(key, reference)| SecretRef::parse(&reference).map(|r| (key, r)))
-        .collect();
+    // Validation guarantees every value parses; a value without references is plain text.
+    let mut env = BTreeMap::new();
+    let mut env_outputs = BTreeMap::new();
+    for (key, value) in merged([&state.env, &service.env, &container.env]) {
+        let Ok(template) = Template::parse(&value) else {
+            continue;
+        };
+        match template.literal() {
+            Some(text) => {
+                env.insert(key, text);
+            }
+            None => {
+                env_outputs.insert(key, template);
+            }
+        }
+    }
+    let mut secrets = BTreeMap::new();
+    let mut secret_outputs = BTreeMap::new();
+    for (key, reference) in merged([&state.secrets, &service.secrets, &container.secrets]) {
+        if let Some(parsed) = SecretRef::parse(&reference) {
+            secrets.insert(key, parsed);
+        } else if let Ok(template) = Template::parse(&reference) {
+            secret_outputs.insert(key, template);
+        }
+    }
     let port = container.port.and_then(|port| u16::try_from(port).ok());
     let health_check = container.health_check.as_ref().map(|health| {
         let command = match (&health.command, &health.path) {
@@ -179,7 +368,9 @@ fn resolve_container(
         memory_reservation: container.memory_reservation,
         essential: container.essential.unwrap_or(true),
         env,
+        env_outputs,
         secrets,
+        secret_outputs,
         health_check,
         logs: DesiredLogs {
             group: logs

@@ -51,6 +51,10 @@ pub struct StateFile {
     /// Extra tags for every resource `reconcile` creates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// Backing services (databases, caches, brokers), keyed by a short logical name that container
+    /// variables refer to: `${postgres.address}`. Removing an entry deletes nothing.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub backing: IndexMap<String, BackingSpec>,
     /// ECS services, each with its own task-definition family. Keys are short logical names.
     pub services: IndexMap<String, ServiceSpec>,
 }
@@ -275,4 +279,221 @@ enum ScalarValue {
     Text(String),
     Integer(i64),
     Boolean(bool),
+}
+
+/// One backing service; `engine` says which kind.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "engine", rename_all = "lowercase")]
+pub enum BackingSpec {
+    /// An RDS for PostgreSQL DB instance. Outputs: `address`, `port`, `master_password` (secrets only).
+    Postgres(PostgresSpec),
+    /// An ElastiCache for Redis replication group (cluster mode disabled). Outputs: `address`, `port`.
+    Redis(RedisSpec),
+    /// An Amazon MQ for RabbitMQ broker. Outputs: `endpoint` (amqps URL), `address`, `port`.
+    Rabbitmq(RabbitmqSpec),
+}
+
+/// RDS for PostgreSQL. The master password is created and rotated by RDS in Secrets Manager.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSpec {
+    /// DB instance identifier. Default: `{base}-{key}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Engine version, major (`"16"`) or exact (`"16.4"`); a partial version matches any patch
+    /// release AWS moves to. Quote it.
+    #[serde(deserialize_with = "version")]
+    #[schemars(with = "VersionValue")]
+    pub version: String,
+    /// Instance class, for example `db.t4g.medium`.
+    pub instance_class: String,
+    /// Allocated storage in GiB (20 to 65536).
+    pub storage_gb: u32,
+    /// Storage autoscaling limit in GiB; growth up to it is not a difference. Default: no autoscaling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_storage_gb: Option<u32>,
+    /// `gp3` (default), `gp2`, `io1`, `io2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_type: Option<String>,
+    /// A standby in another Availability Zone. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_az: Option<bool>,
+    /// Days automated backups are kept (0 to 35). Default: 7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_retention_days: Option<u32>,
+    /// Daily backup window in UTC, `hh:mm-hh:mm`. When absent, AWS's choice is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_window: Option<String>,
+    /// Weekly maintenance window in UTC, `ddd:hh:mm-ddd:hh:mm`. When absent, AWS's choice is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<String>,
+    /// Refuse deletion in AWS itself. Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<bool>,
+    /// Storage encryption at rest (set at creation only). Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_encrypted: Option<bool>,
+    /// DB parameter group name. When absent, the live one is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<String>,
+    /// DB subnet group name. When absent, the live one (AWS's `default` on creation) is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_group: Option<String>,
+    /// VPC security group ids. When absent, the live ones are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    /// Master user name (set at creation only). Default: `postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_username: Option<String>,
+    /// Database created with the instance (set at creation only). When absent, none is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Apply changes now instead of in the next maintenance window. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_immediately: Option<bool>,
+}
+
+/// ElastiCache for Redis, one shard with replicas (cluster mode disabled).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSpec {
+    /// Replication group id. Default: `{base}-{key}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Engine version, for example `"7.1"`; a partial version matches any patch release. Quote it.
+    #[serde(deserialize_with = "version")]
+    #[schemars(with = "VersionValue")]
+    pub version: String,
+    /// Node type, for example `cache.t4g.small`.
+    pub node_type: String,
+    /// Read replicas beside the primary (0 to 5). Default: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Promote a replica when the primary fails (needs replicas). Default: true with replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic_failover: Option<bool>,
+    /// Place replicas in other Availability Zones (needs automatic failover). Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_az: Option<bool>,
+    /// TLS between clients and nodes (set at creation). Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_encryption: Option<bool>,
+    /// Encryption at rest (set at creation only). Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_rest_encryption: Option<bool>,
+    /// Redis AUTH token, as a secret reference (`secretsmanager:NAME[:KEY]` or `ssm:/NAME`); needs
+    /// transit encryption. The value is read only to create the group and never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    /// Cache parameter group name. When absent, the live one is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<String>,
+    /// Cache subnet group name (set at creation only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_group: Option<String>,
+    /// VPC security group ids. When absent, the live ones are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    /// Weekly maintenance window in UTC, `ddd:hh:mm-ddd:hh:mm`. When absent, AWS's choice is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<String>,
+    /// Apply changes now instead of in the next maintenance window. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_immediately: Option<bool>,
+}
+
+/// Amazon MQ for RabbitMQ.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RabbitmqSpec {
+    /// Broker name. Default: `{base}-{key}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Engine version, for example `"3.13"`; a partial version matches any patch release. Quote it.
+    #[serde(deserialize_with = "version")]
+    #[schemars(with = "VersionValue")]
+    pub version: String,
+    /// Host instance type, for example `mq.m5.large`.
+    pub instance_type: String,
+    /// `single_instance` (default) or `cluster_multi_az` (set at creation only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_mode: Option<DeploymentMode>,
+    /// Administrator user name (set at creation only: RabbitMQ brokers manage users themselves).
+    pub admin_user: String,
+    /// The administrator's password, as a secret reference (`secretsmanager:NAME[:KEY]` or
+    /// `ssm:/NAME`). Read only to create the broker and never shown.
+    pub admin_password: String,
+    /// Let AWS apply minor engine versions in the maintenance window. Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_minor_version_upgrade: Option<bool>,
+    /// Weekly maintenance window start in UTC, `ddd:hh:mm` (for example `sun:03:00`). When absent,
+    /// AWS's choice is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<String>,
+    /// Reachable from the internet (set at creation only). Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publicly_accessible: Option<bool>,
+    /// Subnet ids (set at creation only). Default: the environment's first subnet for a single
+    /// instance, all of them for a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<Vec<String>>,
+    /// Security group ids. Default: the environment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+}
+
+/// How an Amazon MQ broker is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentMode {
+    /// One broker in one Availability Zone.
+    SingleInstance,
+    /// Three nodes across Availability Zones behind one endpoint.
+    ClusterMultiAz,
+}
+
+impl DeploymentMode {
+    /// The Amazon MQ API's name.
+    pub fn aws(self) -> &'static str {
+        match self {
+            DeploymentMode::SingleInstance => "SINGLE_INSTANCE",
+            DeploymentMode::ClusterMultiAz => "CLUSTER_MULTI_AZ",
+        }
+    }
+}
+
+/// An engine version as written: a string, or a whole number such as `16`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum VersionValue {
+    Text(String),
+    Integer(u32),
+}
+
+/// Reads a version written as a string or a whole number; a decimal number is refused because YAML
+/// turns `3.10` into 3.1.
+fn version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a version in quotes, for example \"16\" or \"7.1\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<String, E> {
+            Err(E::custom(format!(
+                "version {value} must be quoted (YAML reads `3.10` as the number 3.1): write `version: \"{value}\"`"
+            )))
+        }
+    }
+    deserializer.deserialize_any(Visitor)
 }

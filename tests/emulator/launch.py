@@ -19,6 +19,24 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    fails with InvalidParameterException "Creation of service was not idempotent."
    (ECS API reference, CreateService: clientToken). moto 5.2.5 silently replaces the service.
 
+4. ModifyDBInstance defers what AWS defers.
+   AWS: without ApplyImmediately, changes of DBInstanceClass, AllocatedStorage, EngineVersion,
+   MultiAZ and StorageType are not applied but reported under PendingModifiedValues until the next
+   maintenance window (RDS User Guide, "Settings for DB instances"; ModifyDBInstance
+   ApplyImmediately). moto 5.2.5 applies every change at once and has no PendingModifiedValues.
+   The emulator has no maintenance window: deferred values stay pending.
+
+5. CreateReplicationGroup honours NumCacheClusters.
+   AWS: with cluster mode disabled, NumCacheClusters is the primary plus its replicas
+   (ElastiCache API reference, CreateReplicationGroup). moto 5.2.5 ignores it and creates replicas
+   only from ReplicasPerNodeGroup.
+
+6. A replication group's member clusters are cache clusters.
+   AWS: DescribeCacheClusters with a member's id (MemberClusters of DescribeReplicationGroups)
+   describes it, with the group's engine version, node type, subnet group, parameter group,
+   security groups and maintenance window (ElastiCache API reference, DescribeCacheClusters).
+   moto 5.2.5 answers CacheClusterNotFound for members.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -60,6 +78,84 @@ def _create_service(self):
 
 
 ecs_responses.EC2ContainerServiceResponse.create_service = _create_service
+
+
+# 4. RDS deferral.
+from moto.rds import models as rds_models  # noqa: E402
+
+DEFERRED_BY_RDS = ("DBInstanceClass", "AllocatedStorage", "EngineVersion", "MultiAZ", "StorageType")
+_original_modify_db_instance = rds_models.RDSBackend.modify_db_instance
+
+
+def _modify_db_instance(self, db_instance_identifier, db_kwargs):
+    apply_now = str(db_kwargs.get("ApplyImmediately", "false")).lower() == "true"
+    if not apply_now:
+        database = self.describe_db_instances(db_instance_identifier)[0]
+        pending = dict(getattr(database, "pending_modified_values", None) or {})
+        for key in DEFERRED_BY_RDS:
+            if key in db_kwargs:
+                pending[key] = db_kwargs.pop(key)
+        database.pending_modified_values = pending or None
+    return _original_modify_db_instance(self, db_instance_identifier, db_kwargs)
+
+
+rds_models.RDSBackend.modify_db_instance = _modify_db_instance
+
+
+# 5 and 6. ElastiCache replication group members.
+from moto.elasticache import models as elasticache_models  # noqa: E402
+
+_original_create_replication_group = elasticache_models.ElastiCacheBackend.create_replication_group
+
+
+def _create_replication_group(self, **kwargs):
+    if kwargs.get("num_cache_clusters") and not kwargs.get("replicas_per_node_group"):
+        kwargs["replicas_per_node_group"] = int(kwargs["num_cache_clusters"]) - 1
+    return _original_create_replication_group(self, **kwargs)
+
+
+_original_describe_cache_clusters = elasticache_models.ElastiCacheBackend.describe_cache_clusters
+
+
+def _member_cluster(self, group, member_id):
+    cluster = elasticache_models.CacheCluster(
+        account_id=self.account_id, region_name=self.region_name, cache_cluster_id=member_id,
+        cache_node_type=group.cache_node_type, replication_group_id=group.replication_group_id,
+        az_mode=None, preferred_availability_zone=None, num_cache_nodes=1, engine=group.engine,
+        engine_version=group.engine_version,
+        cache_parameter_group_name=group.cache_parameter_group_name,
+        cache_subnet_group_name=group.cache_subnet_group_name,
+        transit_encryption_enabled=group.transit_encryption_enabled, network_type=None,
+        ip_discovery=None, snapshot_name=None,
+        preferred_maintenance_window=group.preferred_maintenance_window, port=group.port,
+        notification_topic_arn=None, auto_minor_version_upgrade=group.auto_minor_version_upgrade,
+        snapshot_retention_limit=None, snapshot_window=None, auth_token=None, outpost_mode=None,
+        preferred_outpost_arn=None, preferred_availability_zones=None,
+        cache_security_group_names=None, security_group_ids=group.security_group_ids, tags=None,
+        snapshot_arns=None, preferred_outpost_arns=None, log_delivery_configurations=[],
+        cache_node_ids_to_remove=None, cache_node_ids_to_reboot=None,
+    )
+    cluster.security_groups = [
+        {"SecurityGroupId": group_id, "Status": "active"} for group_id in group.security_group_ids or []
+    ]
+    if group.cache_parameter_group_name:
+        cluster.cache_parameter_group = {
+            "CacheParameterGroupName": group.cache_parameter_group_name,
+            "ParameterApplyStatus": "in-sync",
+        }
+    return cluster
+
+
+def _describe_cache_clusters(self, cache_cluster_id=None):
+    if cache_cluster_id and cache_cluster_id not in self.cache_clusters:
+        for group in self.replication_groups.values():
+            if cache_cluster_id in group.member_clusters:
+                return [_member_cluster(self, group, cache_cluster_id)]
+    return _original_describe_cache_clusters(self, cache_cluster_id)
+
+
+elasticache_models.ElastiCacheBackend.create_replication_group = _create_replication_group
+elasticache_models.ElastiCacheBackend.describe_cache_clusters = _describe_cache_clusters
 
 
 def main():

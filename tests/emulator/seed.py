@@ -1,5 +1,5 @@
 """Seeds an emulator account with what an environment presupposes but reconcile does not own:
-a VPC with two subnets, a security group and a target group, ECR repositories holding pushed image tags, and the
+a VPC with two subnets, a security group, a target group, DB and cache subnet groups, ECR repositories holding pushed image tags, and the
 Secrets Manager secrets and SSM parameters the state files reference. Prints the ids as JSON on stdout.
 
 Usage: python seed.py --endpoint URL [--region R] [--image REPO=TAG[,TAG...]]... [--secret NAME]...
@@ -63,6 +63,12 @@ def main():
         HealthCheckPath="/api/v1/utils/health/",
     )["TargetGroups"][0]["TargetGroupArn"]
 
+    # Subnet groups for the data stores, as the network's owner would have made them.
+    client("rds", args).create_db_subnet_group(
+        DBSubnetGroupName="kaapi-db-subnets", DBSubnetGroupDescription="Kaapi databases", SubnetIds=subnets)
+    client("elasticache", args).create_cache_subnet_group(
+        CacheSubnetGroupName="kaapi-cache-subnets", CacheSubnetGroupDescription="Kaapi caches", SubnetIds=subnets)
+
     ecr = client("ecr", args)
     digests = {}
     for spec in args.image:
@@ -78,7 +84,8 @@ def main():
     secrets = client("secretsmanager", args)
     for name in args.secret:
         # Values are fixed, recognisable fakes so tests can assert they never reach any output.
-        value = {key: f"seeded-secret-value-{key.lower()}" for key in ("SECRET_KEY", "POSTGRES_PASSWORD")}
+        keys = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD")
+        value = {key: f"seeded-secret-value-{key.lower()}" for key in keys}
         secrets.create_secret(Name=name, SecretString=json.dumps(value))
     ssm = client("ssm", args)
     for name in args.parameter:

@@ -66,6 +66,9 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
         [
             "kaapi-staging-repo:v1.8.0-main.3",
             "kaapi-staging-cluster",
+            "kaapi-staging-postgres",
+            "kaapi-staging-redis",
+            "kaapi-staging-rabbitmq",
             "/ecs/kaapi-staging-cluster/kaapi-staging-service",
             "kaapi-staging-task",
             "kaapi-staging-service"
@@ -231,7 +234,7 @@ fn invalid_state_fails_before_any_aws_call() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(
-        err.contains("production.yaml:91:10: services.api.cpu: 1000 is not a Fargate CPU size"),
+        err.contains("production.yaml:123:10: services.api.cpu: 1000 is not a Fargate CPU size"),
         "{err}"
     );
     assert_eq!(

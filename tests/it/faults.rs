@@ -8,11 +8,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use reconcile::aws::Aws;
-use reconcile::aws::apply::{StepStatus, apply};
+use reconcile::aws::apply::StepStatus;
 use reconcile::plan::Action;
 
 use super::support::{
-    Emulator, Seed, StateDir, plan_and_apply, plan_of, reconcile, reconcile_at, stdout,
+    Emulator, Seed, StateDir, apply, plan_and_apply, plan_of, reconcile, reconcile_at, stdout,
 };
 
 /// Answer `operation` requests whose body contains `body_contains` with an error, `times` times.
@@ -105,21 +105,13 @@ struct Request {
     target: String,
 }
 
-/// The operation a request calls: from `X-Amz-Target` (JSON protocols) or `Action=` (query).
+/// The operation a request calls.
 fn operation_of(request: &Request) -> String {
-    match request
-        .target
-        .rsplit('.')
-        .next()
-        .filter(|name| !name.is_empty())
-    {
-        Some(name) => name.to_string(),
-        None => String::from_utf8_lossy(&request.body)
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("Action="))
-            .unwrap_or_default()
-            .to_string(),
-    }
+    super::support::operation_name(
+        request.head.lines().next().unwrap_or_default(),
+        &request.target,
+        &String::from_utf8_lossy(&request.body),
+    )
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
@@ -317,7 +309,7 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
     let faulty = proxy.aws(&emulator);
     let desired = state.load("production", &seed);
     let plan = plan_of(&faulty, &desired).await;
-    let report = apply(&faulty, &plan, &mut |_| {}).await;
+    let report = apply(&faulty, &plan).await;
     assert!(!report.succeeded());
     let outcome: Vec<(String, &str)> = report
         .steps
@@ -357,7 +349,7 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
         .count();
     assert_eq!(registers, 0, "{}", reconcile::render::text(&rerun));
     direct.calls.reset();
-    assert!(apply(&direct, &rerun, &mut |_| {}).await.succeeded());
+    assert!(apply(&direct, &rerun).await.succeeded());
     assert_eq!(writes(&direct), ["ECS.UpdateService", "ECS.UpdateService"]);
     assert!(!plan_of(&direct, &desired).await.has_changes());
 }
@@ -425,7 +417,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
         "done     log group /ecs/kaapi-staging-cluster/kaapi-staging-service: created log group /ecs/kaapi-staging-cluster/kaapi-staging-service",
         "done     task definition kaapi-staging-task: registered kaapi-staging-task:1",
         "FAILED   service kaapi-staging-service: CreateService kaapi-staging-service: AccessDeniedException: injected by the test proxy",
-        "Apply failed: 3 of 4 changes applied to staging.",
+        "Apply failed: 6 of 7 changes applied to staging.",
     ] {
         assert!(out.contains(expected), "expected {expected:?} in\n{out}");
     }
@@ -433,7 +425,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
     let output = reconcile(Some(&emulator), Some(&seed), &args);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("Plan: 1 to create, 0 to update, 4 unchanged."),
+        stdout(&output).contains("Plan: 1 to create, 0 to update, 7 unchanged."),
         "{}",
         stdout(&output)
     );
@@ -442,9 +434,10 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_no_op_plan_reads_in_two_concurrent_waves() {
     // The gate answers nothing of a wave until the whole wave waits at once: a plan that read
-    // the account, image, cluster and services one after another (or then the two running task
-    // definitions one after the other) would leave requests waiting for the deadline.
-    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[4, 2]));
+    // the account, image, cluster, services and backing services one after another (or then the
+    // two running task definitions and the backing details one after the other) would leave
+    // requests waiting for the deadline.
+    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[7, 4]));
     let desired = state.load("production", &seed);
     let direct = Aws::from_config(&emulator.sdk_config());
     assert!(plan_and_apply(&direct, &desired).await.succeeded());
@@ -458,16 +451,24 @@ async fn a_no_op_plan_reads_in_two_concurrent_waves() {
         [
             vec![
                 "DescribeClusters",
+                "DescribeDBInstances",
                 "DescribeImages",
+                "DescribeReplicationGroups",
                 "DescribeServices",
-                "GetCallerIdentity"
+                "GetCallerIdentity",
+                "ListBrokers",
             ],
-            vec!["DescribeTaskDefinition", "DescribeTaskDefinition"],
+            vec![
+                "DescribeBroker",
+                "DescribeCacheClusters",
+                "DescribeTaskDefinition",
+                "DescribeTaskDefinition"
+            ],
         ]
     );
     assert_eq!(timeouts, 0, "every wave's requests were in flight together");
-    assert_eq!(aws.calls.count(), 6, "{:?}", aws.calls.operations());
-    assert!(aws.calls.max_concurrency() >= 4);
+    assert_eq!(aws.calls.count(), 11, "{:?}", aws.calls.operations());
+    assert!(aws.calls.max_concurrency() >= 7);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -486,7 +487,7 @@ async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
     let aws = proxy.aws(&emulator);
     let desired = state.load("staging", &seed);
     let plan = plan_of(&aws, &desired).await;
-    let report = apply(&aws, &plan, &mut |_| {}).await;
+    let report = apply(&aws, &plan).await;
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(proxy.count("CreateService"), 2, "the SDK retried");
     assert!(!plan_of(&aws, &desired).await.has_changes());

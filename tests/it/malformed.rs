@@ -56,7 +56,7 @@ fn the_base_file_is_valid() {
 fn unknown_top_level_key_suggests_the_closest() {
     check(
         &[("prefix: kaapi", "prefx: kaapi")],
-        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, services",
+        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, backing, services",
     );
 }
 
@@ -263,7 +263,7 @@ fn unknown_reference() {
             "prefix: kaapi",
             "prefix: kaapi\nenv:\n  POSTGRES_SERVER: \"${postgres.address}\"",
         )],
-        "error: state/staging.yaml:6:20: env.POSTGRES_SERVER: unknown reference `${postgres.address}`\n  help: only `${env:NAME}` is resolved in this version; write `$${` for a literal `${`",
+        "error: state/staging.yaml:6:20: env.POSTGRES_SERVER: unknown reference `${postgres.address}`: no backing service `postgres`\n  help: declare it under `backing:`, use `${env:NAME}` for a process variable, or write `$${` for a literal `${`",
     );
 }
 

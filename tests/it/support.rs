@@ -286,5 +286,49 @@ pub async fn plan_and_apply(
     desired: &DesiredState,
 ) -> reconcile::aws::apply::ApplyReport {
     let plan = plan_of(aws, desired).await;
-    reconcile::aws::apply::apply(aws, &plan, &mut |_| {}).await
+    apply(aws, &plan).await
+}
+
+/// Applies `plan` with no replacement allowed and no output, as `reconcile apply --yes` does.
+pub async fn apply(
+    aws: &reconcile::aws::Aws,
+    plan: &reconcile::plan::Plan,
+) -> reconcile::aws::apply::ApplyReport {
+    reconcile::aws::apply::apply(
+        aws,
+        plan,
+        reconcile::aws::apply::Options {
+            allow_replace: &[],
+            on_step: &mut |_| {},
+            progress: &mut |_| {},
+        },
+    )
+    .await
+}
+
+/// The AWS operation an HTTP request calls: from `X-Amz-Target` (JSON protocols), `Action=` in the
+/// body (query protocols), or method and path (Amazon MQ's REST protocol).
+pub fn operation_name(request_line: &str, target: &str, body: &str) -> String {
+    if let Some(name) = target.rsplit('.').next().filter(|name| !name.is_empty()) {
+        return name.to_string();
+    }
+    if let Some(action) = body
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+    {
+        return action.to_string();
+    }
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["v1", "brokers"]) => "ListBrokers",
+        ("POST", ["v1", "brokers"]) => "CreateBroker",
+        ("GET", ["v1", "brokers", _]) => "DescribeBroker",
+        ("PUT", ["v1", "brokers", _]) => "UpdateBroker",
+        ("DELETE", ["v1", "brokers", _]) => "DeleteBroker",
+        _ => "unknown",
+    }
+    .to_string()
 }

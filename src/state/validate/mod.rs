@@ -4,6 +4,7 @@
 //! This file checks the environment as a whole; `service.rs` each service and its containers,
 //! `variables.rs` the `env:` / `secrets:` levels, and `rules.rs` holds what AWS accepts.
 
+mod backing;
 mod rules;
 mod service;
 mod variables;
@@ -98,7 +99,8 @@ pub fn check(state: &StateFile, file_stem: &str) -> Vec<Finding> {
         check_network(network, "network", &mut out);
     }
     check_roles(state.roles.as_ref(), "roles", &mut out);
-    check_variables(&state.env, &state.secrets, "", &mut out);
+    check_variables(&state.env, &state.secrets, &state.backing, "", &mut out);
+    backing::check_backing(state, &mut out);
     check_required(state, &mut out);
     for (key, value) in &state.tags {
         if key.starts_with("aws:") {

@@ -100,7 +100,13 @@ pub(super) fn check_service(
         }
     }
     check_load_balancers(state, service, path, out);
-    check_variables(&service.env, &service.secrets, &format!("{path}."), out);
+    check_variables(
+        &service.env,
+        &service.secrets,
+        &state.backing,
+        &format!("{path}."),
+        out,
+    );
     if service.containers.is_empty() {
         out.push(finding(
             format!("{path}.containers"),
@@ -144,7 +150,7 @@ pub(super) fn check_service(
                 ));
             }
         }
-        check_container(container, &container_path, out);
+        check_container(state, container, &container_path, out);
         // A variable plain at one level and secret at another would be ambiguous in the task definition.
         let plain: BTreeSet<&String> = state
             .env
@@ -283,7 +289,12 @@ fn check_load_balancers(
     }
 }
 
-fn check_container(container: &ContainerSpec, path: &str, out: &mut Vec<Finding>) {
+fn check_container(
+    state: &StateFile,
+    container: &ContainerSpec,
+    path: &str,
+    out: &mut Vec<Finding>,
+) {
     if let Some(image) = &container.image
         && (image.is_empty() || image.contains(char::is_whitespace))
     {
@@ -314,7 +325,13 @@ fn check_container(container: &ContainerSpec, path: &str, out: &mut Vec<Finding>
             "the soft limit must not exceed the hard limit",
         ));
     }
-    check_variables(&container.env, &container.secrets, &format!("{path}."), out);
+    check_variables(
+        &container.env,
+        &container.secrets,
+        &state.backing,
+        &format!("{path}."),
+        out,
+    );
     if let Some(health) = &container.health_check {
         check_health(health, container.port, &format!("{path}.health_check"), out);
     }

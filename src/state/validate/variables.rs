@@ -3,15 +3,76 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use indexmap::IndexMap;
+
 use super::rules::{is_env_name, looks_secret};
 use super::{Finding, finding};
+use crate::model::BackingKind;
 use crate::state::desired::SecretRef;
-use crate::state::schema::StateFile;
+use crate::state::schema::{BackingSpec, StateFile};
+use crate::state::template::{Template, outputs, secret_outputs};
+
+fn kind(spec: &BackingSpec) -> BackingKind {
+    match spec {
+        BackingSpec::Postgres(_) => BackingKind::Postgres,
+        BackingSpec::Redis(_) => BackingKind::Redis,
+        BackingSpec::Rabbitmq(_) => BackingKind::Rabbitmq,
+    }
+}
+
+/// Why a reference to a backing output cannot be resolved, if it cannot. `secret` says whether it
+/// is used under `secrets:`.
+fn reference_problem(
+    backing: &IndexMap<String, BackingSpec>,
+    key: &str,
+    output: &str,
+    secret: bool,
+) -> Option<(String, String)> {
+    let reference = format!("${{{key}.{output}}}");
+    let Some(spec) = backing.get(key) else {
+        let known: Vec<&str> = backing.keys().map(String::as_str).collect();
+        return Some((
+            format!("unknown reference `{reference}`: no backing service `{key}`"),
+            if known.is_empty() {
+                "declare it under `backing:`, use `${env:NAME}` for a process variable, or write `$${` for a literal `${`".to_string()
+            } else {
+                format!("backing services here: {}", known.join(", "))
+            },
+        ));
+    };
+    let kind = kind(spec);
+    let (plain, secrets) = (outputs(kind), secret_outputs(kind));
+    match (plain.contains(&output), secrets.contains(&output), secret) {
+        (true, _, false) | (_, true, true) => None,
+        (_, true, false) => Some((
+            format!("`{reference}` is a secret"),
+            "move the variable under `secrets:`; ECS injects it at task start".to_string(),
+        )),
+        (true, _, true) => Some((
+            format!("`{reference}` is not a secret"),
+            "move the variable under `env:`".to_string(),
+        )),
+        (false, false, _) => Some((
+            format!("`{}` has no output `{output}`", key),
+            format!(
+                "outputs of a {} backing service: {}",
+                kind.engine(),
+                plain
+                    .iter()
+                    .chain(secrets)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
 
 /// Checks one level of `env:` and `secrets:` (environment, service or container, by `prefix`).
 pub(super) fn check_variables(
     env: &BTreeMap<String, String>,
     secrets: &BTreeMap<String, String>,
+    backing: &IndexMap<String, BackingSpec>,
     prefix: &str,
     out: &mut Vec<Finding>,
 ) {
@@ -32,12 +93,20 @@ pub(super) fn check_variables(
                 ),
             ));
         }
-        if let Some((start, end, _)) = crate::state::interpolate::references(value).first() {
-            out.push(finding(
+        match Template::parse(value) {
+            Err(message) => out.push(finding(
                 path,
-                format!("unknown reference `{}`", &value[*start..*end]),
-                "only `${env:NAME}` is resolved in this version; write `$${` for a literal `${`",
-            ));
+                message,
+                "write `${KEY.OUTPUT}` for a backing service's output, `${env:NAME}` for a process variable, or `$${` for a literal `${`",
+            )),
+            Ok(template) => {
+                if let Some((message, help)) = template
+                    .references()
+                    .find_map(|(key, output)| reference_problem(backing, key, output, false))
+                {
+                    out.push(finding(path, message, &help));
+                }
+            }
         }
     }
     for (name, reference) in secrets {
@@ -49,7 +118,15 @@ pub(super) fn check_variables(
                 "use letters, digits and underscores, not starting with a digit",
             ));
         }
-        if SecretRef::parse(reference).is_none() {
+        let output = Template::parse(reference).ok().and_then(|template| {
+            let (key, output) = template.single_reference()?;
+            Some(reference_problem(backing, key, output, true))
+        });
+        if let Some(problem) = output {
+            if let Some((message, help)) = problem {
+                out.push(finding(path, message, &help));
+            }
+        } else if SecretRef::parse(reference).is_none() {
             out.push(finding(
                 path,
                 "not a secret reference".to_string(),
