@@ -9,6 +9,9 @@ mod mq;
 pub mod observe;
 mod rds;
 
+#[cfg(test)]
+mod classification_tests;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
