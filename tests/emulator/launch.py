@@ -37,6 +37,13 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    security groups and maintenance window (ElastiCache API reference, DescribeCacheClusters).
    moto 5.2.5 answers CacheClusterNotFound for members.
 
+7. A re-created DB instance gets its own first automated backup.
+   AWS: automated backups retained after DeleteDBInstance (DeleteAutomatedBackups false) are kept
+   as retained automated backups, apart from the snapshots of a new instance of the same name
+   (RDS User Guide, "Retaining automated backups"). moto 5.2.5 keeps them as snapshots named
+   rds:ID-YYYY-MM-DD-HH-MM and fails CreateDBInstance of the same name within that minute
+   with DBSnapshotAlreadyExists.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -100,6 +107,21 @@ def _modify_db_instance(self, db_instance_identifier, db_kwargs):
 
 
 rds_models.RDSBackend.modify_db_instance = _modify_db_instance
+
+# 7. Retained automated backups do not block a new instance's first backup.
+_original_save_automated_backup = rds_models.DBInstance.save_automated_backup
+
+
+def _save_automated_backup(self):
+    stamp = rds_models.utcnow().strftime("%Y-%m-%d-%H-%M")
+    retained = f"rds:{self.db_instance_identifier}-{stamp}"
+    snapshots = self.backend.database_snapshots
+    if retained in snapshots:
+        snapshots[f"{retained}-retained"] = snapshots.pop(retained)
+    return _original_save_automated_backup(self)
+
+
+rds_models.DBInstance.save_automated_backup = _save_automated_backup
 
 
 # 5 and 6. ElastiCache replication group members.

@@ -8,22 +8,22 @@ use reconcile::state::DesiredState;
 
 use super::support::{Emulator, Seed, StateDir, apply, plan_and_apply, plan_of};
 
-struct Fixture {
+pub(super) struct Fixture {
     /// Kept so that the server lives as long as the fixture (it stops when dropped).
-    _emulator: Emulator,
-    seed: Seed,
-    state: StateDir,
-    aws: Aws,
+    pub(super) emulator: Emulator,
+    pub(super) seed: Seed,
+    pub(super) state: StateDir,
+    pub(super) aws: Aws,
 }
 
 impl Fixture {
     /// An emulator with production's image tags pushed and production applied from the examples.
-    async fn production_applied() -> Fixture {
+    pub(super) async fn production_applied() -> Fixture {
         let emulator = Emulator::start();
         let seed = emulator.seed(&["v1.8.0", "v1.9.0"], &["v1.8.0-main.3"]);
         let aws = Aws::from_config(&emulator.sdk_config());
         let fixture = Fixture {
-            _emulator: emulator,
+            emulator,
             seed,
             state: StateDir::examples(),
             aws,
@@ -33,20 +33,20 @@ impl Fixture {
         fixture
     }
 
-    fn desired(&self) -> DesiredState {
+    pub(super) fn desired(&self) -> DesiredState {
         self.state.load("production", &self.seed)
     }
 
-    async fn plan(&self) -> Plan {
+    pub(super) async fn plan(&self) -> Plan {
         plan_of(&self.aws, &self.desired()).await
     }
 
-    async fn apply(&self) -> reconcile::aws::apply::ApplyReport {
+    pub(super) async fn apply(&self) -> reconcile::aws::apply::ApplyReport {
         plan_and_apply(&self.aws, &self.desired()).await
     }
 
     /// The write operations made since the call log was last reset, sorted.
-    fn writes(&self) -> Vec<String> {
+    pub(super) fn writes(&self) -> Vec<String> {
         let mut writes: Vec<String> = self
             .aws
             .calls
@@ -87,7 +87,7 @@ impl Fixture {
     }
 }
 
-fn changed(plan: &Plan) -> Vec<(ResourceKind, String, Action)> {
+pub(super) fn changed(plan: &Plan) -> Vec<(ResourceKind, String, Action)> {
     plan.changes
         .iter()
         .filter(|c| c.action != Action::NoOp)

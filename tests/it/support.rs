@@ -229,6 +229,16 @@ pub fn reconcile(emulator: Option<&Emulator>, seed: Option<&Seed>, args: &[&str]
 
 /// Runs the built binary against `endpoint` (the emulator, or a proxy in front of it).
 pub fn reconcile_at(endpoint: Option<&str>, seed: Option<&Seed>, args: &[&str]) -> Output {
+    reconcile_with(endpoint, seed, args, &[])
+}
+
+/// Runs the built binary against `endpoint` with extra environment variables (`RUST_LOG`, ...).
+pub fn reconcile_with(
+    endpoint: Option<&str>,
+    seed: Option<&Seed>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     command
         .args(args)
@@ -244,6 +254,7 @@ pub fn reconcile_at(endpoint: Option<&str>, seed: Option<&Seed>, args: &[&str]) 
     if let Some(seed) = seed {
         command.envs(seed.vars());
     }
+    command.envs(env.iter().copied());
     command.output().expect("the reconcile binary runs")
 }
 
