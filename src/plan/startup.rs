@@ -8,12 +8,30 @@ use super::{Action, Change, Operation, Resource, ResourceKind};
 use crate::model::{LiveEnvironment, SecretId, SecretStatus};
 use crate::state::DesiredState;
 
-/// Every secret reference of the desired containers, with the variable and container using it.
+/// Every secret reference of the desired containers, with the variable and container using it,
+/// and those of backing services still to be created (read by apply to create them).
 fn secret_uses<'a>(
     state: &'a DesiredState,
-    account: &'a str,
+    live: &'a LiveEnvironment,
 ) -> impl Iterator<Item = (String, Option<SecretId>, String)> + 'a {
-    state.services.iter().flat_map(move |service| {
+    let account = live.account.as_str();
+    let backing = state
+        .backing
+        .iter()
+        .filter(|backing| !live.backing.contains_key(&backing.key))
+        .filter_map(move |backing| {
+            let reference = backing.secret.as_ref()?;
+            let field = match backing.kind {
+                crate::model::BackingKind::Redis => "auth_token",
+                _ => "admin_password",
+            };
+            Some((
+                reference.value_from(&state.region, account),
+                reference.lookup_id(&state.region, account),
+                format!("{field} of backing service {}", backing.key),
+            ))
+        });
+    let containers = state.services.iter().flat_map(move |service| {
         service.containers.iter().flat_map(move |container| {
             container.secrets.iter().map(move |(variable, reference)| {
                 (
@@ -26,7 +44,8 @@ fn secret_uses<'a>(
                 )
             })
         })
-    })
+    });
+    containers.chain(backing)
 }
 
 /// Secrets whose existence the observer should check: those referenced by the state but by no
@@ -40,7 +59,7 @@ pub fn secrets_to_check(state: &DesiredState, live: &LiveEnvironment) -> BTreeSe
         .flat_map(|container| container.secrets.values())
         .map(String::as_str)
         .collect();
-    secret_uses(state, &live.account)
+    secret_uses(state, live)
         .filter(|(value_from, ..)| !in_use.contains(value_from.as_str()))
         .filter_map(|(_, id, _)| id)
         .collect()
@@ -53,7 +72,7 @@ pub(super) fn check_secrets(
 ) -> Result<Vec<String>, PlanError> {
     let mut missing = BTreeSet::new();
     let mut warnings = BTreeSet::new();
-    for (_, id, used_by) in secret_uses(state, &live.account) {
+    for (_, id, used_by) in secret_uses(state, live) {
         match id
             .as_ref()
             .and_then(|id| live.secrets.get(id).map(|s| (id, s)))

@@ -136,6 +136,24 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         let raw = error.without_snippet().to_string();
         let (message, help, extra_segment) = explain(strip_position(&raw));
         let mut field_path = clean_path(&field_path);
+        // Inside a tagged entry (`backing.KEY`) the path stops at the entry: point at the key.
+        let named = match message.strip_prefix("unknown key `") {
+            Some(rest) => rest.strip_suffix('`'),
+            None => message
+                .starts_with("the version is written as a number")
+                .then_some("version"),
+        };
+        if let Some(unknown) = named
+            && !field_path.ends_with(unknown)
+            && let Some(located) = Located::parse(source)
+        {
+            let inner = format!("{field_path}.{unknown}");
+            let position = located.find(&format!("{inner}#key"));
+            if position != located.find(&format!("{field_path}#key")) {
+                (line, column) = position;
+                field_path = inner;
+            }
+        }
         if let Some(segment) = extra_segment {
             // A missing key is reported at the key of the mapping that lacks it.
             if let Some(located) = Located::parse(source) {
@@ -231,6 +249,15 @@ fn explain(message: &str) -> (String, Option<String>, Option<String>) {
         );
     }
     let plain = |text: &str, help: &str| (text.to_string(), Some(help.to_string()), None);
+    if let Some(number) = message.strip_prefix("version written as the number ") {
+        return (
+            "the version is written as a number".to_string(),
+            Some(format!(
+                "quote it, for example `version: \"{number}\"`: YAML reads an unquoted `3.10` as 3.1"
+            )),
+            None,
+        );
+    }
     if message.starts_with("invalid u32") || message.starts_with("invalid u16") {
         return plain(
             "expected a whole number",

@@ -490,9 +490,7 @@ fn version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, 
             Ok(value.to_string())
         }
         fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<String, E> {
-            Err(E::custom(format!(
-                "version {value} must be quoted (YAML reads `3.10` as the number 3.1): write `version: \"{value}\"`"
-            )))
+            Err(E::custom(format!("version written as the number {value}")))
         }
     }
     deserializer.deserialize_any(Visitor)

@@ -537,3 +537,91 @@ fn a_load_balancer_with_defaults_targets_the_first_container_with_a_port() {
         ("backend", 80)
     );
 }
+
+const POSTGRES: &str = "prefix: kaapi\nbacking:\n  postgres:\n    engine: postgres\n    version: \"16\"\n    instance_class: db.t4g.small\n    storage_gb: 20";
+
+#[test]
+fn unknown_key_inside_a_backing_entry_points_at_the_key() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            (
+                "storage_gb: 20",
+                "storage_gb: 20\n    instnce_class: db.t4g.small",
+            ),
+        ],
+        "error: state/staging.yaml:11:5: backing.postgres.instnce_class: unknown key `instnce_class`\n  help: did you mean `instance_class`? valid keys here: name, version, instance_class, storage_gb, max_storage_gb, storage_type, multi_az, backup_retention_days, backup_window, maintenance_window, deletion_protection, storage_encrypted, parameter_group, subnet_group, security_groups, master_username, database, apply_immediately",
+    );
+}
+
+#[test]
+fn a_decimal_version_must_be_quoted() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            ("version: \"16\"", "version: 16.10"),
+        ],
+        "error: state/staging.yaml:8:5: backing.postgres.version: the version is written as a number\n  help: quote it, for example `version: \"16.1\"`: YAML reads an unquoted `3.10` as 3.1",
+    );
+}
+
+#[test]
+fn a_reference_to_an_output_the_service_does_not_have() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            (
+                "port: 80",
+                "port: 80\n        env:\n          DB_HOST: \"${postgres.host}\"",
+            ),
+        ],
+        "error: state/staging.yaml:26:20: services.api.containers.backend.env.DB_HOST: `postgres` has no output `host`\n  help: outputs of a postgres backing service: address, port, master_password",
+    );
+}
+
+#[test]
+fn a_secret_output_under_env() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            (
+                "port: 80",
+                "port: 80\n        env:\n          PGPASS_FROM: \"${postgres.master_password}\"",
+            ),
+        ],
+        "error: state/staging.yaml:26:24: services.api.containers.backend.env.PGPASS_FROM: `${postgres.master_password}` is a secret\n  help: move the variable under `secrets:`; ECS injects it at task start",
+    );
+}
+
+#[test]
+fn storage_outside_what_rds_allocates() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            ("storage_gb: 20", "storage_gb: 10"),
+        ],
+        "error: state/staging.yaml:10:17: backing.postgres.storage_gb: 10 GiB is outside what RDS allocates\n  help: write a size from 20 to 65536",
+    );
+}
+
+#[test]
+fn redis_failover_without_replicas() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nbacking:\n  redis:\n    engine: redis\n    version: \"7.1\"\n    node_type: cache.t4g.micro\n    automatic_failover: true",
+        )],
+        "error: state/staging.yaml:10:25: backing.redis.automatic_failover: automatic failover needs at least one replica\n  help: set `replicas: 1` or more, or `automatic_failover: false`",
+    );
+}
+
+#[test]
+fn a_broker_password_written_as_a_value() {
+    check(
+        &[(
+            "prefix: kaapi",
+            "prefix: kaapi\nbacking:\n  rabbitmq:\n    engine: rabbitmq\n    version: \"3.13\"\n    instance_type: mq.t3.micro\n    admin_user: kaapi\n    admin_password: hunter2hunter2",
+        )],
+        "error: state/staging.yaml:11:21: backing.rabbitmq.admin_password: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]` or `ssm:/PARAMETER/NAME`; never the value itself",
+    );
+}
