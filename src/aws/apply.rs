@@ -270,10 +270,11 @@ async fn execute(
                 "modified {} ({}){}",
                 backing_resource(*kind, name),
                 changes.keys().cloned().collect::<Vec<_>>().join(", "),
-                if *apply_immediately || *kind == BackingKind::Rabbitmq {
-                    ""
-                } else {
-                    "; deferred fields wait for the maintenance window"
+                match (kind, apply_immediately) {
+                    (BackingKind::Rabbitmq, _) =>
+                        "; engine version and instance type take effect at the next reboot or maintenance window",
+                    (_, false) => "; what AWS defers waits for the maintenance window",
+                    (_, true) => "",
                 }
             ))
         }

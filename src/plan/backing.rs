@@ -379,11 +379,16 @@ pub(super) fn backing_changes(
             description: format!("reconcile {}/{}", state.environment, backing.key),
         };
         let Some(current) = live.get(&backing.key) else {
+            // Every setting it is created with, as Terraform shows a resource to create.
             changes.push(Change {
                 resource: resource(backing),
                 action: Action::Create,
                 reason: "does not exist".into(),
-                fields: Vec::new(),
+                fields: backing
+                    .settings
+                    .iter()
+                    .map(|(field, value)| FieldChange::new(field, None, Some(value.clone())))
+                    .collect(),
                 diff: None,
                 operation: Operation::CreateBacking { backing: spec() },
             });

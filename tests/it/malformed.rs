@@ -625,3 +625,28 @@ fn a_broker_password_written_as_a_value() {
         "error: state/staging.yaml:11:21: backing.rabbitmq.admin_password: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]` or `ssm:/PARAMETER/NAME`; never the value itself",
     );
 }
+
+#[test]
+fn an_autoscaling_limit_too_close_to_the_allocation() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            ("storage_gb: 20", "storage_gb: 20\n    max_storage_gb: 21"),
+        ],
+        "error: state/staging.yaml:11:21: backing.postgres.max_storage_gb: max_storage_gb 21 is less than 10% above storage_gb 20\n  help: set it to 22 or more (RDS's minimum), or remove it to turn storage autoscaling off",
+    );
+}
+
+#[test]
+fn two_backing_entries_with_one_name() {
+    check(
+        &[
+            ("prefix: kaapi", POSTGRES),
+            (
+                "storage_gb: 20",
+                "storage_gb: 20\n  reports:\n    engine: postgres\n    name: kaapi-staging-postgres\n    version: \"16\"\n    instance_class: db.t4g.micro\n    storage_gb: 20",
+            ),
+        ],
+        "error: state/staging.yaml:13:11: backing.reports.name: `kaapi-staging-postgres` is also the name of backing.postgres\n  help: give each entry its own name",
+    );
+}

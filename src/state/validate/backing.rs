@@ -125,8 +125,24 @@ impl Checker<'_> {
 /// Checks every entry of `backing:`.
 pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
     let names = Names::new(&state.prefix, &state.environment);
+    let mut seen: Vec<(std::mem::Discriminant<BackingSpec>, String, &str)> = Vec::new();
     for (key, spec) in &state.backing {
         let path = format!("backing.{key}");
+        let name = match spec {
+            BackingSpec::Postgres(s) => s.name.clone(),
+            BackingSpec::Redis(s) => s.name.clone(),
+            BackingSpec::Rabbitmq(s) => s.name.clone(),
+        }
+        .unwrap_or_else(|| names.backing(key));
+        let kind = std::mem::discriminant(spec);
+        if let Some((_, _, other)) = seen.iter().find(|(k, n, _)| *k == kind && *n == name) {
+            out.push(finding(
+                format!("{path}.name"),
+                format!("`{name}` is also the name of backing.{other}"),
+                "give each entry its own name",
+            ));
+        }
+        seen.push((kind, name, key));
         if !key
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
@@ -158,13 +174,20 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
                         "write a size from 20 to 65536",
                     );
                 }
+                // RDS requires the autoscaling limit to be at least 10% above the allocation.
                 if let Some(max) = pg.max_storage_gb
-                    && max <= pg.storage_gb
+                    && u64::from(max) * 10 < u64::from(pg.storage_gb) * 11
                 {
                     check.fail(
                         "max_storage_gb",
-                        format!("max_storage_gb {max} must exceed storage_gb {}", pg.storage_gb),
-                        "raise it above storage_gb (RDS wants at least 10% more), or remove it to turn storage autoscaling off",
+                        format!(
+                            "max_storage_gb {max} is less than 10% above storage_gb {}",
+                            pg.storage_gb
+                        ),
+                        &format!(
+                            "set it to {} or more (RDS's minimum), or remove it to turn storage autoscaling off",
+                            (u64::from(pg.storage_gb) * 11).div_ceil(10)
+                        ),
                     );
                 }
                 if let Some(kind) = &pg.storage_type
