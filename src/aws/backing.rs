@@ -33,6 +33,25 @@ pub(super) fn int(value: Option<i32>) -> Option<Value> {
     value.map(Value::from)
 }
 
+/// Settings or pending values being read from an SDK value: fields AWS leaves out stay out.
+#[derive(Default)]
+pub(super) struct Fields(pub BTreeMap<String, Value>);
+
+impl Fields {
+    pub fn set(&mut self, field: &str, value: Option<Value>) {
+        if let Some(value) = value {
+            self.0.insert(field.to_string(), value);
+        }
+    }
+}
+
+/// A list of ids as a sorted JSON array (AWS returns them in any order).
+pub(super) fn sorted_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Value {
+    let mut ids: Vec<&str> = ids.into_iter().collect();
+    ids.sort_unstable();
+    Value::from(ids)
+}
+
 /// Typed reads of a settings map, as the SDK builders want them.
 pub(super) struct Setting<'a>(pub &'a BTreeMap<String, Value>);
 

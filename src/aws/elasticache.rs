@@ -9,7 +9,7 @@ use aws_sdk_elasticache::types::{
 };
 use serde_json::{Value, json};
 
-use super::backing::{Setting, text};
+use super::backing::{Fields, Setting, sorted_ids, text};
 use super::{Aws, AwsError};
 use crate::model::{BackingKind, LiveBacking};
 
@@ -86,12 +86,8 @@ pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking
 
 /// The model of a replication group and, when read, its primary member cluster.
 pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> LiveBacking {
-    let mut settings = BTreeMap::new();
-    let mut set = |field: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            settings.insert(field.to_string(), value);
-        }
-    };
+    let mut fields = Fields::default();
+    let mut set = |field: &str, value: Option<Value>| fields.set(field, value);
     set(
         "engine",
         text(group.engine().or(member.and_then(|m| m.engine()))),
@@ -146,35 +142,32 @@ pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> Live
             ),
         );
         set("subnet_group", text(member.cache_subnet_group_name()));
-        let mut groups: Vec<&str> = member
-            .security_groups()
-            .iter()
-            .filter_map(|group| group.security_group_id())
-            .collect();
-        groups.sort();
-        set("security_groups", Some(json!(groups)));
+        set(
+            "security_groups",
+            Some(sorted_ids(
+                member
+                    .security_groups()
+                    .iter()
+                    .filter_map(|group| group.security_group_id()),
+            )),
+        );
         set(
             "maintenance_window",
             text(member.preferred_maintenance_window()),
         );
     }
 
-    let mut pending = BTreeMap::new();
-    if let Some(values) = group.pending_modified_values()
-        && let Some(status) = values.automatic_failover_status()
-    {
-        pending.insert(
-            "automatic_failover".to_string(),
-            json!(*status == PendingAutomaticFailoverStatus::Enabled),
-        );
-    }
+    let mut pending = Fields::default();
+    pending.set(
+        "automatic_failover",
+        group
+            .pending_modified_values()
+            .and_then(|values| values.automatic_failover_status())
+            .map(|status| json!(*status == PendingAutomaticFailoverStatus::Enabled)),
+    );
     if let Some(values) = member.and_then(|m| m.pending_modified_values()) {
-        if let Some(node_type) = values.cache_node_type() {
-            pending.insert("node_type".to_string(), json!(node_type));
-        }
-        if let Some(version) = values.engine_version() {
-            pending.insert("version".to_string(), json!(version));
-        }
+        pending.set("node_type", text(values.cache_node_type()));
+        pending.set("version", text(values.engine_version()));
     }
 
     let mut outputs = BTreeMap::new();
@@ -197,8 +190,8 @@ pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> Live
         name,
         arn: group.arn().unwrap_or_default().to_string(),
         status: group.status().unwrap_or_default().to_string(),
-        settings,
-        pending,
+        settings: fields.0,
+        pending: pending.0,
         outputs,
     }
 }

@@ -9,7 +9,7 @@ use aws_sdk_mq::types::{
 };
 use serde_json::{Value, json};
 
-use super::backing::{Setting, text};
+use super::backing::{Fields, Setting, sorted_ids, text};
 use super::{Aws, AwsError};
 use crate::model::{BackingKind, LiveBacking};
 
@@ -69,12 +69,8 @@ fn window(start: &WeeklyStartTime) -> Option<String> {
 
 /// The model of a broker.
 pub fn from_sdk(broker: &DescribeBrokerOutput) -> LiveBacking {
-    let mut settings = BTreeMap::new();
-    let mut set = |field: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            settings.insert(field.to_string(), value);
-        }
-    };
+    let mut fields = Fields::default();
+    let mut set = |field: &str, value: Option<Value>| fields.set(field, value);
     set(
         "engine",
         broker
@@ -107,25 +103,17 @@ pub fn from_sdk(broker: &DescribeBrokerOutput) -> LiveBacking {
         "publicly_accessible",
         broker.publicly_accessible().map(Value::from),
     );
-    let sorted = |list: &[String]| {
-        let mut list = list.to_vec();
-        list.sort();
-        json!(list)
-    };
-    set("subnets", Some(sorted(broker.subnet_ids())));
-    set("security_groups", Some(sorted(broker.security_groups())));
+    let ids = |list: &[String]| sorted_ids(list.iter().map(String::as_str));
+    set("subnets", Some(ids(broker.subnet_ids())));
+    set("security_groups", Some(ids(broker.security_groups())));
 
-    let mut pending = BTreeMap::new();
-    if let Some(version) = broker.pending_engine_version() {
-        pending.insert("version".to_string(), json!(version));
-    }
-    if let Some(kind) = broker.pending_host_instance_type() {
-        pending.insert("instance_type".to_string(), json!(kind));
-    }
+    let mut pending = Fields::default();
+    pending.set("version", text(broker.pending_engine_version()));
+    pending.set("instance_type", text(broker.pending_host_instance_type()));
     if !broker.pending_security_groups().is_empty() {
-        pending.insert(
-            "security_groups".to_string(),
-            sorted(broker.pending_security_groups()),
+        pending.set(
+            "security_groups",
+            Some(ids(broker.pending_security_groups())),
         );
     }
 
@@ -154,8 +142,8 @@ pub fn from_sdk(broker: &DescribeBrokerOutput) -> LiveBacking {
             .broker_state()
             .map(|state| state.as_str().to_string())
             .unwrap_or_default(),
-        settings,
-        pending,
+        settings: fields.0,
+        pending: pending.0,
         outputs,
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use serde_json::{Value, json};
 
-use super::backing::{Setting, int, text};
+use super::backing::{Fields, Setting, int, sorted_ids, text};
 use super::{Aws, AwsError};
 use crate::model::{BackingKind, LiveBacking};
 
@@ -58,12 +58,8 @@ pub(super) fn tags(instance: &DbInstance) -> BTreeMap<String, String> {
 
 /// The model of a DB instance, settings keyed by the state file's field names.
 pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
-    let mut settings = BTreeMap::new();
-    let mut set = |field: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            settings.insert(field.to_string(), value);
-        }
-    };
+    let mut fields = Fields::default();
+    let mut set = |field: &str, value: Option<Value>| fields.set(field, value);
     set("engine", text(instance.engine()));
     set("version", text(instance.engine_version()));
     set("instance_class", text(instance.db_instance_class()));
@@ -109,13 +105,15 @@ pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
                 .and_then(|group| group.db_subnet_group_name()),
         ),
     );
-    let mut groups: Vec<&str> = instance
-        .vpc_security_groups()
-        .iter()
-        .filter_map(|group| group.vpc_security_group_id())
-        .collect();
-    groups.sort();
-    set("security_groups", Some(json!(groups)));
+    set(
+        "security_groups",
+        Some(sorted_ids(
+            instance
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|group| group.vpc_security_group_id()),
+        )),
+    );
     set("master_username", text(instance.master_username()));
     set("database", text(instance.db_name()));
     set(
@@ -123,13 +121,9 @@ pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
         Some(json!(instance.master_user_secret().is_some())),
     );
 
-    let mut pending = BTreeMap::new();
+    let mut pending = Fields::default();
     if let Some(values) = instance.pending_modified_values() {
-        let mut set = |field: &str, value: Option<Value>| {
-            if let Some(value) = value {
-                pending.insert(field.to_string(), value);
-            }
-        };
+        let mut set = |field: &str, value: Option<Value>| pending.set(field, value);
         set("instance_class", text(values.db_instance_class()));
         set("storage_gb", int(values.allocated_storage()));
         set("version", text(values.engine_version()));
@@ -171,8 +165,8 @@ pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
             .db_instance_status()
             .unwrap_or_default()
             .to_string(),
-        settings,
-        pending,
+        settings: fields.0,
+        pending: pending.0,
         outputs,
     }
 }

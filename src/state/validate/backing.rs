@@ -55,6 +55,18 @@ impl Checker<'_> {
             .push(finding(format!("{}.{field}", self.path), message, help));
     }
 
+    fn identifier(&mut self, name: &str, max: usize, what: &str) {
+        if !is_identifier(name, max) {
+            self.fail(
+                "name",
+                format!("`{name}` is not a valid {what}"),
+                &format!(
+                    "use at most {max} lowercase letters, digits and single hyphens, starting with a letter"
+                ),
+            );
+        }
+    }
+
     fn version(&mut self, version: &str, example: &str) {
         if !is_version(version) {
             self.fail(
@@ -142,7 +154,7 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
                 "give each entry its own name",
             ));
         }
-        seen.push((kind, name, key));
+        seen.push((kind, name.clone(), key));
         if !key
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
@@ -157,14 +169,7 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
         let mut check = Checker { path, out };
         match spec {
             BackingSpec::Postgres(pg) => {
-                let name = pg.name.clone().unwrap_or_else(|| names.backing(key));
-                if !is_identifier(&name, 63) {
-                    check.fail(
-                        "name",
-                        format!("`{name}` is not a valid DB instance identifier"),
-                        "use at most 63 lowercase letters, digits and single hyphens, starting with a letter",
-                    );
-                }
+                check.identifier(&name, 63, "DB instance identifier");
                 check.version(&pg.version, "16");
                 check.class("instance_class", &pg.instance_class, "db.", "db.t4g.medium");
                 if !(20..=65536).contains(&pg.storage_gb) {
@@ -211,14 +216,7 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
                 check.security_groups(&pg.security_groups);
             }
             BackingSpec::Redis(redis) => {
-                let name = redis.name.clone().unwrap_or_else(|| names.backing(key));
-                if !is_identifier(&name, 40) {
-                    check.fail(
-                        "name",
-                        format!("`{name}` is not a valid replication group id"),
-                        "use at most 40 lowercase letters, digits and single hyphens, starting with a letter",
-                    );
-                }
+                check.identifier(&name, 40, "replication group id");
                 check.version(&redis.version, "7.1");
                 check.class("node_type", &redis.node_type, "cache.", "cache.t4g.small");
                 let replicas = redis.replicas.unwrap_or(0);
@@ -258,7 +256,6 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
                 check.security_groups(&redis.security_groups);
             }
             BackingSpec::Rabbitmq(mq) => {
-                let name = mq.name.clone().unwrap_or_else(|| names.backing(key));
                 if name.is_empty()
                     || name.len() > 50
                     || !name
