@@ -150,6 +150,7 @@ async fn main() {
                 allow_replace: &[],
                 on_step: &mut |_| {},
                 progress: &mut |_| {},
+                wait: Some(std::time::Duration::from_secs(120)),
             },
         )
         .await;

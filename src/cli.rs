@@ -79,6 +79,10 @@ pub enum Command {
         /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
         env: Option<String>,
+        /// Plan the state file as it was at this git revision (for example `HEAD~1`), to preview
+        /// a rollback before committing the revert.
+        #[arg(long, value_name = "GIT_REVISION")]
+        rev: Option<String>,
     },
     /// Make AWS match the state file: shows the plan, asks, then does exactly that.
     Apply {
@@ -88,6 +92,13 @@ pub enum Command {
         /// Do not ask for confirmation (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
+        /// Return once the services are updated instead of following their deployments.
+        #[arg(long)]
+        no_wait: bool,
+        /// How long to follow each service's deployment before giving up with an error (ECS
+        /// goes on deploying), for example `20m`.
+        #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
         /// Allow replacing this backing service (its key under `backing:`), which deletes it
         /// (RDS and ElastiCache after a final snapshot) and creates it again. Repeatable.
         #[arg(long = "allow-replace", value_name = "KEY")]
@@ -134,7 +145,42 @@ fn init_logging(format: LogFormat) {
 
 /// Loads the named environment, or the only one when none is named.
 fn load(dir: &Path, environment: Option<&str>) -> anyhow::Result<DesiredState> {
-    let path = match environment {
+    let path = state_path(dir, environment)?;
+    Ok(state::load_file(&path, &state::process_env)?)
+}
+
+/// Loads an environment's state file as it was at git revision `rev`.
+fn load_at(dir: &Path, environment: Option<&str>, rev: &str) -> anyhow::Result<DesiredState> {
+    let path = state_path(dir, environment)?;
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .context("a state file name")?;
+    let folder = path.parent().unwrap_or(dir);
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .arg("show")
+        .arg(format!("{rev}:./{file_name}"))
+        .output()
+        .context("cannot run git (is it installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "cannot read {} at revision {rev}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let source = String::from_utf8(output.stdout)
+        .with_context(|| format!("{} at {rev} is not UTF-8", path.display()))?;
+    let mut desired = state::load_str(&path, &source, &state::process_env)?;
+    desired.file = PathBuf::from(format!("{}@{rev}", path.display()));
+    Ok(desired)
+}
+
+/// The state file of `environment`, or the only one in `dir`.
+fn state_path(dir: &Path, environment: Option<&str>) -> anyhow::Result<PathBuf> {
+    Ok(match environment {
         Some(environment) => state::find(dir, environment)?,
         None => {
             let files = state::discover(dir)?;
@@ -155,8 +201,7 @@ fn load(dir: &Path, environment: Option<&str>) -> anyhow::Result<DesiredState> {
                 }
             }
         }
-    };
-    Ok(state::load_file(&path, &state::process_env)?)
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -207,8 +252,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;
             Ok(EXIT_OK)
         }
-        Command::Plan { env } => {
-            let desired = load(&cli.state, env.as_deref())?;
+        Command::Plan { env, rev } => {
+            let desired = match rev {
+                Some(rev) => load_at(&cli.state, env.as_deref(), rev)?,
+                None => load(&cli.state, env.as_deref())?,
+            };
             let runtime = runtime()?;
             let plan = runtime.block_on(async {
                 let aws = Aws::connect(&desired.region).await;
@@ -230,10 +278,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply {
             env,
             yes,
+            no_wait,
+            timeout,
             allow_replace,
         } => {
             let desired = load(&cli.state, env.as_deref())?;
-            runtime()?.block_on(apply(&cli, &desired, *yes, allow_replace))
+            let wait = (!no_wait).then_some(*timeout);
+            runtime()?.block_on(apply(&cli, &desired, *yes, allow_replace, wait))
         }
     }
 }
@@ -243,6 +294,7 @@ async fn apply(
     desired: &DesiredState,
     yes: bool,
     allow_replace: &[String],
+    wait: Option<std::time::Duration>,
 ) -> anyhow::Result<u8> {
     let mut stdout = anstream::stdout();
     let aws = Aws::connect(&desired.region).await;
@@ -299,6 +351,7 @@ async fn apply(
             allow_replace,
             on_step: &mut on_step,
             progress: &mut progress,
+            wait,
         },
     )
     .await;

@@ -11,4 +11,5 @@ pub mod model;
 pub mod normalize;
 pub mod plan;
 pub mod render;
+pub mod rollout;
 pub mod state;

@@ -9,10 +9,11 @@ use serde::Serialize;
 use super::convert::{
     containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
 };
-use super::{Aws, AwsError, backing};
+use super::{Aws, AwsError, backing, release};
 use crate::model::BackingKind;
 use crate::plan::{
-    Action, Change, KnownAfterApply, Operation, Plan, Resource, TaskDefinitionRef, short_revision,
+    Action, Change, KnownAfterApply, Operation, Plan, Resource, ResourceKind, TaskDefinitionRef,
+    short_revision,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,6 +67,9 @@ pub struct Options<'a> {
     pub on_step: &'a mut dyn FnMut(&StepOutcome),
     /// Called with progress while waiting for AWS.
     pub progress: &'a mut dyn FnMut(String),
+    /// Follow each service's new deployment until it completes, for at most this long each;
+    /// `None` returns once the services are updated (`--no-wait`).
+    pub wait: Option<std::time::Duration>,
 }
 
 /// What earlier steps learned that later ones need.
@@ -75,6 +79,8 @@ struct Context {
     registered: BTreeMap<String, String>,
     /// Backing services known to be available, by key.
     available: BTreeMap<String, crate::model::LiveBacking>,
+    /// Deployments the service writes started, to follow.
+    rollouts: Vec<release::Rollout>,
 }
 
 /// Applies every change of `plan` that has an operation, reporting each one as it ends.
@@ -83,6 +89,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
         allow_replace,
         on_step,
         progress,
+        wait,
     } = options;
     let mut report = ApplyReport::default();
     let mut context = Context::default();
@@ -118,7 +125,53 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
         on_step(&outcome);
         report.steps.push(outcome);
     }
+    // Every deployment that was started is followed, even after a failure: the report says what
+    // ECS did with each, not only what was asked of it.
+    if let Some(limit) = wait
+        && !context.rollouts.is_empty()
+    {
+        let progress = std::sync::Mutex::new(progress);
+        let followed = futures::future::join_all(context.rollouts.iter().map(|rollout| {
+            let progress = &progress;
+            async move {
+                let mut report = |line: String| {
+                    if let Ok(mut progress) = progress.lock() {
+                        (*progress)(line);
+                    }
+                };
+                (
+                    rollout,
+                    release::follow(aws, rollout, limit, &mut report).await,
+                )
+            }
+        }))
+        .await;
+        for (rollout, result) in followed {
+            let outcome = StepOutcome {
+                resource: Resource {
+                    kind: ResourceKind::Rollout,
+                    name: rollout.service.clone(),
+                },
+                action: Action::Update,
+                status: match result {
+                    Ok(detail) => StepStatus::Done { detail },
+                    Err(error) => StepStatus::Failed {
+                        error: error.to_string(),
+                    },
+                },
+            };
+            on_step(&outcome);
+            report.steps.push(outcome);
+        }
+    }
     report
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default()
 }
 
 /// A token unique to this request (at most 36 characters, as ECS requires).
@@ -243,6 +296,31 @@ async fn execute(
                 .map_err(|e| AwsError::new("TagResource", arn.clone(), e))?;
             Ok(format!("tagged {}", change.resource.name))
         }
+        Operation::RunMigration {
+            cluster,
+            task_definition,
+            container,
+            command,
+            network,
+            platform_version,
+            timeout_seconds,
+            log_group,
+            log_stream_prefix,
+        } => {
+            let arn = task_definition_arn(task_definition, &context.registered)?;
+            let migration = release::Migration {
+                cluster,
+                task_definition: &arn,
+                container,
+                command,
+                network,
+                platform_version,
+                time_limit: std::time::Duration::from_secs(*timeout_seconds),
+                log_group,
+                log_stream_prefix,
+            };
+            release::run_migration(aws, &migration, progress).await
+        }
         Operation::CreateBacking { backing } => backing::create(aws, backing, client_token()).await,
         Operation::ModifyBacking {
             key: _,
@@ -356,7 +434,8 @@ async fn execute(
             tags,
         } => {
             let arn = task_definition_arn(task_definition, &context.registered)?;
-            aws.ecs
+            let output = aws
+                .ecs
                 .create_service()
                 // The SDK retries a timed-out request with the same token: ECS then answers with
                 // the service the first attempt created instead of "already exists".
@@ -380,6 +459,15 @@ async fn execute(
                 .send()
                 .await
                 .map_err(|e| AwsError::new("CreateService", name.clone(), e))?;
+            if let Some((deployment, task_definition)) = release::new_deployment(output.service()) {
+                context.rollouts.push(release::Rollout {
+                    cluster: cluster.clone(),
+                    service: name.clone(),
+                    deployment,
+                    task_definition,
+                    since: now(),
+                });
+            }
             Ok(format!(
                 "created service {name} running {}",
                 short_revision(&arn)
@@ -410,7 +498,9 @@ async fn execute(
                 || load_balancers.is_some()
                 || health_check_grace_period.is_some();
             if any_setting {
-                aws.ecs
+                let since = now();
+                let output = aws
+                    .ecs
                     .update_service()
                     .cluster(cluster)
                     .service(name)
@@ -424,6 +514,17 @@ async fn execute(
                     .send()
                     .await
                     .map_err(|e| AwsError::new("UpdateService", name.clone(), e))?;
+                if let Some((deployment, task_definition)) =
+                    release::new_deployment(output.service())
+                {
+                    context.rollouts.push(release::Rollout {
+                        cluster: cluster.clone(),
+                        service: name.clone(),
+                        deployment,
+                        task_definition,
+                        since,
+                    });
+                }
             }
             if !tags.is_empty() {
                 aws.ecs

@@ -22,9 +22,6 @@ pub fn time_limit(kind: BackingKind) -> Duration {
     }
 }
 
-/// Between two status reads while waiting.
-const POLL: Duration = Duration::from_secs(15);
-
 pub(super) fn text(value: Option<&str>) -> Option<Value> {
     value.map(Value::from)
 }
@@ -197,6 +194,7 @@ pub async fn wait_ready(
 ) -> Result<LiveBacking, AwsError> {
     let started = Instant::now();
     let limit = time_limit(kind);
+    let mut backoff = super::Backoff::new();
     let mut last = String::new();
     loop {
         let live = describe(aws, kind, name).await?;
@@ -227,7 +225,7 @@ pub async fn wait_ready(
                 ),
             });
         }
-        tokio::time::sleep(POLL).await;
+        backoff.wait().await;
     }
 }
 
@@ -360,6 +358,7 @@ pub async fn delete(
         BackingKind::Rabbitmq => mq::delete(aws, id).await?,
     };
     let started = Instant::now();
+    let mut backoff = super::Backoff::new();
     while describe(aws, kind, name).await?.is_some() {
         if started.elapsed() >= time_limit(kind) {
             return Err(AwsError {
@@ -373,7 +372,7 @@ pub async fn delete(
             kind.label(),
             started.elapsed().as_secs()
         ));
-        tokio::time::sleep(POLL).await;
+        backoff.wait().await;
     }
     Ok(detail)
 }

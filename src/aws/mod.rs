@@ -8,6 +8,7 @@ mod elasticache;
 mod mq;
 pub mod observe;
 mod rds;
+pub mod release;
 
 #[cfg(test)]
 mod classification_tests;
@@ -89,6 +90,33 @@ impl Aws {
             mq: client!(aws_sdk_mq),
             calls,
         }
+    }
+}
+
+/// Waits between status reads: 1 s, then doubling up to 15 s, so quick operations are seen
+/// quickly and long ones are not polled more than every 15 s.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_secs(1);
+    const MOST: Duration = Duration::from_secs(15);
+
+    pub fn new() -> Self {
+        Backoff { next: Self::FIRST }
+    }
+
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(Self::MOST);
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::backing::backing_changes;
 use super::fields::FieldChange;
+use super::migration::migration_changes;
 use super::service::service_change;
 use super::startup::{check_secrets, log_group_changes};
 use super::task_definition::{known_outputs, task_definition_change};
@@ -107,11 +108,14 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     }));
 
     let known = known_outputs(state, live);
+    let mut definition_changes = Vec::new();
     let mut service_changes = Vec::new();
+    let mut targets = Vec::new();
     for service in &state.services {
         let (definition_change, target) =
             task_definition_change(state, live, service, &image_uri, &known);
-        changes.push(definition_change);
+        definition_changes.push(definition_change);
+        targets.push(target.clone());
         service_changes.push(service_change(
             state,
             live.services.get(&service.name),
@@ -119,6 +123,14 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
             target,
         ));
     }
+    let per_service: Vec<_> = targets
+        .into_iter()
+        .zip(definition_changes.iter().zip(&service_changes))
+        .map(|(target, (definition, service))| (target, definition, service))
+        .collect();
+    let migrations = migration_changes(state, live, &per_service);
+    changes.extend(definition_changes);
+    changes.extend(migrations);
     changes.extend(service_changes);
 
     Ok(Plan {

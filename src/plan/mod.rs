@@ -4,6 +4,7 @@
 mod backing;
 mod build;
 mod fields;
+mod migration;
 mod service;
 mod startup;
 mod task_definition;
@@ -40,7 +41,8 @@ pub struct Plan {
     /// Things worth knowing that do not stop the plan (a secret that could not be checked, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// In dependency order: image, cluster, backing services, log groups, task definitions, services.
+    /// In dependency order: image, cluster, backing services, log groups, task definitions,
+    /// migrations, services.
     pub changes: Vec<Change>,
 }
 
@@ -92,7 +94,10 @@ pub enum ResourceKind {
     MqBroker,
     LogGroup,
     TaskDefinition,
+    Migration,
     Service,
+    /// A service's deployment as apply follows it (apply reports only, never in a plan).
+    Rollout,
 }
 
 impl ResourceKind {
@@ -105,7 +110,9 @@ impl ResourceKind {
             ResourceKind::MqBroker => BackingKind::Rabbitmq.label(),
             ResourceKind::LogGroup => "log group",
             ResourceKind::TaskDefinition => "task definition",
+            ResourceKind::Migration => "migration",
             ResourceKind::Service => "service",
+            ResourceKind::Rollout => "rollout",
         }
     }
 }
@@ -158,6 +165,8 @@ pub enum Action {
     Update,
     /// Delete and create again: only with `--allow-replace KEY`.
     Replace,
+    /// Run a one-off task (a migration).
+    Run,
 }
 
 /// The AWS writes a change consists of.
@@ -199,6 +208,20 @@ pub enum Operation {
         apply_immediately: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         secret: Option<String>,
+    },
+    /// RunTask from the service's task definition with one container's command replaced, then
+    /// follow it to STOPPED: a non-zero exit or a task that never started stops the apply.
+    RunMigration {
+        cluster: String,
+        task_definition: TaskDefinitionRef,
+        container: String,
+        command: Vec<String>,
+        network: Network,
+        platform_version: String,
+        timeout_seconds: u64,
+        /// Where its awslogs lines go: group and stream prefix.
+        log_group: String,
+        log_stream_prefix: String,
     },
     /// Delete (RDS: after a final snapshot) and create again.
     ReplaceBacking {

@@ -25,6 +25,7 @@ fn symbol(action: Action) -> (&'static str, Style) {
         Action::Create => ("+", GREEN),
         Action::Update => ("~", YELLOW),
         Action::Replace => ("-/+", RED),
+        Action::Run => (">", CYAN),
     }
 }
 
@@ -86,13 +87,18 @@ pub fn text(plan: &Plan) -> String {
     let count = |action| summary.get(&action).copied().unwrap_or(0);
     let _ = writeln!(
         out,
-        "{} {} to create, {} to update, {}{} unchanged.",
+        "{} {} to create, {} to update, {}{}{} unchanged.",
         paint(BOLD, "Plan:"),
         count(Action::Create),
         count(Action::Update),
         match count(Action::Replace) {
             0 => String::new(),
             n => format!("{n} to replace, "),
+        },
+        match count(Action::Run) {
+            0 => String::new(),
+            1 => "1 migration to run, ".to_string(),
+            n => format!("{n} migrations to run, "),
         },
         count(Action::NoOp)
     );

@@ -33,6 +33,19 @@ pub struct DesiredState {
     /// Backing services, in state-file order.
     pub backing: Vec<DesiredBacking>,
     pub services: Vec<DesiredService>,
+    /// One-off tasks run before the services are updated, in state-file order.
+    pub migrations: Vec<DesiredMigration>,
+}
+
+/// A migration with its defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredMigration {
+    /// The key of the service (under `services:`).
+    pub service: String,
+    pub container: String,
+    pub command: Vec<String>,
+    pub timeout_seconds: u64,
+    pub when: crate::state::schema::MigrationWhen,
 }
 
 /// A backing service with every default applied.

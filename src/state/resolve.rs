@@ -7,13 +7,14 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::desired::{
-    DesiredBacking, DesiredContainer, DesiredHealthCheck, DesiredLogs, DesiredService,
-    DesiredState, ENVIRONMENT_TAG, ImageRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, SecretRef,
+    DesiredBacking, DesiredContainer, DesiredHealthCheck, DesiredLogs, DesiredMigration,
+    DesiredService, DesiredState, ENVIRONMENT_TAG, ImageRef, MANAGED_BY_TAG, MANAGED_BY_VALUE,
+    SecretRef,
 };
 use super::naming::Names;
 use super::schema::{
-    BackingSpec, CircuitBreakerMode, ContainerSpec, DeploymentMode, NetworkSpec, ServiceSpec,
-    StateFile,
+    BackingSpec, CircuitBreakerMode, ContainerSpec, DeploymentMode, MigrationWhen, NetworkSpec,
+    ServiceSpec, StateFile,
 };
 use super::template::Template;
 use crate::model::{BackingKind, Deployment, LoadBalancer, Network};
@@ -52,6 +53,28 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
             .map(|(key, spec)| resolve_backing(state, &names, key, spec))
             .collect(),
         services,
+        migrations: state
+            .migrations
+            .iter()
+            .map(|migration| DesiredMigration {
+                service: migration.service.clone(),
+                // Validation guarantees the service exists and has a container.
+                container: migration.container.clone().unwrap_or_else(|| {
+                    state
+                        .services
+                        .get(&migration.service)
+                        .and_then(|s| s.containers.keys().next().cloned())
+                        .unwrap_or_default()
+                }),
+                command: migration.command.clone(),
+                timeout_seconds: migration
+                    .timeout
+                    .as_deref()
+                    .and_then(|t| humantime::parse_duration(t).ok())
+                    .map_or(15 * 60, |d| d.as_secs()),
+                when: migration.when.unwrap_or(MigrationWhen::ImageChanges),
+            })
+            .collect(),
     }
 }
 

@@ -57,6 +57,43 @@ pub struct StateFile {
     pub backing: IndexMap<String, BackingSpec>,
     /// ECS services, each with its own task-definition family. Keys are short logical names.
     pub services: IndexMap<String, ServiceSpec>,
+    /// One-off tasks apply runs after the backing services and before any service is updated,
+    /// for example database migrations. A migration that fails stops the apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<MigrationSpec>,
+}
+
+/// A one-off task run from a service's new task definition with one container's command replaced.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationSpec {
+    /// The key under `services:` whose task definition and network the task uses.
+    pub service: String,
+    /// The container whose command is replaced. Default: the service's first container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The command to run, for example `[uv, run, alembic, upgrade, head]`.
+    pub command: Vec<String>,
+    /// How long the task may take, for example `10m`. Default: `15m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// `image_changes` (default: when the service's image changes and a new revision is
+    /// registered, so a revert to an earlier revision runs nothing), `always` (whenever the
+    /// service is deployed), or `never`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<MigrationWhen>,
+}
+
+/// When a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationWhen {
+    /// When the service's image changes and a new task-definition revision is registered.
+    ImageChanges,
+    /// Whenever the service is deployed (its task definition or settings change).
+    Always,
+    /// Never (kept in the file, switched off).
+    Never,
 }
 
 /// The image every container runs unless it names its own.

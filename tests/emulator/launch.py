@@ -44,6 +44,31 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    rds:ID-YYYY-MM-DD-HH-MM and fails CreateDBInstance of the same name within that minute
    with DBSnapshotAlreadyExists.
 
+8. ECS deployments roll out, complete, or fail and roll back.
+   AWS: UpdateService with a new task definition starts a new PRIMARY deployment (rolloutState
+   IN_PROGRESS) while the previous one stays ACTIVE; once the new tasks run, the deployment is
+   COMPLETED and the old one removed. When its tasks keep failing to start, the deployment circuit
+   breaker marks it FAILED ("ECS deployment circuit breaker: tasks failed to start.") and, with
+   rollback on, starts a new deployment of the last completed task definition; tasks a deployment
+   started carry its id as startedBy (ECS Developer Guide, "Deployment circuit breaker",
+   "Deployment types: rolling update"; DescribeServices Deployment). moto 5.2.5 never advances a
+   deployment. Here each DescribeServices moves an in-progress deployment one step (pending, then
+   running or failed), compressing minutes into two reads.
+
+9. Tasks exit with their command's status, and tasks whose image cannot be pulled never start.
+   AWS: a stopped task reports each container's exitCode and stoppedReason "Essential container
+   in task exited"; a task whose image does not exist stops with stopCode TaskFailedToStart,
+   stoppedReason "CannotPullContainerError: ..." and no exit code (ECS Developer Guide, "Stopped
+   task error codes"). Its awslogs lines are in stream PREFIX/CONTAINER/TASK_ID. moto 5.2.5
+   reports exit code 0 for every task, starts every task, and writes no logs. Here a container
+   runs its command only as far as `echo TEXT` (a log line) and `exit N` (its status, default 0);
+   a task stops at its second DescribeTasks.
+
+10. Fargate containers may leave out container-level memory.
+   AWS: on Fargate, container memory and memoryReservation are optional; containers share the
+   task's memory (ECS Developer Guide, task definition parameters, "memory"). moto 5.2.5's RunTask
+   fails with a 500 when a container has neither.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -178,6 +203,224 @@ def _describe_cache_clusters(self, cache_cluster_id=None):
 
 elasticache_models.ElastiCacheBackend.create_replication_group = _create_replication_group
 elasticache_models.ElastiCacheBackend.describe_cache_clusters = _describe_cache_clusters
+
+
+# 8 and 9. ECS deployments and task outcomes.
+import re  # noqa: E402
+
+from moto.core.utils import utcnow  # noqa: E402
+from moto.ecr import models as ecr_models  # noqa: E402
+from moto.ecs import models as ecs_models  # noqa: E402
+from moto.logs import models as logs_models  # noqa: E402
+from moto.moto_api._internal import mock_random  # noqa: E402
+
+ECS = ecs_models.EC2ContainerServiceBackend
+_steps = {}  # deployment id or task arn -> DescribeServices / DescribeTasks reads so far
+
+
+def _command_text(command):
+    return " ".join(command or [])
+
+
+def _outcome(backend, task_definition, overrides=None):
+    """(exit code or None, stopped reason, log lines) of a task of this definition."""
+    container = task_definition.container_definitions[0]
+    command = container.get("command")
+    for override in (overrides or {}).get("containerOverrides", []):
+        if override.get("name") == container.get("name") and override.get("command"):
+            command = override["command"]
+    image = container.get("image", "")
+    match = re.match(r"^(\d{12})\.dkr\.ecr\.[^/]+/([^:@]+):(.+)$", image)
+    if match:
+        account, repository, tag = match.groups()
+        repositories = ecr_models.ecr_backends[account][backend.region_name].repositories
+        repo = repositories.get(repository)
+        if repo is None or not any(tag in i.image_tags for i in repo.images):
+            return None, (
+                "CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+                f"failed to resolve ref {image}: not found"
+            ), []
+    text = _command_text(command)
+    lines = re.findall(r"echo\s+['\"]?([^;'\"&]*)", text)
+    codes = re.findall(r"exit\s+(\d+)", text)
+    code = int(codes[-1]) if codes else 0
+    return code, "Essential container in task exited", [line.strip() for line in lines]
+
+
+def _write_logs(backend, task, task_definition, lines):
+    container = task_definition.container_definitions[0]
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+    if not group or not prefix or not lines:
+        return
+    stream = f"{prefix}/{container.get('name')}/{task.id}"
+    logs = logs_models.logs_backends[backend.account_id][backend.region_name]
+    try:
+        logs.create_log_stream(group, stream)
+        now = int(utcnow().timestamp() * 1000)
+        logs.put_log_events(group, stream, [{"timestamp": now + i, "message": line} for i, line in enumerate(lines)])
+    except Exception:  # the group is missing: AWS would not have started the task either
+        pass
+
+
+def _stop(task, code, reason, stop_code):
+    task.status = "STOPPED"
+    task.desired_status = "STOPPED"
+    task.stopped_reason = reason
+    task.stop_code = stop_code
+    for container in task.containers:
+        container.last_status = "STOPPED"
+        container.exitCode = code
+        container.exit_code = code
+
+
+_original_requirements = ECS._calculate_task_resource_requirements
+
+
+def _requirements(self, task_definition):
+    saved = [dict(c) for c in task_definition.container_definitions]
+    for container in task_definition.container_definitions:
+        if not any(k in container for k in ("memory", "memoryReservation", "Memory", "MemoryReservation")):
+            container["memory"] = 0
+    try:
+        return _original_requirements(self, task_definition)
+    finally:
+        task_definition.container_definitions[:] = saved
+
+
+ECS._calculate_task_resource_requirements = _requirements
+
+_original_run_task = ECS.run_task
+
+
+def _run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs):
+    tasks = _original_run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs)
+    definition = self.describe_task_definition(task_definition_str)
+    code, reason, lines = _outcome(self, definition, overrides)
+    for task in tasks:
+        if code is None:
+            _stop(task, None, reason, "TaskFailedToStart")
+        else:
+            task.reconcile_outcome = (code, reason, lines, definition)
+            _steps[task.task_arn] = 0
+    return tasks
+
+
+_original_describe_tasks = ECS.describe_tasks
+
+
+def _describe_tasks(self, cluster_str, tasks):
+    described = _original_describe_tasks(self, cluster_str, tasks)
+    for task in described:
+        outcome = getattr(task, "reconcile_outcome", None)
+        if outcome is None:
+            continue
+        _steps[task.task_arn] = _steps.get(task.task_arn, 0) + 1
+        if _steps[task.task_arn] >= 2:
+            code, reason, lines, definition = outcome
+            _stop(task, code, reason, "EssentialContainerExited")
+            _write_logs(self, task, definition, lines)
+            task.reconcile_outcome = None
+        else:
+            task.status = "RUNNING"
+    return described
+
+
+def _deployment(service, task_definition):
+    deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    now = utcnow()
+    return {
+        "createdAt": now, "desiredCount": service.desired_count, "failedTasks": 0, "id": deployment_id,
+        "launchType": service.launch_type, "pendingCount": 0, "runningCount": 0,
+        "rolloutState": "IN_PROGRESS", "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+        "platformVersion": service.platform_version, "networkConfiguration": service.network_configuration,
+        "platformFamily": "FARGATE", "status": "PRIMARY", "taskDefinition": task_definition, "updatedAt": now,
+    }
+
+
+def _event(service, message):
+    service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": utcnow(),
+                              "message": f"(service {service.name}) {message}"})
+
+
+_original_update_service = ECS.update_service
+
+
+def _update_service(self, service_properties):
+    cluster = self._get_cluster(service_properties.get("cluster", "default"))
+    name = service_properties.get("service", "").split("/")[-1]
+    before = self.services.get(f"{cluster.name}:{name}")
+    previous = before.task_definition if before else None
+    force = service_properties.get("force_new_deployment")
+    service = _original_update_service(self, service_properties)
+    if service.task_definition != previous or force:
+        for deployment in service.deployments:
+            if deployment["status"] == "PRIMARY":
+                deployment["status"] = "ACTIVE"
+        service.deployments.insert(0, _deployment(service, service.task_definition))
+        service.running_count = 0
+    return service
+
+
+_original_describe_services = ECS.describe_services
+
+
+def _advance(self, cluster, service, deployment):
+    steps = _steps[deployment["id"]] = _steps.get(deployment["id"], 0) + 1
+    definition = self.describe_task_definition(deployment["taskDefinition"])
+    code, reason, _ = _outcome(self, definition)
+    desired = service.desired_count
+    deployment["desiredCount"] = desired
+    deployment["updatedAt"] = utcnow()
+    if code == 0:
+        if steps == 1:
+            deployment["pendingCount"], deployment["runningCount"] = desired, 0
+            return
+        deployment.update(pendingCount=0, runningCount=desired, rolloutState="COMPLETED",
+                          rolloutStateReason=f"ECS deployment {deployment['id']} completed.")
+        service.deployments[:] = [d for d in service.deployments if d is deployment]
+        service.running_count, service.pending_count = desired, 0
+        _event(service, "has reached a steady state.")
+        return
+    # The deployment's tasks stop as soon as they start.
+    for task in self.run_task(cluster.name, deployment["taskDefinition"], max(desired, 1), None,
+                              started_by=deployment["id"], tags=None, launch_type="FARGATE",
+                              networking_configuration=service.network_configuration,
+                              group=f"service:{service.name}"):
+        _stop(task, code, reason, "TaskFailedToStart" if code is None else "EssentialContainerExited")
+        task.reconcile_outcome = None
+    deployment["failedTasks"] += max(desired, 1)
+    _event(service, f"has started {max(desired, 1)} tasks: task failed: {reason}.")
+    breaker = (service.deployment_configuration or {}).get("deploymentCircuitBreaker") or {}
+    if steps < 2 or not breaker.get("enable"):
+        return
+    deployment.update(rolloutState="FAILED",
+                      rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
+    _event(service, f"(deployment {deployment['id']}) deployment failed: tasks failed to start.")
+    previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
+    if breaker.get("rollback") and previous is not None:
+        deployment["status"] = "ACTIVE"
+        rollback = _deployment(service, previous["taskDefinition"])
+        service.deployments[:] = [rollback, deployment]
+        service.task_definition = previous["taskDefinition"]
+        _event(service, f"(deployment {deployment['id']}) rolling back to deployment {previous['id']}.")
+
+
+def _describe_services(self, cluster_str, service_names_or_arns):
+    services, failures = _original_describe_services(self, cluster_str, service_names_or_arns)
+    cluster = self._get_cluster(cluster_str)
+    for service in services:
+        for deployment in list(service.deployments):
+            if deployment.get("rolloutState") == "IN_PROGRESS":
+                _advance(self, cluster, service, deployment)
+                break
+    return services, failures
+
+
+ECS.run_task = _run_task
+ECS.describe_tasks = _describe_tasks
+ECS.update_service = _update_service
+ECS.describe_services = _describe_services
 
 
 def main():

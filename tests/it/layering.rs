@@ -1,4 +1,4 @@
-//! The core (state, model, normalize, plan, render, diagnostic) never touches an AWS SDK crate.
+//! The core (state, model, normalize, plan, render, rollout, diagnostic) never touches an AWS SDK crate.
 
 use std::path::Path;
 
@@ -22,6 +22,7 @@ fn core_modules_never_import_aws_crates() {
         "normalize.rs",
         "plan",
         "render",
+        "rollout.rs",
         "diagnostic.rs",
     ];
     let mut files = Vec::new();

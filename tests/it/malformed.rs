@@ -56,7 +56,7 @@ fn the_base_file_is_valid() {
 fn unknown_top_level_key_suggests_the_closest() {
     check(
         &[("prefix: kaapi", "prefx: kaapi")],
-        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, backing, services",
+        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, backing, services, migrations",
     );
 }
 

@@ -312,6 +312,7 @@ pub async fn apply(
             allow_replace: &[],
             on_step: &mut |_| {},
             progress: &mut |_| {},
+            wait: Some(std::time::Duration::from_secs(120)),
         },
     )
     .await

@@ -101,6 +101,7 @@ pub fn check(state: &StateFile, file_stem: &str) -> Vec<Finding> {
     check_roles(state.roles.as_ref(), "roles", &mut out);
     check_variables(&state.env, &state.secrets, &state.backing, "", &mut out);
     backing::check_backing(state, &mut out);
+    check_migrations(state, &mut out);
     check_required(state, &mut out);
     for (key, value) in &state.tags {
         if key.starts_with("aws:") {
@@ -289,6 +290,52 @@ pub(super) fn check_roles(
                 format!("`{arn}` is not an IAM role ARN"),
                 "write `arn:aws:iam::ACCOUNT_ID:role/NAME`",
             ));
+        }
+    }
+}
+
+/// Each migration names an existing service and container, a command and a readable time limit.
+fn check_migrations(state: &StateFile, out: &mut Vec<Finding>) {
+    for (index, migration) in state.migrations.iter().enumerate() {
+        let path = format!("migrations.{index}");
+        let Some(service) = state.services.get(&migration.service) else {
+            let known: Vec<&str> = state.services.keys().map(String::as_str).collect();
+            out.push(finding(
+                format!("{path}.service"),
+                format!("no service `{}`", migration.service),
+                &format!("services here: {}", known.join(", ")),
+            ));
+            continue;
+        };
+        if let Some(container) = &migration.container
+            && !service.containers.contains_key(container)
+        {
+            let known: Vec<&str> = service.containers.keys().map(String::as_str).collect();
+            out.push(finding(
+                format!("{path}.container"),
+                format!(
+                    "service `{}` has no container `{container}`",
+                    migration.service
+                ),
+                &format!("its containers: {}", known.join(", ")),
+            ));
+        }
+        if migration.command.is_empty() {
+            out.push(finding(
+                format!("{path}.command"),
+                "empty command",
+                "write the command to run, for example `[uv, run, alembic, upgrade, head]`",
+            ));
+        }
+        if let Some(timeout) = &migration.timeout {
+            match humantime::parse_duration(timeout) {
+                Ok(duration) if duration.as_secs() > 0 => {}
+                _ => out.push(finding(
+                    format!("{path}.timeout"),
+                    format!("`{timeout}` is not a time limit"),
+                    "write a duration such as `10m`, `90s` or `1h`",
+                )),
+            }
         }
     }
 }
