@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::aws::Aws;
 use crate::aws::apply::{StepOutcome, StepStatus};
+use crate::plan::ResourceKind;
 use crate::state::{self, DesiredState};
 use crate::{engine, render};
 
@@ -363,23 +364,39 @@ async fn apply(
             serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "apply": report}))?
         )?,
         Output::Text => {
-            let done = report
+            let is_rollout = |s: &&StepOutcome| s.resource.kind == ResourceKind::Rollout;
+            let done = |s: &&StepOutcome| matches!(s.status, StepStatus::Done { .. });
+            let changes = report.steps.iter().filter(|s| !is_rollout(s)).count();
+            let applied = report
                 .steps
                 .iter()
-                .filter(|s| matches!(s.status, StepStatus::Done { .. }))
+                .filter(|s| !is_rollout(s) && done(s))
                 .count();
+            let rollouts = report.steps.iter().filter(is_rollout).count();
+            let completed = report
+                .steps
+                .iter()
+                .filter(|s| is_rollout(s) && done(s))
+                .count();
+            let deployments = match rollouts {
+                0 => String::new(),
+                _ => format!(", {completed} of {rollouts} deployments completed"),
+            };
+            let environment = &plan.environment;
             if report.succeeded() {
                 writeln!(
                     stdout,
-                    "\nApply complete: {done} changes applied to {}.",
-                    plan.environment
+                    "\nApply complete: {applied} changes applied to {environment}{deployments}."
+                )?;
+            } else if applied == changes {
+                writeln!(
+                    stdout,
+                    "\nApply failed: {applied} changes applied to {environment}{deployments}; ECS's reasons are above. Fix the cause and commit: the next plan shows what runs."
                 )?;
             } else {
                 writeln!(
                     stdout,
-                    "\nApply failed: {done} of {} changes applied to {}. Fix the cause and run apply again; it continues from what is live.",
-                    report.steps.len(),
-                    plan.environment
+                    "\nApply failed: {applied} of {changes} changes applied to {environment}{deployments}. Fix the cause and run apply again; it continues from what is live."
                 )?;
             }
         }

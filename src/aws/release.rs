@@ -189,6 +189,14 @@ async fn log_lines(aws: &Aws, migration: &Migration<'_>, task_id: &str) -> Strin
                 )
             }
         }
+        // No stream: the container wrote nothing (or never ran).
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            String::new()
+        }
         Err(error) => format!(
             "; its log lines could not be read ({}: {})",
             stream,

@@ -1,6 +1,7 @@
 //! Migrations: whether each one runs in this apply, and the one-off task it is. By default a
-//! migration runs when its service's image changes and a new revision is registered, so a revert
-//! to an earlier revision (whose migrations already ran) runs nothing.
+//! migration runs when its service's image changes to a revision newer than the running one, so a
+//! revert to an earlier revision (whose migrations already ran) runs nothing, while a rerun after
+//! an apply that stopped before the services runs it again.
 
 use super::{Action, Change, Operation, Resource, ResourceKind, TaskDefinitionRef};
 use crate::model::{LiveEnvironment, TaskDefinition};
@@ -40,13 +41,37 @@ pub(super) fn migration_changes(
                 .services
                 .get(&service.name)
                 .and_then(|s| live.task_definitions.get(&s.task_definition_arn));
-            let desired_image = match &definition_change.operation {
-                Operation::RegisterTaskDefinition { definition, .. } => {
-                    image_of(definition, &container.name)
+            // The image the target revision runs: the one this plan registers, or an existing one.
+            let desired_image = match (&definition_change.operation, target) {
+                (Operation::RegisterTaskDefinition { definition, .. }, _) => {
+                    image_of(definition, &container.name).map(str::to_string)
                 }
+                (_, TaskDefinitionRef::Existing { arn }) => live
+                    .candidates
+                    .values()
+                    .flatten()
+                    .chain(live.task_definitions.values())
+                    .find(|r| &r.arn == arn)
+                    .and_then(|r| image_of(&r.content, &container.name))
+                    .map(str::to_string),
                 _ => None,
             };
             let running_image = running.and_then(|r| image_of(&r.content, &container.name));
+            // Revisions only grow: a target older than what runs is a rollback, whose migrations
+            // ran when it was first deployed; a newer one (new, or registered by an apply that
+            // stopped before the services) still needs them.
+            let revision_of = |arn: &str| {
+                arn.rsplit(':')
+                    .next()
+                    .and_then(|r| r.parse::<i32>().ok())
+                    .unwrap_or(0)
+            };
+            let older = match (target, running) {
+                (TaskDefinitionRef::Existing { arn }, Some(running)) => {
+                    revision_of(arn) < running.revision
+                }
+                _ => false,
+            };
             let deploys = service_change.action != Action::NoOp
                 && match &service_change.operation {
                     Operation::CreateService { .. } => true,
@@ -59,29 +84,21 @@ pub(super) fn migration_changes(
                 MigrationWhen::Never => (false, "`when: never`".to_string()),
                 MigrationWhen::Always if deploys => (true, "`when: always` and the service is deployed".to_string()),
                 MigrationWhen::Always => (false, "the service is not deployed".to_string()),
-                MigrationWhen::ImageChanges => match (target, desired_image) {
-                    (TaskDefinitionRef::Registered { .. }, Some(image))
-                        if Some(image) != running_image =>
-                    {
-                        (
-                            true,
-                            match running_image {
-                                Some(before) => format!("the image changes from {before} to {image}"),
-                                None => format!("first deployment of {image}"),
-                            },
-                        )
-                    }
-                    (TaskDefinitionRef::Existing { arn }, _)
-                        if running.is_some_and(|r| &r.arn != arn) =>
-                    {
-                        (
-                            false,
-                            format!(
-                                "the service goes back to {}, an existing revision: its migrations ran when it was first deployed",
-                                super::short_revision(arn)
-                            ),
-                        )
-                    }
+                MigrationWhen::ImageChanges => match desired_image.as_deref() {
+                    Some(image) if Some(image) != running_image && older => (
+                        false,
+                        format!(
+                            "the service goes back to {}, an earlier revision: its migrations ran when it was first deployed",
+                            target.display()
+                        ),
+                    ),
+                    Some(image) if Some(image) != running_image => (
+                        true,
+                        match running_image {
+                            Some(before) => format!("the image changes from {before} to {image}"),
+                            None => format!("first deployment of {image}"),
+                        },
+                    ),
                     _ => (false, "the image does not change".to_string()),
                 },
             };

@@ -75,12 +75,13 @@ pub fn text(plan: &Plan) -> String {
         return out;
     }
     out.push('\n');
-    // Unchanged resources are listed only when they explain a change (a reused revision).
-    for change in plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp || !c.fields.is_empty())
-    {
+    // Unchanged resources are listed only when they explain a change (a reused revision, a
+    // migration that does not run).
+    for change in plan.changes.iter().filter(|c| {
+        c.action != Action::NoOp
+            || !c.fields.is_empty()
+            || c.resource.kind == crate::plan::ResourceKind::Migration
+    }) {
         change_text(change, &mut out);
     }
     let summary = plan.summary();

@@ -77,8 +77,8 @@ pub struct MigrationSpec {
     /// How long the task may take, for example `10m`. Default: `15m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
-    /// `image_changes` (default: when the service's image changes and a new revision is
-    /// registered, so a revert to an earlier revision runs nothing), `always` (whenever the
+    /// `image_changes` (default: when the service's image changes to a revision newer than the
+    /// running one, so a revert to an earlier revision runs nothing), `always` (whenever the
     /// service is deployed), or `never`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<MigrationWhen>,
@@ -88,7 +88,7 @@ pub struct MigrationSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MigrationWhen {
-    /// When the service's image changes and a new task-definition revision is registered.
+    /// When the service's image changes to a task-definition revision newer than the running one.
     ImageChanges,
     /// Whenever the service is deployed (its task definition or settings change).
     Always,

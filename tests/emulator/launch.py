@@ -277,18 +277,18 @@ def _stop(task, code, reason, stop_code):
 _original_requirements = ECS._calculate_task_resource_requirements
 
 
-def _requirements(self, task_definition):
+def _requirements(task_definition):
     saved = [dict(c) for c in task_definition.container_definitions]
     for container in task_definition.container_definitions:
         if not any(k in container for k in ("memory", "memoryReservation", "Memory", "MemoryReservation")):
             container["memory"] = 0
     try:
-        return _original_requirements(self, task_definition)
+        return _original_requirements(task_definition)
     finally:
         task_definition.container_definitions[:] = saved
 
 
-ECS._calculate_task_resource_requirements = _requirements
+ECS._calculate_task_resource_requirements = staticmethod(_requirements)
 
 _original_run_task = ECS.run_task
 

@@ -71,6 +71,7 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
             "kaapi-staging-rabbitmq",
             "/ecs/kaapi-staging-cluster/kaapi-staging-service",
             "kaapi-staging-task",
+            "kaapi-staging-task: uv run alembic upgrade head",
             "kaapi-staging-service"
         ]
     );

@@ -64,7 +64,7 @@ impl Fixture {
     }
 
     /// The revision each production service runs: `[kaapi-service, kaapi-celery-task]`.
-    async fn running(&self) -> [String; 2] {
+    pub(super) async fn running(&self) -> [String; 2] {
         let output = self
             .aws
             .ecs
@@ -128,6 +128,11 @@ async fn image_tag_bump_registers_one_revision_and_updates_each_service_once() {
                 Action::Create
             ),
             (
+                ResourceKind::Migration,
+                "kaapi-task: uv run alembic upgrade head".into(),
+                Action::Run
+            ),
+            (
                 ResourceKind::Service,
                 "kaapi-service".into(),
                 Action::Update
@@ -165,11 +170,13 @@ async fn image_tag_bump_registers_one_revision_and_updates_each_service_once() {
     fixture.aws.calls.reset();
     let report = apply(&fixture.aws, &plan).await;
     assert!(report.succeeded(), "{report:?}");
+    // Sorted: the order is checked in release::an_image_bump_migrates_first_then_updates_...
     assert_eq!(
         fixture.writes(),
         [
             "ECS.RegisterTaskDefinition",
             "ECS.RegisterTaskDefinition",
+            "ECS.RunTask",
             "ECS.UpdateService",
             "ECS.UpdateService"
         ]

@@ -328,11 +328,15 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
         [
             ("kaapi-task".to_string(), "done"),
             ("kaapi-celery-task".to_string(), "done"),
+            (
+                "kaapi-task: uv run alembic upgrade head".to_string(),
+                "done"
+            ),
             ("kaapi-service".to_string(), "failed"),
             ("kaapi-celery-task".to_string(), "not attempted"),
         ]
     );
-    let StepStatus::Failed { error } = &report.steps[2].status else {
+    let StepStatus::Failed { error } = &report.steps[3].status else {
         unreachable!()
     };
     assert!(
@@ -417,7 +421,7 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
         "done     log group /ecs/kaapi-staging-cluster/kaapi-staging-service: created log group /ecs/kaapi-staging-cluster/kaapi-staging-service",
         "done     task definition kaapi-staging-task: registered kaapi-staging-task:1",
         "FAILED   service kaapi-staging-service: CreateService kaapi-staging-service: AccessDeniedException: injected by the test proxy",
-        "Apply failed: 6 of 7 changes applied to staging.",
+        "Apply failed: 7 of 8 changes applied to staging.",
     ] {
         assert!(out.contains(expected), "expected {expected:?} in\n{out}");
     }
@@ -425,7 +429,9 @@ fn the_binary_reports_a_failed_apply_and_exits_1() {
     let output = reconcile(Some(&emulator), Some(&seed), &args);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("Plan: 1 to create, 0 to update, 7 unchanged."),
+        // The service never ran, so the (idempotent) migration runs again before it starts.
+        stdout(&output)
+            .contains("Plan: 1 to create, 0 to update, 1 migration to run, 7 unchanged."),
         "{}",
         stdout(&output)
     );

@@ -8,4 +8,5 @@ mod faults;
 mod layering;
 mod malformed;
 mod recorded;
+mod release;
 mod support;

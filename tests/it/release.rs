@@ -1,0 +1,310 @@
+//! Releases against the emulator: the migration runs before any service is updated and stops the
+//! apply when it fails or never starts; each deployment is followed until ECS completes it or the
+//! circuit breaker rolls it back; a revert reuses the earlier revision and runs no migration, and
+//! `plan --rev` shows that plan before the revert is committed.
+
+use reconcile::aws::apply::StepStatus;
+use reconcile::plan::{Action, ResourceKind};
+
+use super::emulator::{Fixture, changed};
+use super::support::{apply, plan_of, reconcile, stdout};
+
+impl Fixture {
+    fn run_in(&self, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--env",
+            "production",
+            "--state",
+            self.state.path().to_str().unwrap(),
+        ]);
+        reconcile(Some(&self.emulator), Some(&self.seed), &all)
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=test", "-c", "user.email=test@example.org"])
+            .args(args)
+            .current_dir(self.state.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+/// The operations of the call log without reads, in order.
+fn writes_in_order(fixture: &Fixture) -> Vec<String> {
+    fixture
+        .aws
+        .calls
+        .operations()
+        .into_iter()
+        .filter(|op| {
+            let name = op.split('.').nth(1).unwrap_or_default();
+            !["Describe", "List", "Get"]
+                .iter()
+                .any(|r| name.starts_with(r))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_bump_migrates_first_then_updates_and_follows_each_service() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    let plan = fixture.plan().await;
+    let order: Vec<(ResourceKind, Action)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.resource.kind, c.action))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (ResourceKind::TaskDefinition, Action::Create),
+            (ResourceKind::TaskDefinition, Action::Create),
+            (ResourceKind::Migration, Action::Run),
+            (ResourceKind::Service, Action::Update),
+            (ResourceKind::Service, Action::Update),
+        ]
+    );
+    let migration = plan
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Run)
+        .unwrap();
+    assert!(
+        migration.reason.contains("the image changes from")
+            && migration.reason.ends_with("kaapi-repo:v1.9.0"),
+        "{}",
+        migration.reason
+    );
+
+    fixture.aws.calls.reset();
+    let report = apply(&fixture.aws, &plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(
+        writes_in_order(&fixture),
+        [
+            "ECS.RegisterTaskDefinition",
+            "ECS.RegisterTaskDefinition",
+            "ECS.RunTask",
+            "ECS.UpdateService",
+            "ECS.UpdateService",
+        ]
+    );
+    let steps: Vec<(ResourceKind, String)> = report
+        .steps
+        .iter()
+        .map(|s| (s.resource.kind, s.resource.name.clone()))
+        .collect();
+    assert_eq!(
+        steps[2..],
+        [
+            (
+                ResourceKind::Migration,
+                "kaapi-task: uv run alembic upgrade head".to_string()
+            ),
+            (ResourceKind::Service, "kaapi-service".to_string()),
+            (ResourceKind::Service, "kaapi-celery-task".to_string()),
+            (ResourceKind::Rollout, "kaapi-service".to_string()),
+            (ResourceKind::Rollout, "kaapi-celery-task".to_string()),
+        ]
+    );
+    let StepStatus::Done { detail } = &report.steps[5].status else {
+        panic!("{report:?}")
+    };
+    assert_eq!(
+        detail,
+        "deployment completed: 2 of 2 tasks running kaapi-task:2"
+    );
+    assert_eq!(
+        fixture.running().await,
+        ["kaapi-task:2", "kaapi-celery-task:2"]
+    );
+    assert_eq!(changed(&fixture.plan().await), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_migration_updates_no_service_and_shows_its_exit_code_and_log() {
+    let fixture = Fixture::production_applied().await;
+    fixture.state.edit(
+        "production",
+        "command: [uv, run, alembic, upgrade, head]",
+        "command: [sh, -c, \"echo running upgrade 0041 -> 0042; echo relation users does not exist; exit 3\"]",
+    );
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    let output = fixture.run_in(&["apply", "--yes"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    for expected in [
+        "exited with code 3; last log lines (/ecs/kaapi-cluster/kaapi-service ecs/backend/",
+        "      | running upgrade 0041 -> 0042\n      | relation users does not exist",
+        "skipped  service kaapi-service: stopped after migration",
+        "skipped  service kaapi-celery-task: stopped after migration",
+        "Apply failed: 2 of 5 changes applied to production.",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in\n{out}");
+    }
+    assert_eq!(
+        fixture.running().await,
+        ["kaapi-task:1", "kaapi-celery-task:1"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_task_that_never_starts_stops_the_apply_with_its_reason() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    let plan = fixture.plan().await;
+    // Between plan and apply the image goes away (a lifecycle policy, a clean-up by hand).
+    fixture
+        .aws
+        .ecr
+        .batch_delete_image()
+        .repository_name("kaapi-repo")
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag("v1.9.0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let report = apply(&fixture.aws, &plan).await;
+    let failed = report
+        .steps
+        .iter()
+        .find(|s| matches!(s.status, StepStatus::Failed { .. }))
+        .unwrap();
+    assert_eq!(failed.resource.kind, ResourceKind::Migration);
+    let StepStatus::Failed { error } = &failed.status else {
+        unreachable!()
+    };
+    assert!(
+        error.contains("never ran its command: CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref")
+            && error.contains("(TaskFailedToStart)"),
+        "{error}"
+    );
+    assert!(
+        !fixture
+            .aws
+            .calls
+            .operations()
+            .contains(&"ECS.UpdateService".to_string()),
+        "no service was updated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_rolled_back_by_the_circuit_breaker_fails_and_the_next_plan_shows_it() {
+    let fixture = Fixture::production_applied().await;
+    // The new revision's containers exit at once: ECS's circuit breaker rolls the service back.
+    fixture.state.edit(
+        "production",
+        "command: [uv, run, uvicorn, \"app.main:app\"",
+        "command: [sh, -c, \"exit 1\", uvicorn, \"app.main:app\"",
+    );
+    let output = fixture.run_in(&["apply", "--yes"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    for expected in [
+        "done     service kaapi-service: updated service kaapi-service, now running kaapi-task:2",
+        "FAILED   rollout kaapi-service: rollout kaapi-service: ECS deployment circuit breaker: tasks failed to start.; the service went back to kaapi-task:1 (circuit breaker rollback)",
+        "      stopped task ",
+        ": Essential container in task exited (backend exit 1)",
+        "      event: (service kaapi-service) (deployment ecs-svc/",
+        "Apply failed: 2 changes applied to production, 0 of 1 deployments completed; ECS's reasons are above.",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in\n{out}");
+    }
+    // What runs is the old revision: the next plan says so and would deploy the new one again.
+    let plan = fixture.plan().await;
+    let service = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    assert_eq!(service.action, Action::Update);
+    assert_eq!(
+        service.fields[0].before,
+        Some(serde_json::json!("kaapi-task:1"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revert_reuses_the_earlier_revision_runs_no_migration_and_plan_rev_showed_it() {
+    let fixture = Fixture::production_applied().await;
+    fixture.git(&["init", "-q"]);
+    fixture.git(&["add", "."]);
+    fixture.git(&["commit", "-qm", "v1.8.0"]);
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    fixture.git(&["commit", "-qam", "v1.9.0"]);
+    assert!(fixture.apply().await.succeeded());
+    assert_eq!(
+        fixture.running().await,
+        ["kaapi-task:2", "kaapi-celery-task:2"]
+    );
+
+    // Before reverting: what would the plan of the previous commit do?
+    let preview = fixture.run_in(&["plan", "--rev", "HEAD~1"]);
+    assert_eq!(preview.status.code(), Some(2), "{}", stdout(&preview));
+    fixture.git(&["revert", "--no-edit", "HEAD"]);
+    let after = fixture.run_in(&["plan"]);
+    assert_eq!(after.status.code(), Some(2));
+    let without_header = |output: &std::process::Output| {
+        stdout(output)
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(without_header(&preview), without_header(&after));
+    assert!(
+        stdout(&preview)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("production.yaml@HEAD~1)")
+    );
+    assert!(
+        stdout(&after).contains("reuses kaapi-task:1"),
+        "{}",
+        stdout(&after)
+    );
+    assert!(
+        stdout(&after)
+            .contains("does not run: the service goes back to kaapi-task:1, an earlier revision"),
+        "{}",
+        stdout(&after)
+    );
+
+    fixture.aws.calls.reset();
+    let plan = plan_of(&fixture.aws, &fixture.desired()).await;
+    assert!(apply(&fixture.aws, &plan).await.succeeded());
+    let operations = fixture.aws.calls.operations();
+    assert!(
+        !operations
+            .iter()
+            .any(|op| op == "ECS.RegisterTaskDefinition" || op == "ECS.RunTask"),
+        "{operations:?}"
+    );
+    assert_eq!(
+        fixture.running().await,
+        ["kaapi-task:1", "kaapi-celery-task:1"]
+    );
+}
