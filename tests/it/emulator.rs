@@ -45,10 +45,9 @@ impl Fixture {
         plan_and_apply(&self.aws, &self.desired()).await
     }
 
-    /// The write operations made since the call log was last reset, sorted.
-    pub(super) fn writes(&self) -> Vec<String> {
-        let mut writes: Vec<String> = self
-            .aws
+    /// The write operations made since the call log was last reset, in order.
+    pub(super) fn writes_in_order(&self) -> Vec<String> {
+        self.aws
             .calls
             .operations()
             .into_iter()
@@ -58,7 +57,12 @@ impl Fixture {
                     .iter()
                     .any(|read| name.starts_with(read))
             })
-            .collect();
+            .collect()
+    }
+
+    /// The write operations made since the call log was last reset, sorted.
+    pub(super) fn writes(&self) -> Vec<String> {
+        let mut writes = self.writes_in_order();
         writes.sort();
         writes
     }

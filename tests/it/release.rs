@@ -37,22 +37,6 @@ impl Fixture {
     }
 }
 
-/// The operations of the call log without reads, in order.
-fn writes_in_order(fixture: &Fixture) -> Vec<String> {
-    fixture
-        .aws
-        .calls
-        .operations()
-        .into_iter()
-        .filter(|op| {
-            let name = op.split('.').nth(1).unwrap_or_default();
-            !["Describe", "List", "Get"]
-                .iter()
-                .any(|r| name.starts_with(r))
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_image_bump_migrates_first_then_updates_and_follows_each_service() {
     let fixture = Fixture::production_applied().await;
@@ -92,7 +76,7 @@ async fn an_image_bump_migrates_first_then_updates_and_follows_each_service() {
     let report = apply(&fixture.aws, &plan).await;
     assert!(report.succeeded(), "{report:?}");
     assert_eq!(
-        writes_in_order(&fixture),
+        fixture.writes_in_order(),
         [
             "ECS.RegisterTaskDefinition",
             "ECS.RegisterTaskDefinition",
