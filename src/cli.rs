@@ -328,18 +328,32 @@ async fn apply(
     if !yes {
         confirm(&plan.environment)?;
     }
+    // Waiting shows one live line on a terminal, and plain timestamped lines otherwise (CI logs).
+    let started = std::time::Instant::now();
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
+    });
     let mut on_step = |step: &StepOutcome| {
         if cli.output == Output::Text {
-            let _ = writeln!(anstream::stdout(), "{}", step_line(step));
+            let print = || {
+                let _ = writeln!(anstream::stdout(), "{}", step_line(step));
+            };
+            match &spinner {
+                Some(spinner) => spinner.suspend(print),
+                None => print(),
+            }
         }
     };
-    // Waiting is shown on a terminal and logged otherwise.
-    let interactive = std::io::stderr().is_terminal();
-    let mut progress = |line: String| {
-        if interactive {
-            let _ = writeln!(anstream::stderr(), "  ... {line}");
-        } else {
-            tracing::info!("{line}");
+    let mut progress = |line: String| match &spinner {
+        Some(spinner) => spinner.set_message(line),
+        None => {
+            let _ = writeln!(
+                anstream::stderr(),
+                "[{:>4}s] {line}",
+                started.elapsed().as_secs()
+            );
         }
     };
     if cli.output == Output::Text {
@@ -356,6 +370,9 @@ async fn apply(
         },
     )
     .await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
     tracing::info!(calls = aws.calls.count(), "apply finished");
     match cli.output {
         Output::Json => writeln!(

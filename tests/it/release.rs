@@ -214,6 +214,14 @@ async fn a_rollout_rolled_back_by_the_circuit_breaker_fails_and_the_next_plan_sh
     ] {
         assert!(out.contains(expected), "{expected:?} in\n{out}");
     }
+    // Progress while waiting: plain timestamped lines when stderr is not a terminal.
+    let err = super::support::stderr(&output);
+    assert!(
+        err.lines().any(|l| l.starts_with('[')
+            && l.contains("s] rollout of kaapi-service: ")
+            && l.ends_with(" failed")),
+        "{err}"
+    );
     // What runs is the old revision: the next plan says so and would deploy the new one again.
     let plan = fixture.plan().await;
     let service = plan
