@@ -84,9 +84,16 @@ pub enum Command {
         /// a rollback before committing the revert.
         #[arg(long, value_name = "GIT_REVISION")]
         rev: Option<String>,
+        /// Also save the plan to FILE, for `reconcile apply FILE`: apply then does exactly this
+        /// plan, and refuses it if the state file or anything it observed has changed since.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Make AWS match the state file: shows the plan, asks, then does exactly that.
     Apply {
+        /// A plan saved by `reconcile plan --out FILE`; without it, apply plans afresh.
+        #[arg(value_name = "PLAN_FILE")]
+        plan_file: Option<PathBuf>,
         /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
         env: Option<String>,
@@ -253,7 +260,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;
             Ok(EXIT_OK)
         }
-        Command::Plan { env, rev } => {
+        Command::Plan { env, rev, out } => {
             let desired = match rev {
                 Some(rev) => load_at(&cli.state, env.as_deref(), rev)?,
                 None => load(&cli.state, env.as_deref())?,
@@ -265,7 +272,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 tracing::info!(calls = aws.calls.count(), "plan finished");
                 result
             })?;
-            let (plan, _live) = plan;
+            let (plan, live) = plan;
+            if let Some(out) = out {
+                let saved = crate::saved::SavedPlan::new(plan.clone(), &desired, &live);
+                std::fs::write(out, serde_json::to_string_pretty(&saved)? + "\n")
+                    .with_context(|| format!("cannot write the plan to {}", out.display()))?;
+            }
             match cli.output {
                 Output::Text => write!(stdout, "{}", render::text(&plan))?,
                 Output::Json => write!(stdout, "{}", render::json(&plan))?,
@@ -277,15 +289,37 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Apply {
+            plan_file,
             env,
             yes,
             no_wait,
             timeout,
             allow_replace,
         } => {
-            let desired = load(&cli.state, env.as_deref())?;
+            let saved = match plan_file {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read the plan {}", file.display()))?;
+                    let saved: crate::saved::SavedPlan = serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not a saved plan", file.display()))?;
+                    if saved.saved_plan_version != crate::saved::SAVED_PLAN_VERSION {
+                        bail!(
+                            "{} is a saved plan of version {}; this reconcile reads version {}",
+                            file.display(),
+                            saved.saved_plan_version,
+                            crate::saved::SAVED_PLAN_VERSION
+                        );
+                    }
+                    Some(saved)
+                }
+                None => None,
+            };
+            let environment = env
+                .as_deref()
+                .or(saved.as_ref().map(|s| s.plan.environment.as_str()));
+            let desired = load(&cli.state, environment)?;
             let wait = (!no_wait).then_some(*timeout);
-            runtime()?.block_on(apply(&cli, &desired, *yes, allow_replace, wait))
+            runtime()?.block_on(apply(&cli, &desired, saved, *yes, allow_replace, wait))
         }
     }
 }
@@ -293,13 +327,39 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 async fn apply(
     cli: &Cli,
     desired: &DesiredState,
+    saved: Option<crate::saved::SavedPlan>,
     yes: bool,
     allow_replace: &[String],
     wait: Option<std::time::Duration>,
 ) -> anyhow::Result<u8> {
     let mut stdout = anstream::stdout();
     let aws = Aws::connect(&desired.region).await;
-    let (plan, _live) = engine::plan_environment(&aws, desired).await?;
+    let (fresh, live) = engine::plan_environment(&aws, desired).await?;
+    // A saved plan is applied as it is, only while everything it was made from still holds.
+    let plan = match saved {
+        None => fresh,
+        Some(saved) => {
+            if saved.plan.environment != desired.environment {
+                bail!(
+                    "the saved plan is for environment {}, not {}",
+                    saved.plan.environment,
+                    desired.environment
+                );
+            }
+            let stale = saved.stale(desired, &live);
+            if !stale.is_empty() {
+                bail!(
+                    "refusing to apply a stale plan: since it was made,\n{}\nnothing was changed; make a new plan",
+                    stale
+                        .iter()
+                        .map(|reason| format!("  - {reason}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+            saved.plan
+        }
+    };
     if cli.output == Output::Text {
         write!(stdout, "{}", render::text(&plan))?;
     }

@@ -12,4 +12,5 @@ pub mod normalize;
 pub mod plan;
 pub mod render;
 pub mod rollout;
+pub mod saved;
 pub mod state;

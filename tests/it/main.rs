@@ -5,6 +5,7 @@ mod backing;
 mod cli;
 mod emulator;
 mod faults;
+mod gitops;
 mod layering;
 mod malformed;
 mod recorded;
