@@ -111,9 +111,26 @@ pub enum Command {
         /// (RDS and ElastiCache after a final snapshot) and creates it again. Repeatable.
         #[arg(long = "allow-replace", value_name = "KEY")]
         allow_replace: Vec<String>,
+        /// How long the environment's apply lock lasts without renewal; a dead apply's lock
+        /// expires after it.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        lock_lease: std::time::Duration,
+    },
+    /// Remove an environment's apply lock, whoever holds it (after an apply died and you do not
+    /// want to wait for its lease to run out).
+    ForceUnlock {
+        #[arg(long)]
+        env: Option<String>,
     },
     /// Print the JSON Schema of the state file format.
     Schema,
+}
+
+/// The apply lock's table (`RECONCILE_LOCK_TABLE`, default `reconcile-locks`) and key.
+fn lock_of(desired: &DesiredState) -> (String, String) {
+    let table = std::env::var("RECONCILE_LOCK_TABLE")
+        .unwrap_or_else(|_| crate::aws::lock::DEFAULT_TABLE.to_string());
+    (table, format!("{}/{}", desired.region, desired.environment))
 }
 
 /// Parses the arguments, runs the command, prints any error once, and returns the exit code.
@@ -255,6 +272,19 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             write!(stdout, "{text}")?;
             Ok(EXIT_OK)
         }
+        Command::ForceUnlock { env } => {
+            let desired = load(&cli.state, env.as_deref())?;
+            let (table, key) = lock_of(&desired);
+            let removed = runtime()?.block_on(async {
+                let aws = Aws::connect(&desired.region).await;
+                crate::aws::lock::force_unlock(&aws, &table, &key).await
+            })?;
+            match removed {
+                Some(holder) => writeln!(stdout, "removed the lock {key} held by {holder}")?,
+                None => writeln!(stdout, "{key} was not locked")?,
+            }
+            Ok(EXIT_OK)
+        }
         Command::Schema => {
             let schema = schemars::schema_for!(state::schema::StateFile);
             writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;
@@ -295,6 +325,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             no_wait,
             timeout,
             allow_replace,
+            lock_lease,
         } => {
             let saved = match plan_file {
                 Some(file) => {
@@ -319,13 +350,33 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 .or(saved.as_ref().map(|s| s.plan.environment.as_str()));
             let desired = load(&cli.state, environment)?;
             let wait = (!no_wait).then_some(*timeout);
-            runtime()?.block_on(apply(&cli, &desired, saved, *yes, allow_replace, wait))
+            runtime()?.block_on(async {
+                // Never two applies to one environment at once: the lease is held (and renewed)
+                // from before the live state is read until the report is written.
+                let aws = Aws::connect(&desired.region).await;
+                let (table, key) = lock_of(&desired);
+                let lock = crate::aws::lock::acquire(
+                    &aws,
+                    &table,
+                    &key,
+                    &desired.environment,
+                    *lock_lease,
+                )
+                .await?;
+                let renewal = lock.keep_alive(&aws);
+                let result = apply(&cli, &aws, &desired, saved, *yes, allow_replace, wait).await;
+                renewal.abort();
+                lock.release(&aws).await;
+                result
+            })
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     cli: &Cli,
+    aws: &Aws,
     desired: &DesiredState,
     saved: Option<crate::saved::SavedPlan>,
     yes: bool,
@@ -333,8 +384,7 @@ async fn apply(
     wait: Option<std::time::Duration>,
 ) -> anyhow::Result<u8> {
     let mut stdout = anstream::stdout();
-    let aws = Aws::connect(&desired.region).await;
-    let (fresh, live) = engine::plan_environment(&aws, desired).await?;
+    let (fresh, live) = engine::plan_environment(aws, desired).await?;
     // A saved plan is applied as it is, only while everything it was made from still holds.
     let plan = match saved {
         None => fresh,
@@ -420,7 +470,7 @@ async fn apply(
         writeln!(stdout, "\nApplying to {}:", plan.environment)?;
     }
     let report = crate::aws::apply::apply(
-        &aws,
+        aws,
         &plan,
         crate::aws::apply::Options {
             allow_replace,

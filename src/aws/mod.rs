@@ -5,6 +5,7 @@ pub mod apply;
 pub mod backing;
 pub mod convert;
 mod elasticache;
+pub mod lock;
 mod mq;
 pub mod observe;
 mod rds;
@@ -44,6 +45,8 @@ pub struct Aws {
     pub rds: aws_sdk_rds::Client,
     pub elasticache: aws_sdk_elasticache::Client,
     pub mq: aws_sdk_mq::Client,
+    /// The apply lock's table.
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub calls: CallLog,
 }
 
@@ -88,6 +91,7 @@ impl Aws {
             rds: client!(aws_sdk_rds),
             elasticache: client!(aws_sdk_elasticache),
             mq: client!(aws_sdk_mq),
+            dynamodb: client!(aws_sdk_dynamodb),
             calls,
         }
     }

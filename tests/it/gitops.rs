@@ -77,3 +77,137 @@ async fn a_saved_plan_is_applied_as_made_and_refused_once_stale() {
         stderr(&refused)
     );
 }
+
+/// The binary as a child process on this fixture's emulator and state, not waited for.
+fn spawn(fixture: &Fixture, args: &[&str]) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    command
+        .args(args)
+        .args(["--state", fixture.state.path().to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", fixture.emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(fixture.seed.vars())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command.spawn().unwrap()
+}
+
+/// Whether the production apply lock is taken, read straight from the lock table.
+async fn locked(fixture: &Fixture) -> bool {
+    fixture
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name("reconcile-locks")
+        .key(
+            "lock",
+            aws_sdk_dynamodb::types::AttributeValue::S("ap-south-1/production".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .is_ok_and(|output| output.item().is_some())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_applies_at_once_never_both_write() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    let args = ["apply", "--env", "production", "--yes"];
+    let first = spawn(&fixture, &args);
+    let second = spawn(&fixture, &args);
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    let winner = codes
+        .iter()
+        .position(|c| *c == Some(0))
+        .expect("one apply ran");
+    let loser = &outputs[1 - winner];
+    assert_eq!(loser.status.code(), Some(1), "{codes:?}");
+    let err = stderr(loser);
+    assert!(
+        err.contains("ap-south-1/production is being applied by ") && err.contains("(pid "),
+        "{err}"
+    );
+    assert!(
+        !stdout(loser).contains("Applying to"),
+        "the refused apply wrote nothing"
+    );
+    assert!(!locked(&fixture).await, "the winner released the lock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_holders_lock_expires_and_force_unlock_removes_one() {
+    let fixture = Fixture::production_applied().await;
+    fixture
+        .state
+        .edit("production", "tag: v1.8.0 ", "tag: v1.9.0 ");
+    let mut holder = spawn(
+        &fixture,
+        &[
+            "apply",
+            "--env",
+            "production",
+            "--yes",
+            "--lock-lease",
+            "3s",
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !locked(&fixture).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never took the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    holder.kill().unwrap();
+    let _ = holder.wait();
+
+    let refused = fixture.cli(&["apply", "--env", "production", "--yes"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains(&format!("(pid {}", holder.id())),
+        "the holder is named: {}",
+        stderr(&refused)
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let after_expiry = fixture.cli(&["apply", "--env", "production", "--yes"]);
+    assert_eq!(
+        after_expiry.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&after_expiry),
+        stderr(&after_expiry)
+    );
+
+    // A lock that will not expire soon is removed by hand.
+    let lock = reconcile::aws::lock::acquire(
+        &fixture.aws,
+        "reconcile-locks",
+        "ap-south-1/production",
+        "production",
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    drop(lock);
+    let unlocked = fixture.cli(&["force-unlock", "--env", "production"]);
+    assert!(
+        stdout(&unlocked).starts_with("removed the lock ap-south-1/production held by "),
+        "{}",
+        stdout(&unlocked)
+    );
+    let applied = fixture.cli(&["apply", "--env", "production", "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+}
