@@ -54,6 +54,8 @@ pub struct Cli {
 pub enum Output {
     Text,
     Json,
+    /// For pull-request comments and issues (plan, drift).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +118,27 @@ pub enum Command {
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         lock_lease: std::time::Duration,
     },
+    /// Report what differs between the state files and live AWS, telling drift (changed behind
+    /// git's back) from pending work (state not applied yet). Read-only; takes no lock.
+    /// Exit 0: clean; 2: differences; 1: error.
+    Drift {
+        /// One environment (default: the only one, or all with --all).
+        #[arg(long, conflicts_with = "all")]
+        env: Option<String>,
+        /// Every environment in the state folder, checked concurrently.
+        #[arg(long)]
+        all: bool,
+        /// Run forever, once per interval (jittered), for example `15m`: one summary line per
+        /// run (and the report with `--output json`); errors are logged and retried, never fatal;
+        /// SIGTERM or SIGINT stops it cleanly (exit 0).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        every: Option<std::time::Duration>,
+    },
+    /// Which commit each service of an environment runs and whether its rollout finished.
+    Status {
+        #[arg(long)]
+        env: Option<String>,
+    },
     /// Remove an environment's apply lock, whoever holds it (after an apply died and you do not
     /// want to wait for its lease to run out).
     ForceUnlock {
@@ -171,7 +194,32 @@ fn init_logging(format: LogFormat) {
 /// Loads the named environment, or the only one when none is named.
 fn load(dir: &Path, environment: Option<&str>) -> anyhow::Result<DesiredState> {
     let path = state_path(dir, environment)?;
-    Ok(state::load_file(&path, &state::process_env)?)
+    let mut desired = state::load_file(&path, &state::process_env)?;
+    desired.commit = commit_of(&path);
+    Ok(desired)
+}
+
+/// The git commit a state file comes from (`+modified` when it differs from it); `None` outside a
+/// git checkout.
+fn commit_of(path: &Path) -> Option<String> {
+    let folder = path.parent()?;
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(folder)
+            .args(args)
+            .output()
+            .ok()
+    };
+    let head = git(&["rev-parse", "--short=12", "HEAD"]).filter(|o| o.status.success())?;
+    let commit = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let file = path.file_name()?.to_str()?;
+    let clean = git(&["diff", "--quiet", "HEAD", "--", file]).is_some_and(|o| o.status.success());
+    Some(if clean {
+        commit
+    } else {
+        format!("{commit}+modified")
+    })
 }
 
 /// Loads an environment's state file as it was at git revision `rev`.
@@ -265,12 +313,62 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let desired = load(&cli.state, env.as_deref())?;
             let text = match cli.output {
                 Output::Json => serde_json::to_string_pretty(&desired)? + "\n",
-                Output::Text => {
+                Output::Text | Output::Markdown => {
                     serde_saphyr::to_string(&desired).context("cannot render the state")?
                 }
             };
             write!(stdout, "{text}")?;
             Ok(EXIT_OK)
+        }
+        Command::Drift { env, all, every } => {
+            let desireds = if *all || (env.is_none() && state::discover(&cli.state)?.len() > 1) {
+                state::discover(&cli.state)?
+                    .iter()
+                    .map(|path| state::load_file(path, &state::process_env).map_err(Into::into))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            } else {
+                vec![load(&cli.state, env.as_deref())?]
+            };
+            let runtime = runtime()?;
+            match every {
+                None => runtime.block_on(drift_once(&cli, &desireds)),
+                Some(interval) => runtime.block_on(drift_every(&cli, &desireds, *interval)),
+            }
+        }
+        Command::Status { env } => {
+            let desired = load(&cli.state, env.as_deref())?;
+            runtime()?.block_on(async {
+                let aws = Aws::connect(&desired.region).await;
+                let live = crate::aws::observe::observe(&aws, &desired).await?;
+                for service in &desired.services {
+                    match live.services.get(&service.name) {
+                        None => writeln!(stdout, "{}: not deployed", service.name)?,
+                        Some(live_service) => {
+                            let commit = live_service
+                                .tags
+                                .get(crate::state::desired::COMMIT_TAG)
+                                .map_or("no commit recorded", String::as_str);
+                            let desired_count =
+                                live_service.settings.desired_count.unwrap_or_default();
+                            let rollout = if live_service.pending_count == 0
+                                && live_service.running_count == desired_count
+                            {
+                                "rollout finished"
+                            } else {
+                                "rollout in progress"
+                            };
+                            writeln!(
+                                stdout,
+                                "{}: {} from {commit}, {}/{desired_count} running, {rollout}",
+                                service.name,
+                                crate::plan::short_revision(&live_service.task_definition_arn),
+                                live_service.running_count,
+                            )?;
+                        }
+                    }
+                }
+                Ok::<_, anyhow::Error>(EXIT_OK)
+            })
         }
         Command::ForceUnlock { env } => {
             let desired = load(&cli.state, env.as_deref())?;
@@ -311,6 +409,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             match cli.output {
                 Output::Text => write!(stdout, "{}", render::text(&plan))?,
                 Output::Json => write!(stdout, "{}", render::json(&plan))?,
+                Output::Markdown => write!(stdout, "{}", render::markdown(&plan))?,
             }
             Ok(if plan.has_changes() {
                 EXIT_CHANGES
@@ -369,6 +468,92 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 lock.release(&aws).await;
                 result
             })
+        }
+    }
+}
+
+/// Plans every environment (four at a time) and classifies the differences.
+async fn drift_reports(desireds: &[DesiredState]) -> anyhow::Result<Vec<crate::drift::Report>> {
+    use futures::StreamExt;
+    let results: Vec<anyhow::Result<crate::drift::Report>> =
+        futures::stream::iter(desireds.iter().map(|desired| async move {
+            let aws = Aws::connect(&desired.region).await;
+            let (plan, _) = engine::plan_environment(&aws, desired)
+                .await
+                .with_context(|| format!("environment {}", desired.environment))?;
+            Ok(crate::drift::classify(&plan))
+        }))
+        .buffered(4)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn drift_once(cli: &Cli, desireds: &[DesiredState]) -> anyhow::Result<u8> {
+    let reports = drift_reports(desireds).await?;
+    let mut stdout = anstream::stdout();
+    match cli.output {
+        Output::Text => write!(stdout, "{}", render::drift_text(&reports))?,
+        Output::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&reports)?)?,
+        Output::Markdown => write!(stdout, "{}", render::drift_markdown(&reports))?,
+    }
+    Ok(if reports.iter().all(crate::drift::Report::clean) {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    })
+}
+
+/// `drift --every`: one run at a time, jittered intervals, errors retried with backoff, a clean
+/// stop on SIGTERM / SIGINT.
+async fn drift_every(
+    cli: &Cli,
+    desireds: &[DesiredState],
+    interval: std::time::Duration,
+) -> anyhow::Result<u8> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    let mut failures = 0u32;
+    loop {
+        let started = std::time::Instant::now();
+        let wait = match drift_reports(desireds).await {
+            Ok(reports) => {
+                failures = 0;
+                let line = reports
+                    .iter()
+                    .map(crate::drift::Report::summary)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut stdout = anstream::stdout();
+                writeln!(
+                    stdout,
+                    "drift: {line} ({} ms)",
+                    started.elapsed().as_millis()
+                )?;
+                if cli.output == Output::Json {
+                    writeln!(stdout, "{}", serde_json::to_string(&reports)?)?;
+                }
+                interval
+            }
+            Err(error) => {
+                failures += 1;
+                let _ = writeln!(anstream::stderr(), "drift: run failed: {error:#}");
+                // Retry sooner, but never hammer: 5 s doubling, up to the interval.
+                interval.min(std::time::Duration::from_secs(5) * 2u32.pow(failures.min(6)))
+            }
+        };
+        // Up to ±10% so that many schedulers do not call AWS in step.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let wait = wait
+            .mul_f64(0.9 + f64::from(nanos % 2001) / 10_000.0)
+            .max(std::time::Duration::from_millis(100));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = terminate.recv() => return Ok(EXIT_OK),
+            _ = tokio::signal::ctrl_c() => return Ok(EXIT_OK),
         }
     }
 }
@@ -490,7 +675,7 @@ async fn apply(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "apply": report}))?
         )?,
-        Output::Text => {
+        Output::Text | Output::Markdown => {
             let is_rollout = |s: &&StepOutcome| s.resource.kind == ResourceKind::Rollout;
             let done = |s: &&StepOutcome| matches!(s.status, StepStatus::Done { .. });
             let changes = report.steps.iter().filter(|s| !is_rollout(s)).count();

@@ -10,11 +10,11 @@ use crate::state::DesiredState;
 /// Anything that stops a command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
+    #[error(transparent)]
     State(#[from] Diagnostics),
-    #[error("{0}")]
+    #[error(transparent)]
     Aws(#[from] AwsError),
-    #[error("{0}")]
+    #[error(transparent)]
     Plan(#[from] PlanError),
 }
 

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod cli;
 pub mod diagnostic;
+pub mod drift;
 pub mod engine;
 pub mod model;
 pub mod normalize;

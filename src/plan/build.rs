@@ -11,7 +11,7 @@ use super::fields::FieldChange;
 use super::migration::migration_changes;
 use super::service::service_change;
 use super::startup::{check_secrets, log_group_changes};
-use super::task_definition::{known_outputs, task_definition_change};
+use super::task_definition::{desired_task_definition, known_outputs, task_definition_change};
 use super::{Action, Change, Operation, PLAN_FORMAT_VERSION, Plan, Resource, ResourceKind};
 use crate::model::LiveEnvironment;
 use crate::normalize;
@@ -116,11 +116,13 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
             task_definition_change(state, live, service, &image_uri, &known);
         definition_changes.push(definition_change);
         targets.push(target.clone());
+        let fingerprint = service_fingerprint(state, service, &live.account, &image_uri);
         service_changes.push(service_change(
             state,
             live.services.get(&service.name),
             service,
             target,
+            &fingerprint,
         ));
     }
     let per_service: Vec<_> = targets
@@ -213,4 +215,26 @@ pub(super) fn tag_changes(
         }
     }
     (fields, missing)
+}
+
+/// What a service should run, fingerprinted: its normalized task-definition content and settings.
+/// Apply records it on the service, so a later difference tells drift (the state did not change
+/// since) from pending work (it did).
+/// Backing outputs stay in their `${KEY.OUTPUT}` form: the record describes the state file, not
+/// the endpoints AWS assigned.
+pub fn service_fingerprint(
+    state: &DesiredState,
+    service: &crate::state::desired::DesiredService,
+    account: &str,
+    image_uri: &str,
+) -> String {
+    let definition = normalize::task_definition(&desired_task_definition(
+        state,
+        service,
+        account,
+        image_uri,
+        &BTreeMap::new(),
+    ));
+    let settings = normalize::service_settings(&super::service::desired_settings(service));
+    crate::saved::fingerprint(&(definition, settings))
 }

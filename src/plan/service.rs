@@ -8,8 +8,10 @@ use super::fields::{FieldChange, field_changes};
 use super::{Action, Change, Operation, Resource, ResourceKind, TaskDefinitionRef, short_revision};
 use crate::model::{LiveService, ServiceSettings};
 use crate::normalize;
+use std::collections::BTreeMap;
+
 use crate::state::DesiredState;
-use crate::state::desired::DesiredService;
+use crate::state::desired::{COMMIT_TAG, DesiredService, FINGERPRINT_TAG};
 
 pub(super) fn desired_settings(service: &DesiredService) -> ServiceSettings {
     ServiceSettings {
@@ -28,7 +30,18 @@ pub(super) fn service_change(
     live: Option<&LiveService>,
     service: &DesiredService,
     target: TaskDefinitionRef,
+    fingerprint: &str,
 ) -> Change {
+    // The service also records which content was applied (compared), and from which commit
+    // (written with any other change, never a change by itself).
+    let mut wanted_tags = state.tags.clone();
+    wanted_tags.insert(FINGERPRINT_TAG.to_string(), fingerprint.to_string());
+    let with_commit = |mut tags: BTreeMap<String, String>| {
+        if let Some(commit) = &state.commit {
+            tags.insert(COMMIT_TAG.to_string(), commit.clone());
+        }
+        tags
+    };
     let resource = Resource {
         kind: ResourceKind::Service,
         name: service.name.clone(),
@@ -52,7 +65,7 @@ pub(super) fn service_change(
                 name: service.name.clone(),
                 task_definition: target,
                 settings,
-                tags: state.tags.clone(),
+                tags: with_commit(wanted_tags),
             },
         };
     };
@@ -128,8 +141,32 @@ pub(super) fn service_change(
             Some(json!(seconds)),
         ));
     }
-    let (tag_fields, tags) = tag_changes(&live.tags, &state.tags);
-    fields.extend(tag_fields);
+    let (tag_fields, tags) = tag_changes(&live.tags, &wanted_tags);
+    // The record is bookkeeping, not a setting: written, but not listed as a difference.
+    let record = format!("tags.{FINGERPRINT_TAG}");
+    fields.extend(tag_fields.into_iter().filter(|field| field.path != record));
+    if fields.is_empty() && tags.contains_key(FINGERPRINT_TAG) {
+        return Change {
+            resource,
+            action: Action::Update,
+            reason: "record the applied content (tag reconcile:fingerprint)".into(),
+            fields,
+            diff: None,
+            operation: Operation::UpdateService {
+                cluster: state.cluster.clone(),
+                name: service.name.clone(),
+                arn: live.arn.clone(),
+                task_definition: None,
+                desired_count: None,
+                network: None,
+                deployment: None,
+                platform_version: None,
+                load_balancers: None,
+                health_check_grace_period: None,
+                tags,
+            },
+        };
+    }
     // Every setting that differs, and every missing tag, added its field above.
     if fields.is_empty() {
         return Change {
@@ -170,7 +207,7 @@ pub(super) fn service_change(
             platform_version,
             load_balancers,
             health_check_grace_period,
-            tags,
+            tags: with_commit(tags),
         },
     }
 }

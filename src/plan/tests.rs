@@ -78,7 +78,14 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                 settings: super::service::desired_settings(service),
                 running_count: 2,
                 pending_count: 0,
-                tags: state.tags.clone(),
+                tags: {
+                    let mut tags = state.tags.clone();
+                    tags.insert(
+                        crate::state::desired::FINGERPRINT_TAG.into(),
+                        super::build::service_fingerprint(state, service, ACCOUNT, &uri),
+                    );
+                    tags
+                },
             },
         );
     }
@@ -321,7 +328,8 @@ fn missing_management_tags_are_added_without_other_writes() {
         } => {
             assert!(task_definition.is_none() && desired_count.is_none() && network.is_none());
             assert!(deployment.is_none() && platform_version.is_none());
-            assert_eq!(tags.len(), 2);
+            // managed-by, reconcile:environment, and the record of the applied content.
+            assert_eq!(tags.len(), 3);
         }
         other => panic!("{other:?}"),
     }

@@ -165,3 +165,153 @@ fn change_text(change: &Change, out: &mut String) {
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
 }
+
+fn action_word(action: Action) -> &'static str {
+    match action {
+        Action::NoOp => "unchanged",
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Run => "run",
+    }
+}
+
+/// The plan as Markdown for a pull-request comment: a summary line, one collapsible section per
+/// resource that changes.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let summary = plan.summary();
+    let count = |action| summary.get(&action).copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "### reconcile plan: `{}` ({}, account {})\n",
+        plan.environment, plan.region, plan.account
+    );
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "**No changes.** `{}` matches its state file.",
+            plan.environment
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "**{} to create, {} to update, {} to replace, {} migrations to run**, {} unchanged.\n",
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Replace),
+        count(Action::Run),
+        count(Action::NoOp)
+    );
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "> :warning: {warning}\n");
+    }
+    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        let _ = writeln!(
+            out,
+            "<details><summary><b>{}</b> {} <code>{}</code>: {}</summary>\n",
+            action_word(change.action),
+            change.resource.kind.label(),
+            change.resource.name,
+            change.reason
+        );
+        if !change.fields.is_empty() || change.diff.is_some() {
+            let _ = writeln!(out, "```diff");
+            for field in &change.fields {
+                let class = field
+                    .class
+                    .map(|c| format!("  ({})", c.label()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "- {}: {}\n+ {}: {}{class}",
+                    field.path,
+                    value(&field.before),
+                    field.path,
+                    value(&field.after)
+                );
+            }
+            if let Some(diff) = &change.diff {
+                out.push_str(diff);
+                if !diff.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            let _ = writeln!(out, "```");
+        }
+        let _ = writeln!(out, "</details>\n");
+    }
+    out
+}
+
+/// Drift reports as text, one block per environment.
+pub fn drift_text(reports: &[crate::drift::Report]) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let _ = writeln!(out, "{}", paint(BOLD, &report.summary()));
+        for difference in &report.differences {
+            let style = match difference.kind {
+                crate::drift::Kind::Drift => RED,
+                crate::drift::Kind::Pending => YELLOW,
+                crate::drift::Kind::Unrecorded => DIM,
+            };
+            let fields = if difference.fields.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", difference.fields.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  {} {} {}: {}{fields}",
+                paint(style, &format!("{:<10}", difference.kind.label())),
+                difference.resource.kind.label(),
+                difference.resource.name,
+                difference.reason
+            );
+        }
+    }
+    out
+}
+
+/// Drift reports as Markdown (for an issue that tracks drift).
+pub fn drift_markdown(reports: &[crate::drift::Report]) -> String {
+    let mut out = String::from(
+        "### reconcile drift\n\n| environment | drift | pending | unrecorded |\n|---|---|---|---|\n",
+    );
+    for report in reports {
+        use crate::drift::Kind;
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            report.environment,
+            report.count(Kind::Drift),
+            report.count(Kind::Pending),
+            report.count(Kind::Unrecorded)
+        );
+    }
+    for report in reports.iter().filter(|r| !r.clean()) {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code></summary>\n",
+            report.environment
+        );
+        for d in &report.differences {
+            let _ = writeln!(
+                out,
+                "- **{}** {} `{}`: {}{}",
+                d.kind.label(),
+                d.resource.kind.label(),
+                d.resource.name,
+                d.reason,
+                if d.fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", d.fields.join(", "))
+                }
+            );
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    out
+}

@@ -16,6 +16,10 @@ pub const MANAGED_BY_TAG: &str = "managed-by";
 pub const MANAGED_BY_VALUE: &str = "reconcile";
 /// Tag naming the environment a managed resource belongs to.
 pub const ENVIRONMENT_TAG: &str = "reconcile:environment";
+/// Tag on a service: fingerprint of the content (task definition and settings) last applied.
+pub const FINGERPRINT_TAG: &str = "reconcile:fingerprint";
+/// Tag on a service: the git commit of the state file last applied to it.
+pub const COMMIT_TAG: &str = "reconcile:commit";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredState {
@@ -35,6 +39,9 @@ pub struct DesiredState {
     pub services: Vec<DesiredService>,
     /// One-off tasks run before the services are updated, in state-file order.
     pub migrations: Vec<DesiredMigration>,
+    /// The git commit the state file comes from, when known (recorded on what apply changes).
+    #[serde(skip)]
+    pub commit: Option<String>,
 }
 
 /// A migration with its defaults applied.

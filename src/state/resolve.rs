@@ -75,6 +75,7 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
                 when: migration.when.unwrap_or(MigrationWhen::ImageChanges),
             })
             .collect(),
+        commit: None,
     }
 }
 

@@ -181,6 +181,9 @@ async fn image_tag_bump_registers_one_revision_and_updates_each_service_once() {
             "ECS.RegisterTaskDefinition",
             "ECS.RegisterTaskDefinition",
             "ECS.RunTask",
+            // The record of the content each service now runs.
+            "ECS.TagResource",
+            "ECS.TagResource",
             "ECS.UpdateService",
             "ECS.UpdateService"
         ]
@@ -241,7 +244,16 @@ async fn reverting_the_tag_reuses_the_earlier_revisions_and_registers_nothing() 
     fixture.aws.calls.reset();
     let report = apply(&fixture.aws, &plan).await;
     assert!(report.succeeded(), "{report:?}");
-    assert_eq!(fixture.writes(), ["ECS.UpdateService", "ECS.UpdateService"]);
+    // Moving back, and recording the content each service now runs.
+    assert_eq!(
+        fixture.writes(),
+        [
+            "ECS.TagResource",
+            "ECS.TagResource",
+            "ECS.UpdateService",
+            "ECS.UpdateService"
+        ]
+    );
     assert_eq!(
         fixture.running().await,
         ["kaapi-task:1", "kaapi-celery-task:1"]
@@ -435,7 +447,11 @@ async fn a_declared_load_balancer_round_trips_and_a_grace_change_is_one_update()
     let plan = plan_of(&aws, &desired).await;
     aws.calls.reset();
     assert!(apply(&aws, &plan).await.succeeded());
-    assert_eq!(aws.calls.operations(), ["ECS.UpdateService"]);
+    // One UpdateService, and the record of the content applied.
+    assert_eq!(
+        aws.calls.operations(),
+        ["ECS.UpdateService", "ECS.TagResource"]
+    );
     assert!(!plan_of(&aws, &desired).await.has_changes());
 }
 

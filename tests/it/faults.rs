@@ -354,7 +354,15 @@ async fn a_failed_apply_reports_every_step_and_a_rerun_converges() {
     assert_eq!(registers, 0, "{}", reconcile::render::text(&rerun));
     direct.calls.reset();
     assert!(apply(&direct, &rerun).await.succeeded());
-    assert_eq!(writes(&direct), ["ECS.UpdateService", "ECS.UpdateService"]);
+    assert_eq!(
+        writes(&direct),
+        [
+            "ECS.TagResource",
+            "ECS.TagResource",
+            "ECS.UpdateService",
+            "ECS.UpdateService"
+        ]
+    );
     assert!(!plan_of(&direct, &desired).await.has_changes());
 }
 

@@ -211,3 +211,146 @@ async fn a_killed_holders_lock_expires_and_force_unlock_removes_one() {
     let applied = fixture.cli(&["apply", "--env", "production", "--yes"]);
     assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
+    let fixture = Fixture::production_applied().await;
+    let clean = fixture.cli(&["drift", "--env", "production"]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
+    assert_eq!(stdout(&clean), "production: clean\n");
+
+    // Someone scales the worker in the console: drift.
+    fixture.emulator.tamper(
+        "kaapi-cluster",
+        "kaapi-celery-task",
+        &["desired-count", "3"],
+    );
+    let drifted = fixture.cli(&["drift", "--env", "production"]);
+    assert_eq!(drifted.status.code(), Some(2));
+    let out = stdout(&drifted);
+    assert!(
+        out.starts_with("production: 1 drift, 0 pending, 0 unrecorded\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "drift      service kaapi-celery-task: update in place: desired_count [desired_count]"
+        ),
+        "{out}"
+    );
+
+    // And a commit changes the API's size without being applied: pending, beside the drift.
+    fixture
+        .state
+        .edit("production", "desired_count: 2", "desired_count: 3");
+    let both = fixture.cli(&["drift", "--env", "production", "--output", "json"]);
+    assert_eq!(both.status.code(), Some(2));
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&both)).unwrap();
+    let kinds: Vec<(String, String)> = reports[0]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["resource"]["name"].as_str().unwrap().to_string(),
+                d["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("kaapi-service".to_string(), "pending".to_string()),
+            ("kaapi-celery-task".to_string(), "drift".to_string()),
+        ]
+    );
+    let markdown = stdout(&fixture.cli(&["drift", "--env", "production", "--output", "markdown"]));
+    assert!(
+        markdown.contains("| `production` | 1 | 1 | 0 |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn drift_every_runs_on_survives_an_emulator_restart_and_stops_on_sigterm() {
+    let (mut emulator, seed) = super::support::Emulator::seeded();
+    let state = super::support::StateDir::examples();
+    let path = state.path().to_str().unwrap().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
+        .args([
+            "drift", "--env", "staging", "--every", "2s", "--state", &path,
+        ])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(seed.vars())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ]
+    .into_iter()
+    .map(|pipe| {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        })
+    })
+    .collect();
+    let runs = |lines: &std::sync::Mutex<Vec<String>>| {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("drift: "))
+            .count()
+    };
+    let wait_for = |count: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while runs(&lines) < count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{:?}",
+                lines.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for(1);
+    // AWS goes away and comes back empty: the runs go on, reporting what they find.
+    emulator.restart();
+    wait_for(3);
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    let lines = lines.lock().unwrap();
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    assert!(lines[0].starts_with("drift: staging: "), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("drift: run failed: ")),
+        "a run against the empty emulator failed and was retried: {lines:?}"
+    );
+}

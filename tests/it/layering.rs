@@ -23,6 +23,8 @@ fn core_modules_never_import_aws_crates() {
         "plan",
         "render",
         "rollout.rs",
+        "drift.rs",
+        "saved.rs",
         "diagnostic.rs",
     ];
     let mut files = Vec::new();

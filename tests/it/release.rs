@@ -82,7 +82,9 @@ async fn an_image_bump_migrates_first_then_updates_and_follows_each_service() {
             "ECS.RegisterTaskDefinition",
             "ECS.RunTask",
             "ECS.UpdateService",
+            "ECS.TagResource",
             "ECS.UpdateService",
+            "ECS.TagResource",
         ]
     );
     let steps: Vec<(ResourceKind, String)> = report

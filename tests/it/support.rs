@@ -72,6 +72,11 @@ impl Emulator {
     pub fn start_with_env(env: &[(&str, &str)]) -> Emulator {
         ensure_installed();
         let port = free_port();
+        let child = Self::launch(port, env);
+        Emulator { child, port }
+    }
+
+    fn launch(port: u16, env: &[(&str, &str)]) -> Child {
         let log =
             std::fs::File::create(std::env::temp_dir().join(format!("moto-{port}.log"))).unwrap();
         let child = Command::new(venv().join("bin/python"))
@@ -83,7 +88,6 @@ impl Emulator {
             .stderr(log)
             .spawn()
             .expect("the emulator starts");
-        let emulator = Emulator { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !answers(port) {
             assert!(
@@ -92,7 +96,15 @@ impl Emulator {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        emulator
+        child
+    }
+
+    /// Stops the server and starts an empty one on the same port, as when AWS is unreachable
+    /// for a moment and comes back (without what was created).
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::launch(self.port, &[]);
     }
 
     pub fn endpoint(&self) -> String {
