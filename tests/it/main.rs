@@ -11,3 +11,4 @@ mod malformed;
 mod recorded;
 mod release;
 mod support;
+mod workflows;
