@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::aws::Aws;
 use crate::aws::apply::{StepOutcome, StepStatus};
-use crate::plan::ResourceKind;
+use crate::plan::{Plan, ResourceKind};
 use crate::state::{self, DesiredState};
 use crate::{engine, render};
 
@@ -90,6 +90,10 @@ pub enum Command {
         /// plan, and refuses it if the state file or anything it observed has changed since.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Plan every environment in the state folder, four at a time, one after the other in
+        /// the output. Exit 2 when any has changes.
+        #[arg(long, conflicts_with_all = ["env", "rev", "out"])]
+        all: bool,
     },
     /// Make AWS match the state file: shows the plan, asks, then does exactly that.
     Apply {
@@ -388,7 +392,26 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;
             Ok(EXIT_OK)
         }
-        Command::Plan { env, rev, out } => {
+        Command::Plan { all: true, .. } => {
+            let desireds = state::discover(&cli.state)?
+                .iter()
+                .map(|path| state::load_file(path, &state::process_env).map_err(Into::into))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let plans = runtime()?.block_on(plan_all(&desireds))?;
+            for plan in &plans {
+                match cli.output {
+                    Output::Text => write!(stdout, "{}", render::text(plan))?,
+                    Output::Json => write!(stdout, "{}", render::json(plan))?,
+                    Output::Markdown => write!(stdout, "{}", render::markdown(plan))?,
+                }
+            }
+            Ok(if plans.iter().any(Plan::has_changes) {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Plan { env, rev, out, .. } => {
             let desired = match rev {
                 Some(rev) => load_at(&cli.state, env.as_deref(), rev)?,
                 None => load(&cli.state, env.as_deref())?,
@@ -472,21 +495,30 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Plans every environment (four at a time) and classifies the differences.
-async fn drift_reports(desireds: &[DesiredState]) -> anyhow::Result<Vec<crate::drift::Report>> {
+/// Plans every environment, four at a time, in the order given.
+async fn plan_all(desireds: &[DesiredState]) -> anyhow::Result<Vec<Plan>> {
     use futures::StreamExt;
-    let results: Vec<anyhow::Result<crate::drift::Report>> =
+    let results: Vec<anyhow::Result<Plan>> =
         futures::stream::iter(desireds.iter().map(|desired| async move {
             let aws = Aws::connect(&desired.region).await;
             let (plan, _) = engine::plan_environment(&aws, desired)
                 .await
                 .with_context(|| format!("environment {}", desired.environment))?;
-            Ok(crate::drift::classify(&plan))
+            Ok(plan)
         }))
         .buffered(4)
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// Plans every environment (four at a time) and classifies the differences.
+async fn drift_reports(desireds: &[DesiredState]) -> anyhow::Result<Vec<crate::drift::Report>> {
+    Ok(plan_all(desireds)
+        .await?
+        .iter()
+        .map(crate::drift::classify)
+        .collect())
 }
 
 async fn drift_once(cli: &Cli, desireds: &[DesiredState]) -> anyhow::Result<u8> {

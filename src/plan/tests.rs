@@ -720,3 +720,44 @@ fn outputs_of_a_service_to_replace_are_known_only_after_apply() {
             )]));
     }
 }
+
+#[test]
+fn a_difference_is_drift_when_the_record_matches_the_state_and_pending_otherwise() {
+    use crate::drift::{Kind, classify};
+    let state = desired();
+    // Someone scaled the API in the console: the record still matches the state.
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .desired_count = Some(5);
+    let kinds: Vec<(String, Kind)> = classify(&plan(&state, &live).unwrap())
+        .differences
+        .into_iter()
+        .map(|d| (d.resource.name, d.kind))
+        .collect();
+    assert_eq!(kinds, [("kaapi-service".to_string(), Kind::Drift)]);
+
+    // The state changed since the last apply (its record differs): pending, with the revision.
+    let mut live = live_matching(&state);
+    live.services.get_mut("kaapi-service").unwrap().tags.insert(
+        crate::state::desired::FINGERPRINT_TAG.into(),
+        "an older content".into(),
+    );
+    api_definition(&mut live).containers[0]
+        .environment
+        .insert("API_VERSION".into(), "v0".into());
+    let kinds: Vec<(String, Kind)> = classify(&plan(&state, &live).unwrap())
+        .differences
+        .into_iter()
+        .map(|d| (d.resource.name, d.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("kaapi-task".to_string(), Kind::Pending),
+            ("kaapi-service".to_string(), Kind::Pending)
+        ]
+    );
+}

