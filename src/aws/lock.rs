@@ -77,6 +77,11 @@ pub fn holder() -> String {
 }
 
 async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
+    let invalid = |error: aws_sdk_dynamodb::error::BuildError| AwsError {
+        operation: "CreateTable",
+        subject: table.into(),
+        message: error.to_string(),
+    };
     let created = aws
         .dynamodb
         .create_table()
@@ -87,22 +92,14 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
                 .attribute_name("lock")
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(|e| AwsError {
-                    operation: "CreateTable",
-                    subject: table.into(),
-                    message: e.to_string(),
-                })?,
+                .map_err(invalid)?,
         )
         .key_schema(
             KeySchemaElement::builder()
                 .attribute_name("lock")
                 .key_type(KeyType::Hash)
                 .build()
-                .map_err(|e| AwsError {
-                    operation: "CreateTable",
-                    subject: table.into(),
-                    message: e.to_string(),
-                })?,
+                .map_err(invalid)?,
         )
         .send()
         .await;

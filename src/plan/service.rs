@@ -145,30 +145,9 @@ pub(super) fn service_change(
     // The record is bookkeeping, not a setting: written, but not listed as a difference.
     let record = format!("tags.{FINGERPRINT_TAG}");
     fields.extend(tag_fields.into_iter().filter(|field| field.path != record));
-    if fields.is_empty() && tags.contains_key(FINGERPRINT_TAG) {
-        return Change {
-            resource,
-            action: Action::Update,
-            reason: "record the applied content (tag reconcile:fingerprint)".into(),
-            fields,
-            diff: None,
-            operation: Operation::UpdateService {
-                cluster: state.cluster.clone(),
-                name: service.name.clone(),
-                arn: live.arn.clone(),
-                task_definition: None,
-                desired_count: None,
-                network: None,
-                deployment: None,
-                platform_version: None,
-                load_balancers: None,
-                health_check_grace_period: None,
-                tags,
-            },
-        };
-    }
-    // Every setting that differs, and every missing tag, added its field above.
-    if fields.is_empty() {
+    // Every setting that differs, and every missing tag, added its field above; the record alone
+    // is written too (after an upgrade, or an apply that stopped before tagging).
+    if fields.is_empty() && !tags.contains_key(FINGERPRINT_TAG) {
         return Change {
             resource,
             action: Action::NoOp,
@@ -193,7 +172,11 @@ pub(super) fn service_change(
     Change {
         resource,
         action: Action::Update,
-        reason: format!("update in place: {}", what.join(", ")),
+        reason: if what.is_empty() {
+            "record the applied content (tag reconcile:fingerprint)".to_string()
+        } else {
+            format!("update in place: {}", what.join(", "))
+        },
         fields,
         diff: None,
         operation: Operation::UpdateService {

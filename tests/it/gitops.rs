@@ -80,21 +80,17 @@ async fn a_saved_plan_is_applied_as_made_and_refused_once_stale() {
 
 /// The binary as a child process on this fixture's emulator and state, not waited for.
 fn spawn(fixture: &Fixture, args: &[&str]) -> std::process::Child {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"));
-    command
-        .args(args)
-        .args(["--state", fixture.state.path().to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("AWS_ENDPOINT_URL", fixture.emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(fixture.seed.vars())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    command.spawn().unwrap()
+    let mut all = args.to_vec();
+    all.extend(["--state", fixture.state.path().to_str().unwrap()]);
+    super::support::reconcile_command(
+        Some(&fixture.emulator.endpoint()),
+        Some(&fixture.seed),
+        &all,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap()
 }
 
 /// Whether the production apply lock is taken, read straight from the lock table.
@@ -282,21 +278,17 @@ fn drift_every_runs_on_survives_an_emulator_restart_and_stops_on_sigterm() {
     let (mut emulator, seed) = super::support::Emulator::seeded();
     let state = super::support::StateDir::examples();
     let path = state.path().to_str().unwrap().to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"))
-        .args([
+    let mut child = super::support::reconcile_command(
+        Some(&emulator.endpoint()),
+        Some(&seed),
+        &[
             "drift", "--env", "staging", "--every", "2s", "--state", &path,
-        ])
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(seed.vars())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let readers: Vec<_> = [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,

@@ -251,6 +251,15 @@ pub fn reconcile_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
+    reconcile_command(endpoint, seed, args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the reconcile binary runs")
+}
+
+/// The built binary's command against `endpoint`, with test credentials, the seeded variables,
+/// no colour, no log filter from the caller and no terminal on stdin.
+pub fn reconcile_command(endpoint: Option<&str>, seed: Option<&Seed>, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reconcile"));
     command
         .args(args)
@@ -266,8 +275,7 @@ pub fn reconcile_with(
     if let Some(seed) = seed {
         command.envs(seed.vars());
     }
-    command.envs(env.iter().copied());
-    command.output().expect("the reconcile binary runs")
+    command
 }
 
 pub fn stdout(output: &Output) -> String {
