@@ -177,7 +177,7 @@ async fn a_killed_holders_lock_expires_and_force_unlock_removes_one() {
         "the holder is named: {}",
         stderr(&refused)
     );
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(9)).await;
     let after_expiry = fixture.cli(&["apply", "--env", "production", "--yes"]);
     assert_eq!(
         after_expiry.status.code(),
