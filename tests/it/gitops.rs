@@ -156,7 +156,7 @@ async fn a_killed_holders_lock_expires_and_force_unlock_removes_one() {
             "production",
             "--yes",
             "--lock-lease",
-            "3s",
+            "8s",
         ],
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
