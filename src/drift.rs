@@ -15,7 +15,7 @@ pub enum Kind {
     Drift,
     /// The state file changed since the last apply (or was never applied).
     Pending,
-    /// No record tells (backing services, clusters, log groups): applying fixes it either way.
+    /// No record tells (ElastiCache, clusters, log groups): applying fixes it either way.
     Unrecorded,
 }
 
@@ -95,6 +95,15 @@ pub fn classify(plan: &Plan) -> Report {
         .map(|change| {
             let kind = match change.resource.kind {
                 ResourceKind::Service => service_kind(change),
+                // RDS and Amazon MQ report their tags, so their record is read with them.
+                ResourceKind::RdsInstance | ResourceKind::MqBroker => match &change.operation {
+                    Operation::ModifyBacking { record, .. }
+                        if !record.contains_key(FINGERPRINT_TAG) =>
+                    {
+                        Kind::Drift
+                    }
+                    _ => Kind::Pending,
+                },
                 // A task definition changes with its service: the same kind.
                 ResourceKind::TaskDefinition => services
                     .iter()

@@ -272,6 +272,10 @@ pub struct LiveBacking {
     pub pending: BTreeMap<String, serde_json::Value>,
     /// Outputs container variables can refer to (`address`, `port`, ...), once known.
     pub outputs: BTreeMap<String, String>,
+    /// Its tags, where the describe call reports them (RDS, Amazon MQ); `None` where reading them
+    /// would cost another call (ElastiCache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 /// Where a secret lives, as its store looks it up: a Secrets Manager secret id (name or ARN) or an

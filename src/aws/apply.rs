@@ -331,30 +331,45 @@ async fn execute(
             before,
             apply_immediately,
             secret,
+            arn,
+            record,
         } => {
-            let live = backing::wait_ready(aws, *kind, name, progress).await?;
-            backing::modify(
-                aws,
-                *kind,
-                name,
-                if live.id.is_empty() { id } else { &live.id },
-                changes,
-                before,
-                *apply_immediately,
-                secret,
-            )
-            .await?;
-            Ok(format!(
-                "modified {} ({}){}",
-                backing_resource(*kind, name),
-                changes.keys().cloned().collect::<Vec<_>>().join(", "),
-                match (kind, apply_immediately) {
-                    (BackingKind::Rabbitmq, _) =>
-                        "; engine version and instance type take effect at the next reboot or maintenance window",
-                    (_, false) => "; what AWS defers waits for the maintenance window",
-                    (_, true) => "",
+            let mut detail = String::new();
+            if !changes.is_empty() {
+                let live = backing::wait_ready(aws, *kind, name, progress).await?;
+                backing::modify(
+                    aws,
+                    *kind,
+                    name,
+                    if live.id.is_empty() { id } else { &live.id },
+                    changes,
+                    before,
+                    *apply_immediately,
+                    secret,
+                )
+                .await?;
+                detail = format!(
+                    "modified {} ({}){}",
+                    backing_resource(*kind, name),
+                    changes.keys().cloned().collect::<Vec<_>>().join(", "),
+                    match (kind, apply_immediately) {
+                        (BackingKind::Rabbitmq, _) =>
+                            "; engine version and instance type take effect at the next reboot or maintenance window",
+                        (_, false) => "; what AWS defers waits for the maintenance window",
+                        (_, true) => "",
+                    }
+                );
+            }
+            if !record.is_empty() {
+                backing::tag(aws, *kind, arn, record).await?;
+                if detail.is_empty() {
+                    detail = format!(
+                        "recorded the applied settings on {}",
+                        backing_resource(*kind, name)
+                    );
                 }
-            ))
+            }
+            Ok(detail)
         }
         Operation::ReplaceBacking {
             id,

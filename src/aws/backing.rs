@@ -338,6 +338,58 @@ pub async fn modify(
     }
 }
 
+/// Adds or corrects tags on the resource (never removes any).
+pub async fn tag(
+    aws: &Aws,
+    kind: BackingKind,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    match kind {
+        BackingKind::Postgres => {
+            aws.rds
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
+        }
+        BackingKind::Redis => {
+            aws.elasticache
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| {
+                            aws_sdk_elasticache::types::Tag::builder()
+                                .key(k)
+                                .value(v)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
+        }
+        BackingKind::Rabbitmq => {
+            aws.mq
+                .create_tags()
+                .resource_arn(arn)
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("CreateTags", arn.to_string(), e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Deletes the service (RDS and ElastiCache after a final snapshot) and waits until it is gone.
 pub async fn delete(
     aws: &Aws,

@@ -193,6 +193,7 @@ pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> Live
         settings: fields.0,
         pending: pending.0,
         outputs,
+        tags: None,
     }
 }
 

@@ -145,6 +145,12 @@ pub fn from_sdk(broker: &DescribeBrokerOutput) -> LiveBacking {
         settings: fields.0,
         pending: pending.0,
         outputs,
+        tags: Some(
+            broker
+                .tags()
+                .map(|tags| tags.clone().into_iter().collect())
+                .unwrap_or_default(),
+        ),
     }
 }
 

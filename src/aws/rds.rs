@@ -168,6 +168,7 @@ pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
         settings: fields.0,
         pending: pending.0,
         outputs,
+        tags: Some(tags(instance)),
     }
 }
 

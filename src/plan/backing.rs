@@ -15,7 +15,7 @@ use super::fields::FieldChange;
 use super::{Action, Change, Operation, Resource, ResourceKind};
 use crate::model::{BackingKind, LiveBacking};
 use crate::state::DesiredState;
-use crate::state::desired::DesiredBacking;
+use crate::state::desired::{COMMIT_TAG, DesiredBacking, FINGERPRINT_TAG};
 
 /// How AWS carries out a change of one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -369,13 +369,24 @@ pub(super) fn backing_changes(
     let mut changes = Vec::new();
     let mut refusals = Vec::new();
     for backing in &state.backing {
+        // The record of the settings applied, as on services: tells drift from pending work.
+        let fingerprint = crate::saved::fingerprint(&backing.settings);
+        let mut record = BTreeMap::from([(FINGERPRINT_TAG.to_string(), fingerprint.clone())]);
+        if let Some(commit) = &state.commit {
+            record.insert(COMMIT_TAG.to_string(), commit.clone());
+        }
         let spec = || super::BackingWrite {
             key: backing.key.clone(),
             kind: backing.kind,
             name: backing.name.clone(),
             settings: backing.settings.clone(),
             secret: backing.secret.clone().map(String::from),
-            tags: state.tags.clone(),
+            tags: state
+                .tags
+                .iter()
+                .chain(&record)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             description: format!("reconcile {}/{}", state.environment, backing.key),
         };
         let Some(current) = live.get(&backing.key) else {
@@ -395,6 +406,32 @@ pub(super) fn backing_changes(
             continue;
         };
         let assessment = assess(backing, current);
+        // Tags to write with any change: the fingerprint only when it moves, where tags are read.
+        let record_stale = current
+            .tags
+            .as_ref()
+            .is_some_and(|tags| tags.get(FINGERPRINT_TAG) != Some(&fingerprint));
+        let mut record_tags = BTreeMap::new();
+        if current.tags.is_some() {
+            record_tags = record.clone();
+            if !record_stale {
+                record_tags.remove(FINGERPRINT_TAG);
+            }
+        }
+        let modify = |changes: BTreeMap<String, Value>, before: BTreeMap<String, Value>| {
+            Operation::ModifyBacking {
+                key: backing.key.clone(),
+                kind: backing.kind,
+                name: backing.name.clone(),
+                id: current.id.clone(),
+                changes,
+                before,
+                apply_immediately: backing.apply_immediately,
+                secret: backing.secret.clone().map(String::from),
+                arn: current.arn.clone(),
+                record: record_tags.clone(),
+            }
+        };
         refusals.extend(
             assessment
                 .refusals
@@ -442,16 +479,18 @@ pub(super) fn backing_changes(
                         "modify"
                     }
                 ),
-                Operation::ModifyBacking {
-                    key: backing.key.clone(),
-                    kind: backing.kind,
-                    name: backing.name.clone(),
-                    id: current.id.clone(),
-                    changes: assessment.writes.clone(),
-                    before: assessment.before.clone(),
-                    apply_immediately: backing.apply_immediately,
-                    secret: backing.secret.clone().map(String::from),
-                },
+                modify(assessment.writes.clone(), assessment.before.clone()),
+            )
+        } else if record_stale
+            && assessment
+                .fields
+                .iter()
+                .all(|f| f.class == Some(ChangeClass::Pending))
+        {
+            (
+                Action::Update,
+                format!("record the applied settings (tag {FINGERPRINT_TAG}){waiting}"),
+                modify(BTreeMap::new(), BTreeMap::new()),
             )
         } else if assessment.fields.is_empty() {
             (

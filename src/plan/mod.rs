@@ -208,6 +208,12 @@ pub enum Operation {
         apply_immediately: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         secret: Option<String>,
+        /// The resource's ARN, and the record tags to write (`reconcile:fingerprint` when the
+        /// applied settings change, `reconcile:commit`); empty: none.
+        #[serde(default)]
+        arn: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        record: BTreeMap<String, String>,
     },
     /// RunTask from the service's task definition with one container's command replaced, then
     /// follow it to STOPPED: a non-zero exit or a task that never started stops the apply.

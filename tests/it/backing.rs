@@ -146,7 +146,11 @@ async fn an_instance_class_change_waits_for_the_window_and_is_then_pending_not_r
 
     fixture.aws.calls.reset();
     assert!(fixture.apply().await.succeeded());
-    assert_eq!(fixture.writes(), ["RDS.ModifyDBInstance"]);
+    // The modification, and the record of the settings now applied.
+    assert_eq!(
+        fixture.writes(),
+        ["RDS.AddTagsToResource", "RDS.ModifyDBInstance"]
+    );
     let db = fixture.postgres().await;
     assert_eq!(
         db.db_instance_class(),

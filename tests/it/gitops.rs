@@ -241,6 +241,37 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
         "{out}"
     );
 
+    // The database's backups shortened in the console: drift too (RDS reports its record).
+    fixture
+        .aws
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier("kaapi-postgres")
+        .backup_retention_period(1)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let out = stdout(&fixture.cli(&["drift", "--env", "production"]));
+    assert!(
+        out.starts_with("production: 2 drift, 0 pending, 0 unrecorded\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("drift      RDS instance kaapi-postgres: modify [backup_retention_days]"),
+        "{out}"
+    );
+    fixture
+        .aws
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier("kaapi-postgres")
+        .backup_retention_period(14)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+
     // And a commit changes the API's size without being applied: pending, beside the drift.
     fixture
         .state
