@@ -208,6 +208,20 @@ async fn a_killed_holders_lock_expires_and_force_unlock_removes_one() {
     assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
 }
 
+/// Changes the database's backup retention in the console, so to speak.
+async fn set_retention(fixture: &Fixture, days: i32) {
+    fixture
+        .aws
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier("kaapi-postgres")
+        .backup_retention_period(days)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
     let fixture = Fixture::production_applied().await;
@@ -242,16 +256,7 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
     );
 
     // The database's backups shortened in the console: drift too (RDS reports its record).
-    fixture
-        .aws
-        .rds
-        .modify_db_instance()
-        .db_instance_identifier("kaapi-postgres")
-        .backup_retention_period(1)
-        .apply_immediately(true)
-        .send()
-        .await
-        .unwrap();
+    set_retention(&fixture, 1).await;
     let out = stdout(&fixture.cli(&["drift", "--env", "production"]));
     assert!(
         out.starts_with("production: 2 drift, 0 pending, 0 unrecorded\n"),
@@ -261,16 +266,7 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
         out.contains("drift      RDS instance kaapi-postgres: modify [backup_retention_days]"),
         "{out}"
     );
-    fixture
-        .aws
-        .rds
-        .modify_db_instance()
-        .db_instance_identifier("kaapi-postgres")
-        .backup_retention_period(14)
-        .apply_immediately(true)
-        .send()
-        .await
-        .unwrap();
+    set_retention(&fixture, 14).await;
 
     // And a commit changes the API's size without being applied: pending, beside the drift.
     fixture
