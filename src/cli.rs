@@ -575,12 +575,9 @@ async fn drift_every(
             }
         };
         // Up to ±10% so that many schedulers do not call AWS in step.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
+        let spread = (crate::aws::epoch_nanos() % 2001) as f64;
         let wait = wait
-            .mul_f64(0.9 + f64::from(nanos % 2001) / 10_000.0)
+            .mul_f64(0.9 + spread / 10_000.0)
             .max(std::time::Duration::from_millis(100));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

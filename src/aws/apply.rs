@@ -167,25 +167,6 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
     report
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or_default()
-}
-
-/// A token unique to this request (at most 36 characters, as ECS requires).
-fn client_token() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
-    format!("reconcile-{:x}-{:x}", std::process::id(), nanos)
-        .chars()
-        .take(36)
-        .collect()
-}
-
 fn task_definition_arn(
     reference: &TaskDefinitionRef,
     registered: &BTreeMap<String, String>,
@@ -321,7 +302,9 @@ async fn execute(
             };
             release::run_migration(aws, &migration, progress).await
         }
-        Operation::CreateBacking { backing } => backing::create(aws, backing, client_token()).await,
+        Operation::CreateBacking { backing } => {
+            backing::create(aws, backing, super::unique_token()).await
+        }
         Operation::ModifyBacking {
             key: _,
             kind,
@@ -395,7 +378,7 @@ async fn execute(
                 progress,
             )
             .await?;
-            backing::create(aws, backing, client_token()).await?;
+            backing::create(aws, backing, super::unique_token()).await?;
             Ok(format!(
                 "replaced {} ({deleted})",
                 backing_resource(backing.kind, &backing.name)
@@ -454,7 +437,7 @@ async fn execute(
                 .create_service()
                 // The SDK retries a timed-out request with the same token: ECS then answers with
                 // the service the first attempt created instead of "already exists".
-                .client_token(client_token())
+                .client_token(super::unique_token())
                 .cluster(cluster)
                 .service_name(name)
                 .task_definition(&arn)
@@ -480,7 +463,7 @@ async fn execute(
                     service: name.clone(),
                     deployment,
                     task_definition,
-                    since: now(),
+                    since: super::epoch_seconds(),
                 });
             }
             Ok(format!(
@@ -513,7 +496,7 @@ async fn execute(
                 || load_balancers.is_some()
                 || health_check_grace_period.is_some();
             if any_setting {
-                let since = now();
+                let since = super::epoch_seconds();
                 let output = aws
                     .ecs
                     .update_service()

@@ -399,11 +399,7 @@ pub async fn delete(
     deletion_protected: bool,
     progress: &mut dyn FnMut(String),
 ) -> Result<String, AwsError> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or_default();
-    let snapshot = format!("{name}-final-{stamp}");
+    let snapshot = format!("{name}-final-{}", super::epoch_seconds());
     let detail = match kind {
         BackingKind::Postgres => rds::delete(aws, name, deletion_protected, &snapshot).await?,
         BackingKind::Redis => elasticache::delete(aws, name, &snapshot).await?,

@@ -41,13 +41,6 @@ pub struct Lock {
     lease: Duration,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
     item.get(name)
         .and_then(|v| v.as_s().ok())
@@ -141,10 +134,10 @@ pub async fn acquire(
     environment: &str,
     lease: Duration,
 ) -> Result<Lock, LockError> {
-    let token = format!("{}-{:x}", std::process::id(), now_nanos());
+    let token = super::unique_token();
     let holder = holder();
     for attempt in 0..2 {
-        let at = now();
+        let at = super::epoch_seconds();
         let result = aws
             .dynamodb
             .put_item()
@@ -212,13 +205,6 @@ pub async fn acquire(
     }))
 }
 
-fn now_nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default()
-}
-
 impl Lock {
     /// Extends the lease, if this process still holds it; `false` when it was lost.
     pub async fn renew(&self, aws: &Aws) -> bool {
@@ -232,7 +218,9 @@ impl Lock {
             .expression_attribute_values(":token", AttributeValue::S(self.token.clone()))
             .expression_attribute_values(
                 ":expires",
-                AttributeValue::N((now() + self.lease.as_secs() as i64).to_string()),
+                AttributeValue::N(
+                    (super::epoch_seconds() + self.lease.as_secs() as i64).to_string(),
+                ),
             )
             .send()
             .await

@@ -97,6 +97,28 @@ impl Aws {
     }
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn epoch_seconds() -> i64 {
+    (epoch_nanos() / 1_000_000_000) as i64
+}
+
+/// Nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn epoch_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default()
+}
+
+/// A token unique to this process and moment (at most 36 characters, as ECS and Amazon MQ
+/// accept): idempotency tokens, lock ownership.
+pub fn unique_token() -> String {
+    format!("reconcile-{:x}-{:x}", std::process::id(), epoch_nanos())
+        .chars()
+        .take(36)
+        .collect()
+}
+
 /// Waits between status reads: 1 s, then doubling up to 15 s, so quick operations are seen
 /// quickly and long ones are not polled more than every 15 s.
 #[derive(Debug)]
