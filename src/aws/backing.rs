@@ -346,48 +346,10 @@ pub async fn tag(
     tags: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
     match kind {
-        BackingKind::Postgres => {
-            aws.rds
-                .add_tags_to_resource()
-                .resource_name(arn)
-                .set_tags(Some(
-                    tags.iter()
-                        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
-        }
-        BackingKind::Redis => {
-            aws.elasticache
-                .add_tags_to_resource()
-                .resource_name(arn)
-                .set_tags(Some(
-                    tags.iter()
-                        .map(|(k, v)| {
-                            aws_sdk_elasticache::types::Tag::builder()
-                                .key(k)
-                                .value(v)
-                                .build()
-                        })
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
-        }
-        BackingKind::Rabbitmq => {
-            aws.mq
-                .create_tags()
-                .resource_arn(arn)
-                .set_tags(Some(tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| AwsError::new("CreateTags", arn.to_string(), e))?;
-        }
+        BackingKind::Postgres => rds::tag(aws, arn, tags).await,
+        BackingKind::Redis => elasticache::tag(aws, arn, tags).await,
+        BackingKind::Rabbitmq => mq::tag(aws, arn, tags).await,
     }
-    Ok(())
 }
 
 /// Deletes the service (RDS and ElastiCache after a final snapshot) and waits until it is gone.

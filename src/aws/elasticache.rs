@@ -197,6 +197,28 @@ pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> Live
     }
 }
 
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+/// AddTagsToResource: adds or corrects tags, never removes any.
+pub(super) async fn tag(
+    aws: &Aws,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    aws.elasticache
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(sdk_tags(tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
+    Ok(())
+}
+
 /// CreateReplicationGroup: one shard, a primary and `replicas` replicas.
 pub(super) async fn create(
     aws: &Aws,
@@ -224,11 +246,7 @@ pub(super) async fn create(
         .set_cache_subnet_group_name(settings.text("subnet_group"))
         .set_security_group_ids(settings.list("security_groups"))
         .set_preferred_maintenance_window(settings.text("maintenance_window"))
-        .set_tags(Some(
-            tags.iter()
-                .map(|(key, value)| Tag::builder().key(key).value(value).build())
-                .collect(),
-        ))
+        .set_tags(Some(sdk_tags(tags)))
         .send()
         .await
         .map_err(|e| AwsError::new("CreateReplicationGroup", name.to_string(), e))?;

@@ -207,6 +207,22 @@ pub(super) async fn create(
     Ok(output.broker_id().unwrap_or_default().to_string())
 }
 
+/// CreateTags: adds or corrects tags, never removes any.
+pub(super) async fn tag(
+    aws: &Aws,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    aws.mq
+        .create_tags()
+        .resource_arn(arn)
+        .set_tags(Some(tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("CreateTags", arn.to_string(), e))?;
+    Ok(())
+}
+
 /// UpdateBroker with only the fields that change.
 pub(super) async fn modify(aws: &Aws, id: &str, changes: &Setting<'_>) -> Result<(), AwsError> {
     aws.mq

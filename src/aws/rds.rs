@@ -178,6 +178,22 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
+/// AddTagsToResource: adds or corrects tags, never removes any.
+pub(super) async fn tag(
+    aws: &Aws,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    aws.rds
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(sdk_tags(tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
+    Ok(())
+}
+
 /// CreateDBInstance with the master password managed by RDS in Secrets Manager.
 pub(super) async fn create(
     aws: &Aws,
