@@ -1,0 +1,263 @@
+//! `apply`: read a saved plan, take the environment's lock, plan (or check the saved plan), ask,
+//! apply with progress, and summarize what was and was not done.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use super::{Cli, EXIT_ERROR, EXIT_OK, Output};
+use crate::aws::Aws;
+use crate::aws::apply::{StepOutcome, StepStatus};
+use crate::plan::ResourceKind;
+use crate::saved::{SAVED_PLAN_VERSION, SavedPlan};
+use crate::state::DesiredState;
+use crate::{engine, render};
+
+/// What `apply` was asked besides the environment.
+#[derive(Debug)]
+pub(super) struct Options<'a> {
+    pub yes: bool,
+    pub allow_replace: &'a [String],
+    pub wait: Option<std::time::Duration>,
+    pub lock_lease: std::time::Duration,
+}
+
+/// A plan saved by `plan --out`.
+pub(super) fn read_saved(file: &Path) -> anyhow::Result<SavedPlan> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the plan {}", file.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a saved plan", file.display()))?;
+    if saved.saved_plan_version != SAVED_PLAN_VERSION {
+        bail!(
+            "{} is a saved plan of version {}; this reconcile reads version {}",
+            file.display(),
+            saved.saved_plan_version,
+            SAVED_PLAN_VERSION
+        );
+    }
+    Ok(saved)
+}
+
+/// Never two applies to one environment at once: the lease is held (and renewed) from before the
+/// live state is read until the report is written.
+pub(super) async fn locked(
+    cli: &Cli,
+    desired: &DesiredState,
+    saved: Option<SavedPlan>,
+    options: Options<'_>,
+) -> anyhow::Result<u8> {
+    let aws = Aws::connect(&desired.region).await;
+    let (table, key) = lock_of(desired);
+    let lock =
+        crate::aws::lock::acquire(&aws, &table, &key, &desired.environment, options.lock_lease)
+            .await?;
+    let renewal = lock.keep_alive(&aws);
+    let result = apply(cli, &aws, desired, saved, &options).await;
+    renewal.abort();
+    lock.release(&aws).await;
+    result
+}
+
+async fn apply(
+    cli: &Cli,
+    aws: &Aws,
+    desired: &DesiredState,
+    saved: Option<SavedPlan>,
+    options: &Options<'_>,
+) -> anyhow::Result<u8> {
+    let Options {
+        yes,
+        allow_replace,
+        wait,
+        ..
+    } = *options;
+    let mut stdout = anstream::stdout();
+    let (fresh, live) = engine::plan_environment(aws, desired).await?;
+    // A saved plan is applied as it is, only while everything it was made from still holds.
+    let plan = match saved {
+        None => fresh,
+        Some(saved) => {
+            if saved.plan.environment != desired.environment {
+                bail!(
+                    "the saved plan is for environment {}, not {}",
+                    saved.plan.environment,
+                    desired.environment
+                );
+            }
+            let stale = saved.stale(desired, &live);
+            if !stale.is_empty() {
+                bail!(
+                    "refusing to apply a stale plan: since it was made,\n{}\nnothing was changed; make a new plan",
+                    stale
+                        .iter()
+                        .map(|reason| format!("  - {reason}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+            saved.plan
+        }
+    };
+    if cli.output == Output::Text {
+        write!(stdout, "{}", render::text(&plan))?;
+    }
+    if !plan.has_changes() {
+        if cli.output == Output::Json {
+            writeln!(
+                stdout,
+                "{}",
+                serde_json::json!({"plan": plan, "apply": {"steps": []}})
+            )?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let refused = crate::aws::apply::unallowed_replacements(&plan, allow_replace);
+    if !refused.is_empty() {
+        bail!(
+            "refusing to apply: the plan replaces {} (deleting the data it holds); nothing was changed. Run apply with {} if that is intended",
+            refused.join(", "),
+            refused
+                .iter()
+                .map(|key| format!("`--allow-replace {key}`"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    if !yes {
+        confirm(&plan.environment)?;
+    }
+    // Waiting shows one live line on a terminal, and plain timestamped lines otherwise (CI logs).
+    let started = std::time::Instant::now();
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
+    });
+    let mut on_step = |step: &StepOutcome| {
+        if cli.output == Output::Text {
+            let print = || {
+                let _ = writeln!(anstream::stdout(), "{}", step_line(step));
+            };
+            match &spinner {
+                Some(spinner) => spinner.suspend(print),
+                None => print(),
+            }
+        }
+    };
+    let mut progress = |line: String| match &spinner {
+        Some(spinner) => spinner.set_message(line),
+        None => {
+            let _ = writeln!(
+                anstream::stderr(),
+                "[{:>4}s] {line}",
+                started.elapsed().as_secs()
+            );
+        }
+    };
+    if cli.output == Output::Text {
+        writeln!(stdout, "\nApplying to {}:", plan.environment)?;
+    }
+    let report = crate::aws::apply::apply(
+        aws,
+        &plan,
+        crate::aws::apply::Options {
+            allow_replace,
+            on_step: &mut on_step,
+            progress: &mut progress,
+            wait,
+        },
+    )
+    .await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    tracing::info!(calls = aws.calls.count(), "apply finished");
+    match cli.output {
+        Output::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "apply": report}))?
+        )?,
+        Output::Text | Output::Markdown => {
+            let is_rollout = |s: &&StepOutcome| s.resource.kind == ResourceKind::Rollout;
+            let done = |s: &&StepOutcome| matches!(s.status, StepStatus::Done { .. });
+            let changes = report.steps.iter().filter(|s| !is_rollout(s)).count();
+            let applied = report
+                .steps
+                .iter()
+                .filter(|s| !is_rollout(s) && done(s))
+                .count();
+            let rollouts = report.steps.iter().filter(is_rollout).count();
+            let completed = report
+                .steps
+                .iter()
+                .filter(|s| is_rollout(s) && done(s))
+                .count();
+            let deployments = match rollouts {
+                0 => String::new(),
+                _ => format!(", {completed} of {rollouts} deployments completed"),
+            };
+            let environment = &plan.environment;
+            if report.succeeded() {
+                writeln!(
+                    stdout,
+                    "\nApply complete: {applied} changes applied to {environment}{deployments}."
+                )?;
+            } else if applied == changes {
+                writeln!(
+                    stdout,
+                    "\nApply failed: {applied} changes applied to {environment}{deployments}; ECS's reasons are above. Fix the cause and commit: the next plan shows what runs."
+                )?;
+            } else {
+                writeln!(
+                    stdout,
+                    "\nApply failed: {applied} of {changes} changes applied to {environment}{deployments}. Fix the cause and run apply again; it continues from what is live."
+                )?;
+            }
+        }
+    }
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
+
+fn step_line(step: &StepOutcome) -> String {
+    use anstyle::AnsiColor;
+    let green = AnsiColor::Green.on_default();
+    let red = AnsiColor::Red.on_default();
+    let dim = anstyle::Style::new().dimmed();
+    let what = format!("{} {}", step.resource.kind.label(), step.resource.name);
+    match &step.status {
+        StepStatus::Done { detail } => format!("  {green}done{green:#}     {what}: {detail}"),
+        StepStatus::Failed { error } => format!("  {red}FAILED{red:#}   {what}: {error}"),
+        StepStatus::NotAttempted { why } => format!("  {dim}skipped  {what}: {why}{dim:#}"),
+    }
+}
+
+fn confirm(environment: &str) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply non-interactively"
+        );
+    }
+    eprint!("\nApply these changes to {environment}? Only 'yes' is accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled; nothing was changed");
+    }
+    Ok(())
+}
+
+/// The apply lock's table (`RECONCILE_LOCK_TABLE`, default `reconcile-locks`) and key.
+pub(super) fn lock_of(desired: &DesiredState) -> (String, String) {
+    let table = std::env::var("RECONCILE_LOCK_TABLE")
+        .unwrap_or_else(|_| crate::aws::lock::DEFAULT_TABLE.to_string());
+    (table, format!("{}/{}", desired.region, desired.environment))
+}

@@ -1,0 +1,138 @@
+//! `plan --all`, `drift` (once or `--every`) and `status`: reading environments without writing.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::{Cli, EXIT_CHANGES, EXIT_OK, Output};
+use crate::aws::Aws;
+use crate::plan::Plan;
+use crate::state::DesiredState;
+use crate::{engine, render};
+
+/// Plans every environment, four at a time, in the order given.
+pub(super) async fn plan_all(desireds: &[DesiredState]) -> anyhow::Result<Vec<Plan>> {
+    use futures::StreamExt;
+    let results: Vec<anyhow::Result<Plan>> =
+        futures::stream::iter(desireds.iter().map(|desired| async move {
+            let aws = Aws::connect(&desired.region).await;
+            let (plan, _) = engine::plan_environment(&aws, desired)
+                .await
+                .with_context(|| format!("environment {}", desired.environment))?;
+            Ok(plan)
+        }))
+        .buffered(4)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Plans every environment (four at a time) and classifies the differences.
+async fn drift_reports(desireds: &[DesiredState]) -> anyhow::Result<Vec<crate::drift::Report>> {
+    Ok(plan_all(desireds)
+        .await?
+        .iter()
+        .map(crate::drift::classify)
+        .collect())
+}
+
+pub(super) async fn once(cli: &Cli, desireds: &[DesiredState]) -> anyhow::Result<u8> {
+    let reports = drift_reports(desireds).await?;
+    let mut stdout = anstream::stdout();
+    match cli.output {
+        Output::Text => write!(stdout, "{}", render::drift_text(&reports))?,
+        Output::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&reports)?)?,
+        Output::Markdown => write!(stdout, "{}", render::drift_markdown(&reports))?,
+    }
+    Ok(if reports.iter().all(crate::drift::Report::clean) {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    })
+}
+
+/// `drift --every`: one run at a time, jittered intervals, errors retried with backoff, a clean
+/// stop on SIGTERM / SIGINT.
+pub(super) async fn every(
+    cli: &Cli,
+    desireds: &[DesiredState],
+    interval: std::time::Duration,
+) -> anyhow::Result<u8> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    let mut failures = 0u32;
+    loop {
+        let started = std::time::Instant::now();
+        let wait = match drift_reports(desireds).await {
+            Ok(reports) => {
+                failures = 0;
+                let line = reports
+                    .iter()
+                    .map(crate::drift::Report::summary)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut stdout = anstream::stdout();
+                writeln!(
+                    stdout,
+                    "drift: {line} ({} ms)",
+                    started.elapsed().as_millis()
+                )?;
+                if cli.output == Output::Json {
+                    writeln!(stdout, "{}", serde_json::to_string(&reports)?)?;
+                }
+                interval
+            }
+            Err(error) => {
+                failures += 1;
+                let _ = writeln!(anstream::stderr(), "drift: run failed: {error:#}");
+                // Retry sooner, but never hammer: 5 s doubling, up to the interval.
+                interval.min(std::time::Duration::from_secs(5) * 2u32.pow(failures.min(6)))
+            }
+        };
+        // Up to ±10% so that many schedulers do not call AWS in step.
+        let spread = (crate::aws::epoch_nanos() % 2001) as f64;
+        let wait = wait
+            .mul_f64(0.9 + spread / 10_000.0)
+            .max(std::time::Duration::from_millis(100));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = terminate.recv() => return Ok(EXIT_OK),
+            _ = tokio::signal::ctrl_c() => return Ok(EXIT_OK),
+        }
+    }
+}
+
+/// `status`: per service, the revision and commit live and whether its rollout finished.
+pub(super) async fn status(desired: &DesiredState) -> anyhow::Result<u8> {
+    let mut stdout = anstream::stdout();
+
+    let aws = Aws::connect(&desired.region).await;
+    let live = crate::aws::observe::observe(&aws, desired).await?;
+    for service in &desired.services {
+        match live.services.get(&service.name) {
+            None => writeln!(stdout, "{}: not deployed", service.name)?,
+            Some(live_service) => {
+                let commit = live_service
+                    .tags
+                    .get(crate::state::desired::COMMIT_TAG)
+                    .map_or("no commit recorded", String::as_str);
+                let desired_count = live_service.settings.desired_count.unwrap_or_default();
+                let rollout = if live_service.pending_count == 0
+                    && live_service.running_count == desired_count
+                {
+                    "rollout finished"
+                } else {
+                    "rollout in progress"
+                };
+                writeln!(
+                    stdout,
+                    "{}: {} from {commit}, {}/{desired_count} running, {rollout}",
+                    service.name,
+                    crate::plan::short_revision(&live_service.task_definition_arn),
+                    live_service.running_count,
+                )?;
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
