@@ -1,0 +1,101 @@
+//! Drift classification on plans: drift when the record matches the state, pending otherwise.
+
+use super::*;
+
+#[test]
+fn a_difference_is_drift_when_the_record_matches_the_state_and_pending_otherwise() {
+    use crate::drift::{Kind, classify};
+    let state = desired();
+    // Someone scaled the API in the console: the record still matches the state.
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .desired_count = Some(5);
+    let kinds: Vec<(String, Kind)> = classify(&plan(&state, &live).unwrap())
+        .differences
+        .into_iter()
+        .map(|d| (d.resource.name, d.kind))
+        .collect();
+    assert_eq!(kinds, [("kaapi-service".to_string(), Kind::Drift)]);
+
+    // The state changed since the last apply (its record differs): pending, with the revision.
+    let mut live = live_matching(&state);
+    live.services.get_mut("kaapi-service").unwrap().tags.insert(
+        crate::state::desired::FINGERPRINT_TAG.into(),
+        "an older content".into(),
+    );
+    api_definition(&mut live).containers[0]
+        .environment
+        .insert("API_VERSION".into(), "v0".into());
+    let kinds: Vec<(String, Kind)> = classify(&plan(&state, &live).unwrap())
+        .differences
+        .into_iter()
+        .map(|d| (d.resource.name, d.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("kaapi-task".to_string(), Kind::Pending),
+            ("kaapi-service".to_string(), Kind::Pending)
+        ]
+    );
+}
+
+#[test]
+fn a_backing_difference_is_drift_or_pending_by_its_record_where_aws_reports_tags() {
+    use crate::drift::{Kind, classify};
+    let state = desired();
+    let kinds = |live: &LiveEnvironment| -> Vec<(String, Kind)> {
+        classify(&plan(&state, live).unwrap())
+            .differences
+            .into_iter()
+            .map(|d| (d.resource.name, d.kind))
+            .collect()
+    };
+    // Resized in the console (the record still matches the state): drift. ElastiCache reports
+    // no tags in its describe call, so its differences stay unrecorded.
+    let mut live = live_matching(&state);
+    live.backing
+        .get_mut("postgres")
+        .unwrap()
+        .settings
+        .insert("backup_retention_days".into(), serde_json::json!(1));
+    live.backing
+        .get_mut("redis")
+        .unwrap()
+        .settings
+        .insert("node_type".into(), serde_json::json!("cache.t4g.micro"));
+    assert_eq!(
+        kinds(&live),
+        [
+            ("kaapi-postgres".to_string(), Kind::Drift),
+            ("kaapi-redis".to_string(), Kind::Unrecorded)
+        ]
+    );
+    // Applied from an older state (another record): pending, and apply writes the new record.
+    let mut live = live_matching(&state);
+    let postgres = live.backing.get_mut("postgres").unwrap();
+    postgres
+        .settings
+        .insert("backup_retention_days".into(), serde_json::json!(1));
+    postgres.tags.as_mut().unwrap().insert(
+        crate::state::desired::FINGERPRINT_TAG.into(),
+        "older".into(),
+    );
+    assert_eq!(
+        kinds(&live),
+        [("kaapi-postgres".to_string(), Kind::Pending)]
+    );
+    let plan = plan(&state, &live).unwrap();
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-postgres")
+        .unwrap();
+    let Operation::ModifyBacking { record, .. } = &change.operation else {
+        panic!("{change:?}")
+    };
+    assert!(record.contains_key(crate::state::desired::FINGERPRINT_TAG));
+}

@@ -1,0 +1,294 @@
+//! Planner tests of the application: task definitions, services, clusters, tags, load balancers.
+
+use super::*;
+
+#[test]
+fn a_live_environment_matching_the_state_has_no_changes() {
+    check(|_| {}, &[]);
+}
+
+#[test]
+fn defaults_aws_fills_in_or_leaves_out_are_not_changes() {
+    check(
+        |live| {
+            let definition = api_definition(live);
+            definition.cpu = Some("1 vCPU".into());
+            definition.memory = Some("2 GB".into());
+            definition.requires_compatibilities = vec!["FARGATE".into(), "FARGATE".into()];
+            for container in &mut definition.containers {
+                container.essential = None;
+                container.cpu = None;
+                for mapping in &mut container.port_mappings {
+                    mapping.host_port = None;
+                    mapping.protocol = Some("TCP".into());
+                }
+                if let Some(health) = &mut container.health_check {
+                    health.interval = None;
+                    health.timeout = None;
+                    health.retries = None;
+                }
+            }
+            definition.containers.reverse();
+            let service = live.services.get_mut("kaapi-service").unwrap();
+            service.settings.platform_version = None;
+            service.settings.network.as_mut().unwrap().subnets.reverse();
+            service
+                .tags
+                .insert("aws:cloudformation:stack-name".into(), "legacy".into());
+            service.tags.insert("team".into(), "platform".into());
+        },
+        &[],
+    );
+}
+
+#[test]
+fn an_absent_desired_count_leaves_the_live_count_alone() {
+    let mut state = desired();
+    state.services[1].desired_count = None;
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-celery-task")
+        .unwrap()
+        .settings
+        .desired_count = Some(7);
+    assert!(!plan(&state, &live).unwrap().has_changes());
+}
+
+#[test]
+fn a_missing_deployment_configuration_means_aws_defaults() {
+    let mut state = desired();
+    state.services[0].deployment = crate::model::Deployment::default();
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .deployment = None;
+    assert!(!plan(&state, &live).unwrap().has_changes());
+    // The example asks for a rollback circuit breaker, which AWS's default lacks.
+    check(
+        |live| {
+            live.services
+                .get_mut("kaapi-service")
+                .unwrap()
+                .settings
+                .deployment = None
+        },
+        &[(
+            Service,
+            "kaapi-service",
+            Update,
+            &[
+                "deployment.circuit_breaker_enable",
+                "deployment.circuit_breaker_rollback",
+            ],
+        )],
+    );
+}
+
+#[test]
+fn a_public_ip_is_a_network_change() {
+    check(
+        |live| {
+            let service = live.services.get_mut("kaapi-celery-task").unwrap();
+            service.settings.network.as_mut().unwrap().assign_public_ip = true;
+        },
+        &[(
+            Service,
+            "kaapi-celery-task",
+            Update,
+            &["network.assign_public_ip"],
+        )],
+    );
+}
+
+#[test]
+fn missing_management_tags_are_added_without_other_writes() {
+    check(
+        |live| {
+            live.services
+                .get_mut("kaapi-service")
+                .unwrap()
+                .tags
+                .remove("managed-by");
+            live.cluster.as_mut().unwrap().tags.clear();
+        },
+        &[
+            (
+                Cluster,
+                "kaapi-cluster",
+                Update,
+                &["tags.managed-by", "tags.reconcile:environment"],
+            ),
+            (Service, "kaapi-service", Update, &["tags.managed-by"]),
+        ],
+    );
+    let state = desired();
+    let mut live = live_matching(&state);
+    live.services.get_mut("kaapi-service").unwrap().tags.clear();
+    let plan = plan(&state, &live).unwrap();
+    let service = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    match &service.operation {
+        Operation::UpdateService {
+            task_definition,
+            desired_count,
+            network,
+            deployment,
+            platform_version,
+            tags,
+            ..
+        } => {
+            assert!(task_definition.is_none() && desired_count.is_none() && network.is_none());
+            assert!(deployment.is_none() && platform_version.is_none());
+            // managed-by, reconcile:environment, and the record of the applied content.
+            assert_eq!(tags.len(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn settings_the_format_cannot_express_force_a_clean_revision() {
+    check(
+        |live| {
+            api_definition(live)
+                .unmanaged
+                .insert("volumes".into(), serde_json::json!("[efs]"));
+        },
+        &[
+            (Family, "kaapi-task", Create, &["unmanaged.volumes"]),
+            (Service, "kaapi-service", Update, &["task_definition"]),
+        ],
+    );
+}
+
+#[test]
+fn an_inactive_cluster_is_created_again() {
+    check(
+        |live| live.cluster.as_mut().unwrap().status = "INACTIVE".into(),
+        &[(Cluster, "kaapi-cluster", Create, &[])],
+    );
+}
+
+#[test]
+fn only_active_revisions_are_reused() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    let running = live.services["kaapi-service"].task_definition_arn.clone();
+    let mut older = live.task_definitions[&running].clone();
+    api_definition(&mut live).cpu = Some("2048".into());
+    older.arn = older.arn.replace(":7", ":6");
+    older.revision = 6;
+    live.candidates
+        .insert("kaapi-task".into(), vec![older.clone()]);
+    let reused = plan(&state, &live).unwrap();
+    let family = reused
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(family.action, Action::NoOp);
+    assert!(
+        family.reason.starts_with("reuses kaapi-task:6"),
+        "{}",
+        family.reason
+    );
+
+    older.status = "INACTIVE".into();
+    live.candidates.insert("kaapi-task".into(), vec![older]);
+    let registered = plan(&state, &live).unwrap();
+    let family = registered
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(family.action, Action::Create);
+}
+
+#[test]
+fn a_missing_image_is_an_error_not_a_plan() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    live.image = None;
+    assert_eq!(
+        plan(&state, &live).unwrap_err(),
+        PlanError::ImageMissing {
+            image: "kaapi-repo:v1.8.0".into(),
+            account: ACCOUNT.into(),
+            region: "ap-south-1".into(),
+        }
+    );
+}
+
+fn target_group(name: &str, port: i32) -> crate::model::LoadBalancer {
+    crate::model::LoadBalancer {
+        target_group_arn: format!(
+            "arn:aws:elasticloadbalancing:ap-south-1:{ACCOUNT}:targetgroup/{name}/6d0ecf831eec9f09"
+        ),
+        container_name: "backend".into(),
+        container_port: port,
+    }
+}
+
+#[test]
+fn load_balancers_the_state_leaves_out_are_left_alone() {
+    // A service attached to its target group by hand, and a state that does not mention it.
+    check(
+        |live| {
+            let service = live.services.get_mut("kaapi-service").unwrap();
+            service.settings.load_balancers = Some(vec![target_group("kaapi-api", 80)]);
+            service.settings.health_check_grace_period = Some(120);
+        },
+        &[],
+    );
+}
+
+#[test]
+fn declared_load_balancers_and_grace_period_are_compared_and_updated_whole() {
+    let mut state = desired();
+    state.services[0].load_balancers = Some(vec![
+        target_group("kaapi-api", 80),
+        target_group("kaapi-internal", 80),
+    ]);
+    state.services[0].health_check_grace_period = Some(0);
+    let mut live = live_matching(&state);
+    let service = live.services.get_mut("kaapi-service").unwrap();
+    // Listed in another order by AWS, no grace period ever set: nothing to do.
+    service.settings.load_balancers = Some(vec![
+        target_group("kaapi-internal", 80),
+        target_group("kaapi-api", 80),
+    ]);
+    service.settings.health_check_grace_period = None;
+    assert!(!plan(&state, &live).unwrap().has_changes());
+
+    // One target group detached behind git's back, grace period wanted: one update with the
+    // complete list.
+    let service = live.services.get_mut("kaapi-service").unwrap();
+    service.settings.load_balancers = Some(vec![target_group("kaapi-api", 80)]);
+    state.services[0].health_check_grace_period = Some(60);
+    let plan = plan(&state, &live).unwrap();
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    assert_eq!(change.action, Update);
+    let paths: Vec<&str> = change.fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["load_balancers", "health_check_grace_period"]);
+    let Operation::UpdateService {
+        load_balancers,
+        health_check_grace_period,
+        task_definition,
+        ..
+    } = &change.operation
+    else {
+        panic!("{:?}", change.operation)
+    };
+    assert_eq!(load_balancers.as_ref().map(Vec::len), Some(2));
+    assert_eq!(*health_check_grace_period, Some(60));
+    assert_eq!(*task_definition, None);
+}
