@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::plan::short_revision;
+
 /// One deployment of a service, as DescribeServices lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeploymentState {
@@ -45,17 +47,13 @@ pub enum Progress {
     },
 }
 
-fn short(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
 /// Where the deployment `id`, which deploys `task_definition`, stands in `service`.
 pub fn progress(id: &str, task_definition: &str, service: &ServiceRollout) -> Progress {
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY");
     let rolled_back = |mine: &str| match primary {
         Some(primary) if primary.task_definition != mine => format!(
             "; the service went back to {} (circuit breaker rollback)",
-            short(&primary.task_definition)
+            short_revision(&primary.task_definition)
         ),
         _ => String::new(),
     };
@@ -73,8 +71,8 @@ pub fn progress(id: &str, task_definition: &str, service: &ServiceRollout) -> Pr
             Some(primary) => Progress::Failed {
                 reason: format!(
                     "deployment {id} is gone and the service runs {} instead of {}",
-                    short(&primary.task_definition),
-                    short(task_definition)
+                    short_revision(&primary.task_definition),
+                    short_revision(task_definition)
                 ),
             },
             None => Progress::Failed {
@@ -104,7 +102,7 @@ pub fn progress(id: &str, task_definition: &str, service: &ServiceRollout) -> Pr
             Progress::Failed {
                 reason: format!(
                     "another deployment took over: the service now deploys {}",
-                    primary.map_or("", |p| short(&p.task_definition))
+                    primary.map_or(String::new(), |p| short_revision(&p.task_definition))
                 ),
             }
         }

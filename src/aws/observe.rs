@@ -331,12 +331,6 @@ async fn candidates(
         .send()
         .await
         .map_err(|e| AwsError::new("ListTaskDefinitions", format!("family {family}"), e))?;
-    let revision_of = |arn: &str| {
-        arn.rsplit(':')
-            .next()
-            .and_then(|r| r.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
     // familyPrefix matches by prefix on AWS; keep this family only, newest first.
     let mut arns: Vec<String> = listed
         .task_definition_arns()
@@ -349,7 +343,7 @@ async fn candidates(
         })
         .cloned()
         .collect();
-    arns.sort_by_key(|arn| std::cmp::Reverse(revision_of(arn)));
+    arns.sort_by_key(|arn| std::cmp::Reverse(crate::plan::revision_number(arn)));
     arns.truncate(CANDIDATE_REVISIONS);
     let missing: Vec<String> = arns
         .iter()

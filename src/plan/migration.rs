@@ -60,15 +60,9 @@ pub(super) fn migration_changes(
             // Revisions only grow: a target older than what runs is a rollback, whose migrations
             // ran when it was first deployed; a newer one (new, or registered by an apply that
             // stopped before the services) still needs them.
-            let revision_of = |arn: &str| {
-                arn.rsplit(':')
-                    .next()
-                    .and_then(|r| r.parse::<i32>().ok())
-                    .unwrap_or(0)
-            };
             let older = match (target, running) {
                 (TaskDefinitionRef::Existing { arn }, Some(running)) => {
-                    revision_of(arn) < running.revision
+                    super::revision_number(arn) < running.revision
                 }
                 _ => false,
             };

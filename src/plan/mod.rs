@@ -287,6 +287,14 @@ impl TaskDefinitionRef {
     }
 }
 
+/// The revision number of a task-definition ARN (`...:task-definition/family:7` -> 7; 0 if none).
+pub fn revision_number(arn: &str) -> i32 {
+    arn.rsplit(':')
+        .next()
+        .and_then(|revision| revision.parse().ok())
+        .unwrap_or(0)
+}
+
 /// `family:revision` from a task-definition ARN.
 pub fn short_revision(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_string()
