@@ -1,17 +1,14 @@
 //! reconcile: a desired-state operator for applications on AWS ECS.
 //!
 //! Pipeline: `state` (load + validate, pure) -> `aws::observe` (reads) -> `plan` (normalize + diff,
-//! pure) -> `render` (views) -> `aws::apply` (writes). See ARCHITECTURE.md for the map and invariants.
+//! pure) -> `render` (views) -> `aws::apply` (writes). The pure modules live in the
+//! `reconcile-core` crate (crates/core) and are re-exported here under their usual names; this
+//! package adds the AWS layer and the CLI. See ARCHITECTURE.md for the map and invariants.
+
+pub use reconcile_core::{
+    diagnostic, drift, model, normalize, plan, render, rollout, saved, state,
+};
 
 pub mod aws;
 pub mod cli;
-pub mod diagnostic;
-pub mod drift;
 pub mod engine;
-pub mod model;
-pub mod normalize;
-pub mod plan;
-pub mod render;
-pub mod rollout;
-pub mod saved;
-pub mod state;

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types::{Compatibility, LaunchType, NetworkMode};
 use serde::Serialize;
 
-use super::convert::{
+use super::ecs::convert::{
     containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
 };
-use super::{Aws, AwsError, backing, release};
+use super::ecs::{migration, rollout};
+use super::{Aws, AwsError, backing};
 use crate::model::BackingKind;
 use crate::plan::{
     Action, Change, KnownAfterApply, Operation, Plan, Resource, ResourceKind, TaskDefinitionRef,
@@ -80,7 +81,7 @@ struct Context {
     /// Backing services known to be available, by key.
     available: BTreeMap<String, crate::model::LiveBacking>,
     /// Deployments the service writes started, to follow.
-    rollouts: Vec<release::Rollout>,
+    rollouts: Vec<rollout::Rollout>,
 }
 
 /// Applies every change of `plan` that has an operation, reporting each one as it ends.
@@ -141,7 +142,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
                 };
                 (
                     rollout,
-                    release::follow(aws, rollout, limit, &mut report).await,
+                    rollout::follow(aws, rollout, limit, &mut report).await,
                 )
             }
         }))
@@ -289,7 +290,7 @@ async fn execute(
             log_stream_prefix,
         } => {
             let arn = task_definition_arn(task_definition, &context.registered)?;
-            let migration = release::Migration {
+            let migration = migration::Migration {
                 cluster,
                 task_definition: &arn,
                 container,
@@ -300,7 +301,7 @@ async fn execute(
                 log_group,
                 log_stream_prefix,
             };
-            release::run_migration(aws, &migration, progress).await
+            migration::run_migration(aws, &migration, progress).await
         }
         Operation::CreateBacking { backing } => {
             backing::create(aws, backing, super::unique_token()).await
@@ -457,8 +458,8 @@ async fn execute(
                 .send()
                 .await
                 .map_err(|e| AwsError::new("CreateService", name.clone(), e))?;
-            if let Some((deployment, task_definition)) = release::new_deployment(output.service()) {
-                context.rollouts.push(release::Rollout {
+            if let Some((deployment, task_definition)) = rollout::new_deployment(output.service()) {
+                context.rollouts.push(rollout::Rollout {
                     cluster: cluster.clone(),
                     service: name.clone(),
                     deployment,
@@ -513,9 +514,9 @@ async fn execute(
                     .await
                     .map_err(|e| AwsError::new("UpdateService", name.clone(), e))?;
                 if let Some((deployment, task_definition)) =
-                    release::new_deployment(output.service())
+                    rollout::new_deployment(output.service())
                 {
-                    context.rollouts.push(release::Rollout {
+                    context.rollouts.push(rollout::Rollout {
                         cluster: cluster.clone(),
                         service: name.clone(),
                         deployment,

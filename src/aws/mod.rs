@@ -1,18 +1,17 @@
-//! The only part of reconcile that talks to AWS: client set-up (`mod.rs`), reads (`observe`),
-//! writes (`apply`) and conversion between SDK types and the model (`convert`).
+//! The only part of reconcile that talks to AWS. One module per AWS API (`ecs/`, `ecr`, `logs`,
+//! `secrets` for Secrets Manager and SSM, `sts`, `lock` on DynamoDB, `backing/` with one file per
+//! data-store API), and the two modules that call across them: `observe` (the reads of a plan)
+//! and `apply` (executing a plan). This file holds the clients, the call log and the clocks.
 
 pub mod apply;
 pub mod backing;
-pub mod convert;
-mod elasticache;
+pub mod ecr;
+pub mod ecs;
 pub mod lock;
-mod mq;
+pub mod logs;
 pub mod observe;
-mod rds;
-pub mod release;
-
-#[cfg(test)]
-mod classification_tests;
+pub mod secrets;
+pub mod sts;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::{Cli, EXIT_ERROR, EXIT_OK, Output};
+use super::args::{Cli, EXIT_ERROR, EXIT_OK, Output};
 use crate::aws::Aws;
 use crate::aws::apply::{StepOutcome, StepStatus};
 use crate::plan::ResourceKind;

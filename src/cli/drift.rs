@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{Cli, EXIT_CHANGES, EXIT_OK, Output};
+use super::args::{Cli, EXIT_CHANGES, EXIT_OK, Output};
 use crate::aws::Aws;
 use crate::plan::Plan;
 use crate::state::DesiredState;

@@ -1,0 +1,165 @@
+//! The planner: desired state plus observed live state in, typed plan out. Pure and deterministic.
+//! This file holds the entry point and the environment-wide resources (image, cluster); task
+//! definitions, services and what a task needs to start have their own modules.
+
+use std::collections::BTreeMap;
+
+use super::backing::backing_changes;
+use super::change::{Action, Change, Operation, PLAN_FORMAT_VERSION, Plan, Resource, ResourceKind};
+use super::migration::migration_changes;
+use super::preconditions::{PlanError, check_preconditions};
+use super::service::service_change;
+use super::startup::{check_secrets, log_group_changes};
+use super::tags::tag_changes;
+use super::task_definition::{desired_task_definition, known_outputs, task_definition_change};
+use crate::model::LiveEnvironment;
+use crate::normalize;
+use crate::state::DesiredState;
+
+/// Computes the plan that makes `live` match `state`.
+pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanError> {
+    let image_uri = check_preconditions(state, live)?;
+    let warnings = check_secrets(state, live)?;
+    let mut changes = Vec::new();
+
+    let digest = live
+        .image
+        .as_ref()
+        .map(|image| image.digest.clone())
+        .unwrap_or_default();
+    changes.push(Change {
+        resource: Resource {
+            kind: ResourceKind::Image,
+            name: state.image.display(),
+        },
+        action: Action::NoOp,
+        reason: format!("exists in ECR ({digest})"),
+        fields: Vec::new(),
+        diff: None,
+        operation: Operation::None,
+    });
+    changes.push(cluster_change(state, live));
+    let (backing, refusals) = backing_changes(state, &live.backing);
+    if !refusals.is_empty() {
+        return Err(PlanError::NotAllowed { refusals });
+    }
+    changes.extend(backing);
+    changes.extend(log_group_changes(state, live));
+    let mut warnings = warnings;
+    warnings.extend(live.unmanaged_backing.iter().map(|(kind, name)| {
+        format!(
+            "{} {name} is tagged as this environment's but no entry under `backing:` names it: it is no longer managed, and reconcile deletes nothing (delete it by hand if it is not needed)",
+            kind.label()
+        )
+    }));
+
+    let known = known_outputs(state, live);
+    let mut definition_changes = Vec::new();
+    let mut service_changes = Vec::new();
+    let mut targets = Vec::new();
+    for service in &state.services {
+        let (definition_change, target) =
+            task_definition_change(state, live, service, &image_uri, &known);
+        definition_changes.push(definition_change);
+        targets.push(target.clone());
+        let fingerprint = service_fingerprint(state, service, &live.account, &image_uri);
+        service_changes.push(service_change(
+            state,
+            live.services.get(&service.name),
+            service,
+            target,
+            &fingerprint,
+        ));
+    }
+    let per_service: Vec<_> = targets
+        .into_iter()
+        .zip(definition_changes.iter().zip(&service_changes))
+        .map(|(target, (definition, service))| (target, definition, service))
+        .collect();
+    let migrations = migration_changes(state, live, &per_service);
+    changes.extend(definition_changes);
+    changes.extend(migrations);
+    changes.extend(service_changes);
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        environment: state.environment.clone(),
+        region: state.region.clone(),
+        account: live.account.clone(),
+        state_file: state.file.display().to_string(),
+        image: image_uri,
+        warnings,
+        changes,
+    })
+}
+
+fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
+    let resource = Resource {
+        kind: ResourceKind::Cluster,
+        name: state.cluster.clone(),
+    };
+    match live
+        .cluster
+        .as_ref()
+        .filter(|cluster| cluster.status == "ACTIVE")
+    {
+        None => Change {
+            resource,
+            action: Action::Create,
+            reason: "does not exist".into(),
+            fields: Vec::new(),
+            diff: None,
+            operation: Operation::CreateCluster {
+                name: state.cluster.clone(),
+                tags: state.tags.clone(),
+            },
+        },
+        Some(cluster) => {
+            let (fields, missing) = tag_changes(&cluster.tags, &state.tags);
+            if missing.is_empty() {
+                Change {
+                    resource,
+                    action: Action::NoOp,
+                    reason: "exists".into(),
+                    fields,
+                    diff: None,
+                    operation: Operation::None,
+                }
+            } else {
+                Change {
+                    resource,
+                    action: Action::Update,
+                    reason: "tags differ".into(),
+                    fields,
+                    diff: None,
+                    operation: Operation::TagResource {
+                        arn: cluster.arn.clone(),
+                        tags: missing,
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// What a service should run, fingerprinted: its normalized task-definition content and settings.
+/// Apply records it on the service, so a later difference tells drift (the state did not change
+/// since) from pending work (it did).
+/// Backing outputs stay in their `${KEY.OUTPUT}` form: the record describes the state file, not
+/// the endpoints AWS assigned.
+pub fn service_fingerprint(
+    state: &DesiredState,
+    service: &crate::state::desired::DesiredService,
+    account: &str,
+    image_uri: &str,
+) -> String {
+    let definition = normalize::task_definition(&desired_task_definition(
+        state,
+        service,
+        account,
+        image_uri,
+        &BTreeMap::new(),
+    ));
+    let settings = normalize::service_settings(&super::service::desired_settings(service));
+    crate::fingerprint::fingerprint(&(definition, settings))
+}

@@ -1,0 +1,58 @@
+//! What must hold before anything is planned: the credentials' account is the state's, and the
+//! image exists in ECR. `PlanError` is every reason no plan can be made.
+
+use crate::model::LiveEnvironment;
+use crate::state::DesiredState;
+
+/// Why no plan could be made. Nothing has been written when one of these is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "image {image} not found in ECR (account {account}, region {region}): push it before deploying, or fix image.tag in the state file"
+    )]
+    ImageMissing {
+        image: String,
+        account: String,
+        region: String,
+    },
+    #[error(
+        "the AWS credentials belong to account {actual}, but the state file is for account {expected}: refusing to touch another account"
+    )]
+    AccountMismatch { expected: String, actual: String },
+    #[error(
+        "secrets referenced by the state file do not exist (account {account}, region {region}), so tasks could not start:\n{}\ncreate them before deploying, or fix the references under `secrets:`",
+        missing.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n")
+    )]
+    SecretsMissing {
+        missing: Vec<String>,
+        account: String,
+        region: String,
+    },
+    #[error(
+        "the state asks for changes AWS cannot make:\n{}\nnothing was changed; fix the state file",
+        refusals.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    NotAllowed { refusals: Vec<String> },
+}
+
+pub(super) fn check_preconditions(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> Result<String, PlanError> {
+    if let Some(expected) = &state.account
+        && expected != &live.account
+    {
+        return Err(PlanError::AccountMismatch {
+            expected: expected.clone(),
+            actual: live.account.clone(),
+        });
+    }
+    match &live.image {
+        Some(image) => Ok(state.image.uri(&image.registry_id, &state.region)),
+        None => Err(PlanError::ImageMissing {
+            image: state.image.display(),
+            account: live.account.clone(),
+            region: state.region.clone(),
+        }),
+    }
+}

@@ -1,0 +1,334 @@
+//! Task definitions: the content a service should run, and whether to keep the running revision,
+//! reuse an older one with exactly that content, or register a new one.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::change::{
+    Action, Change, KnownAfterApply, Operation, Resource, ResourceKind, TaskDefinitionRef,
+};
+use super::fields::{field_changes, unified_diff};
+use super::preconditions::{PlanError, check_preconditions};
+use crate::model::{
+    ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, PortMapping, Revision,
+    TaskDefinition,
+};
+use crate::normalize;
+use crate::state::DesiredState;
+use crate::state::desired::DesiredService;
+use crate::state::template::Template;
+
+/// Backing-service outputs known now, as `(key, output)` to value. Outputs of a service that does
+/// not exist yet or is to be replaced are unknown until apply.
+pub fn known_outputs(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> BTreeMap<(String, String), String> {
+    let mut known = BTreeMap::new();
+    for backing in &state.backing {
+        let Some(current) = live.backing.get(&backing.key) else {
+            continue;
+        };
+        if super::backing::assess(backing, current).replace {
+            continue;
+        }
+        for (output, value) in &current.outputs {
+            known.insert((backing.key.clone(), output.clone()), value.clone());
+        }
+    }
+    known
+}
+
+/// What a variable shows until its backing service's output is known.
+fn placeholder(template: &Template) -> String {
+    format!("(known after apply: {template})")
+}
+
+fn render(template: &Template, known: &BTreeMap<(String, String), String>) -> String {
+    template
+        .render(|key, output| known.get(&(key.to_string(), output.to_string())).cloned())
+        .unwrap_or_else(|| placeholder(template))
+}
+
+/// The variables of `service` whose values wait for backing-service outputs.
+fn known_after_apply(
+    state: &DesiredState,
+    service: &DesiredService,
+    known: &BTreeMap<(String, String), String>,
+) -> Vec<KnownAfterApply> {
+    let mut out = Vec::new();
+    for container in &service.containers {
+        let variables = container
+            .env_outputs
+            .iter()
+            .map(|(name, template)| (name, template, false))
+            .chain(
+                container
+                    .secret_outputs
+                    .iter()
+                    .map(|(name, template)| (name, template, true)),
+            );
+        for (variable, template, secret) in variables {
+            let unknown = template
+                .references()
+                .any(|(key, output)| !known.contains_key(&(key.to_string(), output.to_string())));
+            if !unknown {
+                continue;
+            }
+            let mut needs: Vec<_> = template
+                .references()
+                .filter_map(|(key, _)| state.backing.iter().find(|b| b.key == key))
+                .map(|b| (b.key.clone(), b.kind, b.name.clone()))
+                .collect();
+            needs.dedup();
+            out.push(KnownAfterApply {
+                container: container.name.clone(),
+                variable: variable.clone(),
+                secret,
+                value: template.clone(),
+                needs,
+            });
+        }
+    }
+    out
+}
+
+/// The task definition a service should run, in model form (not yet normalized). Variables that
+/// refer to backing-service outputs take their values from `known`, or a placeholder.
+pub fn desired_task_definition(
+    state: &DesiredState,
+    service: &DesiredService,
+    account: &str,
+    image_uri: &str,
+    known: &BTreeMap<(String, String), String>,
+) -> TaskDefinition {
+    let containers = service
+        .containers
+        .iter()
+        .map(|container| ContainerDefinition {
+            name: container.name.clone(),
+            image: container
+                .image
+                .clone()
+                .unwrap_or_else(|| image_uri.to_string()),
+            essential: Some(container.essential),
+            cpu: Some(container.cpu as i32),
+            memory: container.memory.map(|m| m as i32),
+            memory_reservation: container.memory_reservation.map(|m| m as i32),
+            command: container.command.clone().unwrap_or_default(),
+            entry_point: container.entry_point.clone().unwrap_or_default(),
+            port_mappings: container
+                .port
+                .map(|port| PortMapping {
+                    container_port: i32::from(port),
+                    host_port: Some(i32::from(port)),
+                    protocol: Some("tcp".into()),
+                })
+                .into_iter()
+                .collect(),
+            environment: container
+                .env
+                .clone()
+                .into_iter()
+                .chain(
+                    container
+                        .env_outputs
+                        .iter()
+                        .map(|(name, template)| (name.clone(), render(template, known))),
+                )
+                .collect(),
+            secrets: container
+                .secrets
+                .iter()
+                .map(|(name, reference)| {
+                    (name.clone(), reference.value_from(&state.region, account))
+                })
+                .chain(
+                    container
+                        .secret_outputs
+                        .iter()
+                        .map(|(name, template)| (name.clone(), render(template, known))),
+                )
+                .collect(),
+            health_check: container.health_check.as_ref().map(|health| HealthCheck {
+                command: health.command.clone(),
+                interval: Some(health.interval as i32),
+                timeout: Some(health.timeout as i32),
+                retries: Some(health.retries as i32),
+                start_period: Some(health.start_period as i32),
+            }),
+            log_configuration: Some(LogConfiguration {
+                log_driver: "awslogs".into(),
+                options: BTreeMap::from([
+                    ("awslogs-group".to_string(), container.logs.group.clone()),
+                    ("awslogs-region".to_string(), state.region.clone()),
+                    (
+                        "awslogs-stream-prefix".to_string(),
+                        container.logs.stream_prefix.clone(),
+                    ),
+                ]),
+            }),
+        })
+        .collect();
+    TaskDefinition {
+        family: service.family.clone(),
+        cpu: Some(service.cpu.to_string()),
+        memory: Some(service.memory.to_string()),
+        network_mode: Some("awsvpc".into()),
+        requires_compatibilities: vec!["FARGATE".into()],
+        execution_role_arn: service.execution_role_arn.clone(),
+        task_role_arn: service.task_role_arn.clone(),
+        containers,
+        unmanaged: BTreeMap::new(),
+    }
+}
+
+fn current_revision<'a>(
+    live: &'a LiveEnvironment,
+    service: &DesiredService,
+) -> Option<&'a Revision> {
+    live.services
+        .get(&service.name)
+        .and_then(|running| live.task_definitions.get(&running.task_definition_arn))
+}
+
+/// Families whose running revision differs from the desired content: the observer then fetches
+/// their recent ACTIVE revisions so the plan can reuse a matching one instead of registering.
+pub fn families_needing_candidates(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> Result<Vec<String>, PlanError> {
+    let image_uri = check_preconditions(state, live)?;
+    let known = known_outputs(state, live);
+    Ok(state
+        .services
+        .iter()
+        .filter(|service| {
+            let desired = normalize::task_definition(&desired_task_definition(
+                state,
+                service,
+                &live.account,
+                &image_uri,
+                &known,
+            ));
+            current_revision(live, service)
+                .is_none_or(|current| normalize::task_definition(&current.content) != desired)
+        })
+        .map(|service| service.family.clone())
+        .collect())
+}
+
+pub(super) fn task_definition_change(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+    service: &DesiredService,
+    image_uri: &str,
+    known: &BTreeMap<(String, String), String>,
+) -> (Change, TaskDefinitionRef) {
+    let definition = desired_task_definition(state, service, &live.account, image_uri, known);
+    let desired = normalize::task_definition(&definition);
+    let resource = Resource {
+        kind: ResourceKind::TaskDefinition,
+        name: service.family.clone(),
+    };
+    let current = current_revision(live, service);
+    if let Some(current) = current
+        && normalize::task_definition(&current.content) == desired
+    {
+        return (
+            Change {
+                resource,
+                action: Action::NoOp,
+                reason: format!("{} matches the state", current.short_name()),
+                fields: Vec::new(),
+                diff: None,
+                operation: Operation::None,
+            },
+            TaskDefinitionRef::Existing {
+                arn: current.arn.clone(),
+            },
+        );
+    }
+    // What differs from the running revision, shown whether a new revision is registered or an older one reused.
+    let (fields, diff) = match current {
+        Some(current) => {
+            let before = normalize::task_definition(&current.content);
+            (
+                field_changes(&before, &desired),
+                Some(unified_diff(
+                    &before,
+                    &desired,
+                    &format!("{} (running)", current.short_name()),
+                    &format!("{} (desired)", service.family),
+                )),
+            )
+        }
+        // A first revision shows its whole content, as Terraform shows every attribute on create.
+        None => (
+            Vec::new(),
+            Some(unified_diff(
+                &json!({}),
+                &serde_json::to_value(&desired).unwrap_or_default(),
+                "(no revision running)",
+                &format!("{} (desired)", service.family),
+            )),
+        ),
+    };
+    let candidates = live
+        .candidates
+        .get(&service.family)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if let Some(matching) = candidates.iter().find(|revision| {
+        revision.status == "ACTIVE" && normalize::task_definition(&revision.content) == desired
+    }) {
+        return (
+            Change {
+                resource,
+                action: Action::NoOp,
+                reason: format!(
+                    "reuses {}: an existing revision with exactly this content",
+                    matching.short_name()
+                ),
+                fields,
+                diff,
+                operation: Operation::None,
+            },
+            TaskDefinitionRef::Existing {
+                arn: matching.arn.clone(),
+            },
+        );
+    }
+    let checked = |count: usize| match count {
+        1 => "the family's only recent ACTIVE revision".to_string(),
+        count => format!("each of the family's {count} most recent ACTIVE revisions"),
+    };
+    let reason = match (current, candidates.len()) {
+        (Some(current), 0) => format!("content differs from {}", current.short_name()),
+        (Some(current), count) => format!(
+            "content differs from {} and from {}",
+            current.short_name(),
+            checked(count)
+        ),
+        (None, 0) => "no ACTIVE revision of the family exists".to_string(),
+        (None, count) => format!("content differs from {}", checked(count)),
+    };
+    (
+        Change {
+            resource,
+            action: Action::Create,
+            reason: format!("register a new revision: {reason}"),
+            fields,
+            diff,
+            operation: Operation::RegisterTaskDefinition {
+                definition,
+                tags: state.tags.clone(),
+                known_after_apply: known_after_apply(state, service, known),
+            },
+        },
+        TaskDefinitionRef::Registered {
+            family: service.family.clone(),
+        },
+    )
+}

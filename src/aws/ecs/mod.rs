@@ -1,0 +1,8 @@
+//! ECS: reads for a plan (`read`), the writes a plan holds (`write`), SDK <-> model conversion
+//! (`convert`), and what follows a release: migration tasks (`migration`) and deployments
+//! (`rollout`).
+
+pub mod convert;
+pub mod migration;
+pub mod read;
+pub mod rollout;

@@ -1,0 +1,187 @@
+//! A service's new deployment followed until ECS reports it completed, failed or rolled back, with
+//! the reasons ECS gives (the tasks it stopped, the service's events).
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::{DesiredStatus, Service};
+
+use crate::aws::{Aws, AwsError, Backoff};
+use crate::rollout::{DeploymentState, Progress, ServiceRollout};
+
+/// The deployment a CreateService / UpdateService answer shows as PRIMARY, when it still has to
+/// roll out: `(id, task definition)`.
+pub fn new_deployment(service: Option<&Service>) -> Option<(String, String)> {
+    let primary = service?
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))?;
+    if primary.rollout_state().map(|s| s.as_str()) == Some("COMPLETED") {
+        return None;
+    }
+    Some((
+        primary.id()?.to_string(),
+        primary.task_definition()?.to_string(),
+    ))
+}
+
+/// The model of what DescribeServices says about a service's deployments.
+pub fn rollout_from_sdk(service: &Service) -> ServiceRollout {
+    ServiceRollout {
+        deployments: service
+            .deployments()
+            .iter()
+            .map(|d| DeploymentState {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().unwrap_or_default().to_string(),
+                rollout_state: d.rollout_state().map(|s| s.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                desired: d.desired_count(),
+                running: d.running_count(),
+                pending: d.pending_count(),
+                failed: d.failed_tasks(),
+            })
+            .collect(),
+        events: service
+            .events()
+            .iter()
+            .map(|e| {
+                (
+                    e.created_at().map_or(0, |t| t.secs()),
+                    e.message().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// A deployment to follow.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    pub cluster: String,
+    pub service: String,
+    pub deployment: String,
+    pub task_definition: String,
+    /// Seconds since the epoch when apply updated the service: older events are not reasons.
+    pub since: i64,
+}
+
+/// Follows a deployment until it completes (`Ok` with the task counts) or fails, is rolled back,
+/// or outlasts `time_limit` (`Err` with the reasons ECS gives).
+pub async fn follow(
+    aws: &Aws,
+    rollout: &Rollout,
+    time_limit: Duration,
+    progress: &mut dyn FnMut(String),
+) -> Result<String, AwsError> {
+    let fail = |message: String| AwsError {
+        operation: "rollout",
+        subject: rollout.service.clone(),
+        message,
+    };
+    let started = Instant::now();
+    let mut backoff = Backoff::new();
+    let mut last = None;
+    loop {
+        let output = aws
+            .ecs
+            .describe_services()
+            .cluster(&rollout.cluster)
+            .services(&rollout.service)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("DescribeServices", rollout.service.clone(), e))?;
+        let Some(service) = output.services().first() else {
+            return Err(fail("the service no longer exists".into()));
+        };
+        let state = rollout_from_sdk(service);
+        match crate::rollout::progress(&rollout.deployment, &rollout.task_definition, &state) {
+            Progress::Completed { running, desired } => {
+                return Ok(format!(
+                    "deployment completed: {running} of {desired} tasks running {}",
+                    crate::plan::short_revision(&rollout.task_definition)
+                ));
+            }
+            Progress::Failed { reason } => {
+                let reasons = reasons(aws, rollout, &state).await;
+                return Err(fail(format!("{reason}{reasons}")));
+            }
+            Progress::InProgress {
+                running,
+                desired,
+                pending,
+                failed,
+            } => {
+                let now = (running, desired, pending, failed);
+                if last != Some(now) {
+                    progress(format!(
+                        "rollout of {}: {running}/{desired} running, {pending} pending, {failed} failed",
+                        rollout.service
+                    ));
+                    last = Some(now);
+                }
+                if started.elapsed() >= time_limit {
+                    let reasons = reasons(aws, rollout, &state).await;
+                    return Err(fail(format!(
+                        "not completed after {} ({running} of {desired} running, {failed} failed); ECS goes on deploying{reasons}",
+                        humantime::format_duration(time_limit)
+                    )));
+                }
+            }
+        }
+        backoff.wait().await;
+    }
+}
+
+/// Why a deployment failed, in ECS's words: the stopped tasks it started and the service's events
+/// since the update.
+async fn reasons(aws: &Aws, rollout: &Rollout, state: &ServiceRollout) -> String {
+    let mut out = String::new();
+    let stopped = aws
+        .ecs
+        .list_tasks()
+        .cluster(&rollout.cluster)
+        .started_by(&rollout.deployment)
+        .desired_status(DesiredStatus::Stopped)
+        .send()
+        .await;
+    if let Ok(listed) = stopped
+        && !listed.task_arns().is_empty()
+        && let Ok(described) = aws
+            .ecs
+            .describe_tasks()
+            .cluster(&rollout.cluster)
+            .set_tasks(Some(listed.task_arns().iter().take(3).cloned().collect()))
+            .send()
+            .await
+    {
+        for task in described.tasks() {
+            let exits: Vec<String> = task
+                .containers()
+                .iter()
+                .filter_map(|c| Some(format!("{} exit {}", c.name()?, c.exit_code()?)))
+                .collect();
+            out.push_str(&format!(
+                "\n      stopped task {}: {}{}",
+                task.task_arn()
+                    .and_then(|a| a.rsplit('/').next())
+                    .unwrap_or("?"),
+                task.stopped_reason().unwrap_or("no reason given"),
+                if exits.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", exits.join(", "))
+                }
+            ));
+        }
+    }
+    for (_, message) in state
+        .events
+        .iter()
+        .filter(|(at, _)| *at >= rollout.since)
+        .take(5)
+    {
+        out.push_str(&format!("\n      event: {message}"));
+    }
+    out
+}

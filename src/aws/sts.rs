@@ -1,0 +1,14 @@
+//! STS: the account the credentials belong to.
+
+use super::{Aws, AwsError};
+
+/// The account of the current credentials (GetCallerIdentity).
+pub async fn account(aws: &Aws) -> Result<String, AwsError> {
+    let identity = aws
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetCallerIdentity", "for the current credentials", e))?;
+    Ok(identity.account().unwrap_or_default().to_string())
+}

@@ -1,0 +1,144 @@
+//! The command line as clap parses it: flags, commands, output formats and the exit codes.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: success, nothing to change.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an error; nothing more was done after it.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: the plan has changes.
+pub const EXIT_CHANGES: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reconcile",
+    version,
+    about = "Make AWS ECS match the state files in git: validate, render, plan, apply",
+    after_help = "Exit codes: 0 success or no changes, 2 changes present (plan), 1 error."
+)]
+pub struct Cli {
+    /// Folder with one state file per environment.
+    #[arg(
+        long,
+        global = true,
+        default_value = "state",
+        env = "RECONCILE_STATE_DIR"
+    )]
+    pub state: PathBuf,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Never colour the output (NO_COLOR is honoured too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Log format on stderr; RUST_LOG sets the level (default: warn).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+    /// For pull-request comments and issues (plan, drift).
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check state files without calling AWS (all of them, or one environment).
+    Validate {
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Print an environment's resolved state, every default and derived name filled in.
+    Render {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Show what apply would change. Exit 0: nothing to do; 2: changes; 1: error.
+    Plan {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
+        #[arg(long)]
+        env: Option<String>,
+        /// Plan the state file as it was at this git revision (for example `HEAD~1`), to preview
+        /// a rollback before committing the revert.
+        #[arg(long, value_name = "GIT_REVISION")]
+        rev: Option<String>,
+        /// Also save the plan to FILE, for `reconcile apply FILE`: apply then does exactly this
+        /// plan, and refuses it if the state file or anything it observed has changed since.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Plan every environment in the state folder, four at a time, one after the other in
+        /// the output. Exit 2 when any has changes.
+        #[arg(long, conflicts_with_all = ["env", "rev", "out"])]
+        all: bool,
+    },
+    /// Make AWS match the state file: shows the plan, asks, then does exactly that.
+    Apply {
+        /// A plan saved by `reconcile plan --out FILE`; without it, apply plans afresh.
+        #[arg(value_name = "PLAN_FILE")]
+        plan_file: Option<PathBuf>,
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
+        #[arg(long)]
+        env: Option<String>,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Return once the services are updated instead of following their deployments.
+        #[arg(long)]
+        no_wait: bool,
+        /// How long to follow each service's deployment before giving up with an error (ECS
+        /// goes on deploying), for example `20m`.
+        #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+        /// Allow replacing this backing service (its key under `backing:`), which deletes it
+        /// (RDS and ElastiCache after a final snapshot) and creates it again. Repeatable.
+        #[arg(long = "allow-replace", value_name = "KEY")]
+        allow_replace: Vec<String>,
+        /// How long the environment's apply lock lasts without renewal; a dead apply's lock
+        /// expires after it.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        lock_lease: std::time::Duration,
+    },
+    /// Report what differs between the state files and live AWS, telling drift (changed behind
+    /// git's back) from pending work (state not applied yet). Read-only; takes no lock.
+    /// Exit 0: clean; 2: differences; 1: error.
+    Drift {
+        /// One environment (default: the only one, or all with --all).
+        #[arg(long, conflicts_with = "all")]
+        env: Option<String>,
+        /// Every environment in the state folder, checked concurrently.
+        #[arg(long)]
+        all: bool,
+        /// Run forever, once per interval (jittered), for example `15m`: one summary line per
+        /// run (and the report with `--output json`); errors are logged and retried, never fatal;
+        /// SIGTERM or SIGINT stops it cleanly (exit 0).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        every: Option<std::time::Duration>,
+    },
+    /// Which commit each service of an environment runs and whether its rollout finished.
+    Status {
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Remove an environment's apply lock, whoever holds it (after an apply died and you do not
+    /// want to wait for its lease to run out).
+    ForceUnlock {
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Print the JSON Schema of the state file format.
+    Schema,
+}
