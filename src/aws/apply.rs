@@ -3,18 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::{Compatibility, LaunchType, NetworkMode};
 use serde::Serialize;
 
-use super::ecs::convert::{
-    containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
-};
-use super::ecs::{migration, rollout};
-use super::{Aws, AwsError, backing};
-use crate::model::BackingKind;
+use super::ecs::rollout;
+use super::{Aws, AwsError, backing, ecs, logs};
+use crate::model::{LiveBacking, TaskDefinition};
 use crate::plan::{
-    Action, Change, KnownAfterApply, Operation, Plan, Resource, ResourceKind, TaskDefinitionRef,
-    short_revision,
+    Action, Change, KnownAfterApply, Operation, Plan, Resource, ResourceKind, TagApi,
+    TaskDefinitionRef, short_revision,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,7 +75,7 @@ struct Context {
     /// New task-definition revisions by family.
     registered: BTreeMap<String, String>,
     /// Backing services known to be available, by key.
-    available: BTreeMap<String, crate::model::LiveBacking>,
+    available: BTreeMap<String, LiveBacking>,
     /// Deployments the service writes started, to follow.
     rollouts: Vec<rollout::Rollout>,
 }
@@ -128,44 +124,54 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
     }
     // Every deployment that was started is followed, even after a failure: the report says what
     // ECS did with each, not only what was asked of it.
-    if let Some(limit) = wait
-        && !context.rollouts.is_empty()
-    {
-        let progress = std::sync::Mutex::new(progress);
-        let followed = futures::future::join_all(context.rollouts.iter().map(|rollout| {
-            let progress = &progress;
-            async move {
-                let mut report = |line: String| {
-                    if let Ok(mut progress) = progress.lock() {
-                        (*progress)(line);
-                    }
-                };
-                (
-                    rollout,
-                    rollout::follow(aws, rollout, limit, &mut report).await,
-                )
-            }
-        }))
-        .await;
-        for (rollout, result) in followed {
-            let outcome = StepOutcome {
-                resource: Resource {
-                    kind: ResourceKind::Rollout,
-                    name: rollout.service.clone(),
-                },
-                action: Action::Update,
-                status: match result {
-                    Ok(detail) => StepStatus::Done { detail },
-                    Err(error) => StepStatus::Failed {
-                        error: error.to_string(),
-                    },
-                },
-            };
+    if let Some(limit) = wait {
+        for outcome in follow_rollouts(aws, &context.rollouts, limit, progress).await {
             on_step(&outcome);
             report.steps.push(outcome);
         }
     }
     report
+}
+
+/// Follows each deployment to its end, concurrently; one outcome per deployment.
+async fn follow_rollouts(
+    aws: &Aws,
+    rollouts: &[rollout::Rollout],
+    limit: std::time::Duration,
+    progress: &mut dyn FnMut(String),
+) -> Vec<StepOutcome> {
+    let progress = std::sync::Mutex::new(progress);
+    let followed = futures::future::join_all(rollouts.iter().map(|rollout| {
+        let progress = &progress;
+        async move {
+            let mut report = |line: String| {
+                if let Ok(mut progress) = progress.lock() {
+                    (*progress)(line);
+                }
+            };
+            (
+                rollout,
+                rollout::follow(aws, rollout, limit, &mut report).await,
+            )
+        }
+    }))
+    .await;
+    followed
+        .into_iter()
+        .map(|(rollout, result)| StepOutcome {
+            resource: Resource {
+                kind: ResourceKind::Rollout,
+                name: rollout.service.clone(),
+            },
+            action: Action::Update,
+            status: match result {
+                Ok(detail) => StepStatus::Done { detail },
+                Err(error) => StepStatus::Failed {
+                    error: error.to_string(),
+                },
+            },
+        })
+        .collect()
 }
 
 fn task_definition_arn(
@@ -175,11 +181,14 @@ fn task_definition_arn(
     match reference {
         TaskDefinitionRef::Existing { arn } => Ok(arn.clone()),
         TaskDefinitionRef::Registered { family } => {
-            registered.get(family).cloned().ok_or_else(|| AwsError {
-                operation: "UpdateService",
-                subject: family.clone(),
-                message: "the new revision was not registered".into(),
-            })
+            registered
+                .get(family)
+                .cloned()
+                .ok_or_else(|| AwsError::Missing {
+                    operation: "UpdateService",
+                    subject: family.clone(),
+                    message: "the new revision was not registered".into(),
+                })
         }
     }
 }
@@ -188,7 +197,7 @@ fn task_definition_arn(
 /// need is available.
 async fn fill_outputs(
     aws: &Aws,
-    definition: &mut crate::model::TaskDefinition,
+    definition: &mut TaskDefinition,
     values: &[KnownAfterApply],
     context: &mut Context,
     progress: &mut dyn FnMut(String),
@@ -203,7 +212,7 @@ async fn fill_outputs(
         let rendered = value
             .value
             .render(|key, output| context.available.get(key)?.outputs.get(output).cloned())
-            .ok_or_else(|| AwsError {
+            .ok_or_else(|| AwsError::Missing {
                 operation: "RegisterTaskDefinition",
                 subject: format!("{} in container {}", value.variable, value.container),
                 message: format!("{} has no such output once available", value.value),
@@ -224,10 +233,7 @@ async fn fill_outputs(
     Ok(())
 }
 
-fn backing_resource(kind: BackingKind, name: &str) -> String {
-    format!("{} {name}", kind.label())
-}
-
+/// Carries out one operation: a short dispatch, each arm a call into the API module that owns it.
 async fn execute(
     aws: &Aws,
     change: &Change,
@@ -235,155 +241,48 @@ async fn execute(
     allow_replace: &[String],
     progress: &mut dyn FnMut(String),
 ) -> Result<String, AwsError> {
+    let resource = &change.resource;
     match &change.operation {
         Operation::None => Ok(String::new()),
         Operation::CreateCluster { name, tags } => {
-            aws.ecs
-                .create_cluster()
-                .cluster_name(name)
-                .set_tags(Some(tags_to_sdk(tags)))
-                .send()
-                .await
-                .map_err(|e| AwsError::new("CreateCluster", name.clone(), e))?;
-            Ok(format!("created cluster {name}"))
+            ecs::write::create_cluster(aws, name, tags).await
         }
-        Operation::CreateLogGroup { name, tags } => {
-            let result = aws
-                .logs
-                .create_log_group()
-                .log_group_name(name)
-                .set_tags(Some(tags.clone().into_iter().collect()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => Ok(format!("created log group {name}")),
-                // Created since the plan was made (a concurrent or earlier, interrupted run).
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_already_exists_exception()) =>
-                {
-                    Ok(format!("log group {name} already exists"))
-                }
-                Err(error) => Err(AwsError::new("CreateLogGroup", name.clone(), error)),
+        Operation::CreateLogGroup { name, tags } => logs::create_log_group(aws, name, tags).await,
+        Operation::TagResource { api, arn, tags } => {
+            match api {
+                TagApi::Ecs => ecs::write::tag(aws, arn, tags, &resource.name).await?,
+                TagApi::Backing(kind) => backing::tag(aws, *kind, arn, tags).await?,
             }
+            Ok(format!(
+                "tagged {} {}",
+                resource.kind.label(),
+                resource.name
+            ))
         }
-        Operation::TagResource { arn, tags } => {
-            aws.ecs
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags_to_sdk(tags)))
-                .send()
-                .await
-                .map_err(|e| AwsError::new("TagResource", arn.clone(), e))?;
-            Ok(format!("tagged {}", change.resource.name))
-        }
-        Operation::RunMigration {
-            cluster,
-            task_definition,
-            container,
-            command,
-            network,
-            platform_version,
-            timeout_seconds,
-            log_group,
-            log_stream_prefix,
-        } => {
-            let arn = task_definition_arn(task_definition, &context.registered)?;
-            let migration = migration::Migration {
-                cluster,
-                task_definition: &arn,
-                container,
-                command,
-                network,
-                platform_version,
-                time_limit: std::time::Duration::from_secs(*timeout_seconds),
-                log_group,
-                log_stream_prefix,
-            };
-            migration::run_migration(aws, &migration, progress).await
+        Operation::RunMigration(migration) => {
+            let arn = task_definition_arn(&migration.task_definition, &context.registered)?;
+            ecs::migration::run_migration(aws, migration, &arn, progress).await
         }
         Operation::CreateBacking { backing } => {
             backing::create(aws, backing, super::unique_token()).await
         }
-        Operation::ModifyBacking {
-            key: _,
-            kind,
-            name,
-            id,
-            changes,
-            before,
-            apply_immediately,
-            secret,
-            arn,
-            record,
-        } => {
-            let mut detail = String::new();
-            if !changes.is_empty() {
-                let live = backing::wait_ready(aws, *kind, name, progress).await?;
-                backing::modify(
-                    aws,
-                    *kind,
-                    name,
-                    if live.id.is_empty() { id } else { &live.id },
-                    changes,
-                    before,
-                    *apply_immediately,
-                    secret,
-                )
-                .await?;
-                detail = format!(
-                    "modified {} ({}){}",
-                    backing_resource(*kind, name),
-                    changes.keys().cloned().collect::<Vec<_>>().join(", "),
-                    match (kind, apply_immediately) {
-                        (BackingKind::Rabbitmq, _) =>
-                            "; engine version and instance type take effect at the next reboot or maintenance window",
-                        (_, false) => "; what AWS defers waits for the maintenance window",
-                        (_, true) => "",
-                    }
-                );
-            }
-            if !record.is_empty() {
-                backing::tag(aws, *kind, arn, record).await?;
-                if detail.is_empty() {
-                    detail = format!(
-                        "recorded the applied settings on {}",
-                        backing_resource(*kind, name)
-                    );
-                }
-            }
-            Ok(detail)
-        }
+        Operation::ModifyBacking(modify) => backing::modify(aws, modify, progress).await,
         Operation::ReplaceBacking {
             id,
             backing,
             deletion_protected,
         } => {
             if !allow_replace.contains(&backing.key) {
-                return Err(AwsError {
-                    operation: "replace",
-                    subject: backing_resource(backing.kind, &backing.name),
-                    message: format!(
-                        "refused: replacing deletes its data; run apply with `--allow-replace {}` to allow it",
+                return Err(AwsError::Refused {
+                    step: "replace",
+                    subject: format!("{} {}", backing.kind.label(), backing.name),
+                    reason: format!(
+                        "replacing deletes its data; run apply with `--allow-replace {}` to allow it",
                         backing.key
                     ),
                 });
             }
-            let deleted = backing::delete(
-                aws,
-                backing.kind,
-                &backing.name,
-                id,
-                *deletion_protected,
-                progress,
-            )
-            .await?;
-            backing::create(aws, backing, super::unique_token()).await?;
-            Ok(format!(
-                "replaced {} ({deleted})",
-                backing_resource(backing.kind, &backing.name)
-            ))
+            backing::replace(aws, id, backing, *deletion_protected, progress).await
         }
         Operation::RegisterTaskDefinition {
             definition,
@@ -392,39 +291,23 @@ async fn execute(
         } => {
             let mut definition = definition.clone();
             fill_outputs(aws, &mut definition, known_after_apply, context, progress).await?;
-            let output = aws
-                .ecs
-                .register_task_definition()
-                .family(&definition.family)
-                .set_cpu(definition.cpu.clone())
-                .set_memory(definition.memory.clone())
-                .set_network_mode(definition.network_mode.as_deref().map(NetworkMode::from))
-                .set_requires_compatibilities(Some(
-                    definition
-                        .requires_compatibilities
-                        .iter()
-                        .map(|c| Compatibility::from(c.as_str()))
-                        .collect(),
-                ))
-                .set_execution_role_arn(definition.execution_role_arn.clone())
-                .set_task_role_arn(definition.task_role_arn.clone())
-                .set_container_definitions(Some(containers_to_sdk(&definition)))
-                .set_tags(Some(tags_to_sdk(tags)))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::new("RegisterTaskDefinition", definition.family.clone(), e)
-                })?;
-            let arn = output
-                .task_definition()
-                .and_then(|d| d.task_definition_arn())
-                .unwrap_or_default()
-                .to_string();
-            context
-                .registered
-                .insert(definition.family.clone(), arn.clone());
+            let arn = ecs::write::register_task_definition(aws, &definition, tags).await?;
+            context.registered.insert(definition.family, arn.clone());
             Ok(format!("registered {}", short_revision(&arn)))
         }
+        Operation::CreateService { .. } | Operation::UpdateService { .. } => {
+            write_service(aws, &change.operation, context).await
+        }
+    }
+}
+
+/// CreateService or UpdateService (then the service's tags), keeping the deployment it started.
+async fn write_service(
+    aws: &Aws,
+    operation: &Operation,
+    context: &mut Context,
+) -> Result<String, AwsError> {
+    match operation {
         Operation::CreateService {
             cluster,
             name,
@@ -433,40 +316,15 @@ async fn execute(
             tags,
         } => {
             let arn = task_definition_arn(task_definition, &context.registered)?;
-            let output = aws
-                .ecs
-                .create_service()
-                // The SDK retries a timed-out request with the same token: ECS then answers with
-                // the service the first attempt created instead of "already exists".
-                .client_token(super::unique_token())
-                .cluster(cluster)
-                .service_name(name)
-                .task_definition(&arn)
-                .set_desired_count(settings.desired_count)
-                .set_launch_type(settings.launch_type.as_deref().map(LaunchType::from))
-                .set_platform_version(settings.platform_version.clone())
-                .set_network_configuration(settings.network.as_ref().map(network_to_sdk))
-                .set_deployment_configuration(settings.deployment.as_ref().map(deployment_to_sdk))
-                .set_load_balancers(
-                    settings
-                        .load_balancers
-                        .as_deref()
-                        .map(load_balancers_to_sdk),
-                )
-                .set_health_check_grace_period_seconds(settings.health_check_grace_period)
-                .set_tags(Some(tags_to_sdk(tags)))
-                .send()
-                .await
-                .map_err(|e| AwsError::new("CreateService", name.clone(), e))?;
-            if let Some((deployment, task_definition)) = rollout::new_deployment(output.service()) {
-                context.rollouts.push(rollout::Rollout {
-                    cluster: cluster.clone(),
-                    service: name.clone(),
-                    deployment,
-                    task_definition,
-                    since: super::epoch_seconds(),
-                });
-            }
+            let service = ecs::write::NewService {
+                cluster,
+                name,
+                task_definition: &arn,
+                settings,
+                tags,
+            };
+            let rollout = ecs::write::create_service(aws, &service).await?;
+            context.rollouts.extend(rollout);
             Ok(format!(
                 "created service {name} running {}",
                 short_revision(&arn)
@@ -477,62 +335,19 @@ async fn execute(
             name,
             arn,
             task_definition,
-            desired_count,
-            network,
-            deployment,
-            platform_version,
-            load_balancers,
-            health_check_grace_period,
+            patch,
             tags,
         } => {
             let definition = task_definition
                 .as_ref()
                 .map(|reference| task_definition_arn(reference, &context.registered))
                 .transpose()?;
-            let any_setting = definition.is_some()
-                || desired_count.is_some()
-                || network.is_some()
-                || deployment.is_some()
-                || platform_version.is_some()
-                || load_balancers.is_some()
-                || health_check_grace_period.is_some();
-            if any_setting {
-                let since = super::epoch_seconds();
-                let output = aws
-                    .ecs
-                    .update_service()
-                    .cluster(cluster)
-                    .service(name)
-                    .set_task_definition(definition.clone())
-                    .set_desired_count(*desired_count)
-                    .set_network_configuration(network.as_ref().map(network_to_sdk))
-                    .set_deployment_configuration(deployment.as_ref().map(deployment_to_sdk))
-                    .set_platform_version(platform_version.clone())
-                    .set_load_balancers(load_balancers.as_deref().map(load_balancers_to_sdk))
-                    .set_health_check_grace_period_seconds(*health_check_grace_period)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::new("UpdateService", name.clone(), e))?;
-                if let Some((deployment, task_definition)) =
-                    rollout::new_deployment(output.service())
-                {
-                    context.rollouts.push(rollout::Rollout {
-                        cluster: cluster.clone(),
-                        service: name.clone(),
-                        deployment,
-                        task_definition,
-                        since,
-                    });
-                }
-            }
+            let rollout =
+                ecs::write::update_service(aws, cluster, name, definition.as_deref(), patch)
+                    .await?;
+            context.rollouts.extend(rollout);
             if !tags.is_empty() {
-                aws.ecs
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags_to_sdk(tags)))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::new("TagResource", name.clone(), e))?;
+                ecs::write::tag(aws, arn, tags, name).await?;
             }
             Ok(match definition {
                 Some(definition) => format!(
@@ -542,5 +357,6 @@ async fn execute(
                 None => format!("updated service {name}"),
             })
         }
+        _ => Ok(String::new()),
     }
 }

@@ -31,7 +31,7 @@ pub async fn image(aws: &Aws, state: &DesiredState) -> Result<Option<LiveImage>,
         {
             Ok(None)
         }
-        Err(error) => Err(AwsError::new(
+        Err(error) => Err(AwsError::call(
             "DescribeImages",
             format!("in ECR repository {}", state.image.repository),
             error,

@@ -70,7 +70,7 @@ pub fn holder() -> String {
 }
 
 async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
-    let invalid = |error: aws_sdk_dynamodb::error::BuildError| AwsError {
+    let invalid = |error: aws_sdk_dynamodb::error::BuildError| AwsError::Unexpected {
         operation: "CreateTable",
         subject: table.into(),
         message: error.to_string(),
@@ -103,7 +103,7 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_in_use_exception()) => {}
-        Err(error) => return Err(AwsError::new("CreateTable", table.to_string(), error)),
+        Err(error) => return Err(AwsError::call("CreateTable", table.to_string(), error)),
     }
     let mut backoff = Backoff::new();
     for _ in 0..20 {
@@ -113,13 +113,13 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| AwsError::new("DescribeTable", table.to_string(), e))?;
+            .map_err(|e| AwsError::call("DescribeTable", table.to_string(), e))?;
         if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(());
         }
         backoff.wait().await;
     }
-    Err(AwsError {
+    Err(AwsError::Unexpected {
         operation: "DescribeTable",
         subject: table.into(),
         message: "the lock table did not become ACTIVE".into(),
@@ -177,7 +177,7 @@ pub async fn acquire(
                     .consistent_read(true)
                     .send()
                     .await
-                    .map_err(|e| AwsError::new("GetItem", key.to_string(), e))?;
+                    .map_err(|e| AwsError::call("GetItem", key.to_string(), e))?;
                 let item = current.item().cloned().unwrap_or_default();
                 return Err(LockError::Held {
                     key: key.to_string(),
@@ -195,10 +195,10 @@ pub async fn acquire(
             {
                 create_table(aws, table).await?;
             }
-            Err(error) => return Err(AwsError::new("PutItem", key.to_string(), error).into()),
+            Err(error) => return Err(AwsError::call("PutItem", key.to_string(), error).into()),
         }
     }
-    Err(LockError::Aws(AwsError {
+    Err(LockError::Aws(AwsError::Unexpected {
         operation: "PutItem",
         subject: key.into(),
         message: "the lock table could not be used".into(),
@@ -277,6 +277,6 @@ pub async fn force_unlock(aws: &Aws, table: &str, key: &str) -> Result<Option<St
         {
             Ok(None)
         }
-        Err(error) => Err(AwsError::new("DeleteItem", key.to_string(), error)),
+        Err(error) => Err(AwsError::call("DeleteItem", key.to_string(), error)),
     }
 }

@@ -25,7 +25,7 @@ pub async fn check_log_groups(
             .limit(50)
             .send()
             .await
-            .map_err(|e| AwsError::new("DescribeLogGroups", name.clone(), e))?;
+            .map_err(|e| AwsError::call("DescribeLogGroups", name.clone(), e))?;
         let exists = output
             .log_groups()
             .iter()
@@ -35,6 +35,33 @@ pub async fn check_log_groups(
     .buffer_unordered(CONCURRENCY)
     .try_collect()
     .await
+}
+
+/// CreateLogGroup; a group created since the plan was made (a concurrent or earlier, interrupted
+/// run) is fine.
+pub async fn create_log_group(
+    aws: &Aws,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    let result = aws
+        .logs
+        .create_log_group()
+        .log_group_name(name)
+        .set_tags(Some(tags.clone().into_iter().collect()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(format!("created log group {name}")),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) =>
+        {
+            Ok(format!("log group {name} already exists"))
+        }
+        Err(error) => Err(AwsError::call("CreateLogGroup", name, error)),
+    }
 }
 
 /// The last lines of one log stream, indented for a report; empty when there are none or they

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod backing;
 pub mod ecr;
 pub mod ecs;
+mod error;
 pub mod lock;
 pub mod logs;
 pub mod observe;
@@ -16,6 +17,8 @@ pub mod sts;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub use error::{AwsError, is_sdk_detail};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -231,52 +234,5 @@ impl Intercept for CallLog {
     ) -> Result<(), BoxError> {
         self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
         Ok(())
-    }
-}
-
-/// An AWS error with the operation that failed and what it was about.
-#[derive(Debug, thiserror::Error)]
-#[error("{operation} {subject}: {message}")]
-pub struct AwsError {
-    pub operation: &'static str,
-    pub subject: String,
-    pub message: String,
-}
-
-impl AwsError {
-    /// Wraps an SDK error, keeping the service's error code and message.
-    pub fn new<E, R>(
-        operation: &'static str,
-        subject: impl Into<String>,
-        error: aws_sdk_ecs::error::SdkError<E, R>,
-    ) -> Self
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        AwsError {
-            operation,
-            subject: subject.into(),
-            message: Self::summary(&error),
-        }
-    }
-
-    /// The service's error code and message, or the transport error with its causes.
-    pub fn summary<E, R>(error: &aws_sdk_ecs::error::SdkError<E, R>) -> String
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        match error.as_service_error() {
-            Some(service) => format!(
-                "{}: {}",
-                service.code().unwrap_or("error"),
-                service.message().unwrap_or("no message")
-            ),
-            None => format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(error)
-            ),
-        }
     }
 }

@@ -109,7 +109,7 @@ pub async fn check_secrets(aws: &Aws, ids: BTreeSet<SecretId>) -> BTreeMap<Secre
 
 /// Reads a secret's value to pass it to the API that needs it. The value is never logged or shown.
 pub async fn value(aws: &Aws, reference: &str) -> Result<String, AwsError> {
-    let fail = |message: String| AwsError {
+    let missing = |message: String| AwsError::Missing {
         operation: "GetSecretValue",
         subject: reference.to_string(),
         message,
@@ -122,14 +122,14 @@ pub async fn value(aws: &Aws, reference: &str) -> Result<String, AwsError> {
                 .secret_id(&name)
                 .send()
                 .await
-                .map_err(|e| fail(AwsError::summary(&e)))?;
+                .map_err(|e| AwsError::call("GetSecretValue", reference, e))?;
             let text = output.secret_string().unwrap_or_default();
             match key {
                 None => Ok(text.to_string()),
                 Some(key) => serde_json::from_str::<Value>(text)
                     .ok()
                     .and_then(|json| json.get(&key).and_then(Value::as_str).map(str::to_string))
-                    .ok_or_else(|| fail(format!("the secret has no JSON key `{key}`"))),
+                    .ok_or_else(|| missing(format!("the secret has no JSON key `{key}`"))),
             }
         }
         Some(SecretRef::Ssm { name }) => {
@@ -140,14 +140,14 @@ pub async fn value(aws: &Aws, reference: &str) -> Result<String, AwsError> {
                 .with_decryption(true)
                 .send()
                 .await
-                .map_err(|e| fail(AwsError::summary(&e)))?;
+                .map_err(|e| AwsError::call("GetParameter", reference, e))?;
             Ok(output
                 .parameter()
                 .and_then(|p| p.value())
                 .unwrap_or_default()
                 .to_string())
         }
-        _ => Err(fail("not a Secrets Manager or SSM reference".into())),
+        _ => Err(missing("not a Secrets Manager or SSM reference".into())),
     }
 }
 

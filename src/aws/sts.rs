@@ -9,6 +9,6 @@ pub async fn account(aws: &Aws) -> Result<String, AwsError> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| AwsError::new("GetCallerIdentity", "for the current credentials", e))?;
+        .map_err(|e| AwsError::call("GetCallerIdentity", "for the current credentials", e))?;
     Ok(identity.account().unwrap_or_default().to_string())
 }

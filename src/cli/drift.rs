@@ -84,7 +84,11 @@ pub(super) async fn every(
             }
             Err(error) => {
                 failures += 1;
-                let _ = writeln!(anstream::stderr(), "drift: run failed: {error:#}");
+                let _ = writeln!(
+                    anstream::stderr(),
+                    "drift: run failed: {}",
+                    super::errors::error_text(&error)
+                );
                 // Retry sooner, but never hammer: 5 s doubling, up to the interval.
                 interval.min(std::time::Duration::from_secs(5) * 2u32.pow(failures.min(6)))
             }

@@ -10,6 +10,7 @@ use clap::Parser;
 mod apply;
 mod args;
 mod drift;
+mod errors;
 mod load;
 
 use crate::aws::Aws;
@@ -30,7 +31,7 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             let mut stderr = anstream::stderr();
-            let text = format!("{error:#}");
+            let text = errors::error_text(&error);
             let text = if text.starts_with("error:") {
                 text
             } else {

@@ -4,8 +4,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{Action, Change, Operation, Plan, ResourceKind};
-use crate::state::desired::FINGERPRINT_TAG;
+use crate::plan::{Action, Plan, RecordStatus, ResourceKind};
 
 /// What kind of difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -72,56 +71,18 @@ impl Report {
     }
 }
 
-/// Whether a service change comes from the state (its content record differs, or it does not
-/// exist) or from live AWS (the record matches what the state asks for now).
-fn service_kind(change: &Change) -> Kind {
-    match &change.operation {
-        Operation::UpdateService { tags, .. } if !tags.contains_key(FINGERPRINT_TAG) => Kind::Drift,
-        _ => Kind::Pending,
-    }
-}
-
 /// Classifies every difference of `plan`.
 pub fn classify(plan: &Plan) -> Report {
-    let services: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.resource.kind == ResourceKind::Service && c.action != Action::NoOp)
-        .collect();
     let differences = plan
         .changes
         .iter()
         .filter(|c| c.action != Action::NoOp && c.resource.kind != ResourceKind::Migration)
         .map(|change| {
-            let kind = match change.resource.kind {
-                ResourceKind::Service => service_kind(change),
-                // RDS and Amazon MQ report their tags, so their record is read with them.
-                ResourceKind::RdsInstance | ResourceKind::MqBroker => match &change.operation {
-                    Operation::ModifyBacking { record, .. }
-                        if !record.contains_key(FINGERPRINT_TAG) =>
-                    {
-                        Kind::Drift
-                    }
-                    _ => Kind::Pending,
-                },
-                // A task definition changes with its service: the same kind.
-                ResourceKind::TaskDefinition => services
-                    .iter()
-                    .find(|s| match &s.operation {
-                        Operation::UpdateService {
-                            task_definition: Some(target),
-                            ..
-                        }
-                        | Operation::CreateService {
-                            task_definition: target,
-                            ..
-                        } => target
-                            .display()
-                            .starts_with(&format!("{}:", change.resource.name)),
-                        _ => false,
-                    })
-                    .map_or(Kind::Pending, |s| service_kind(s)),
-                _ => Kind::Unrecorded,
+            // The planner read the record: drift where it matches the state, pending where not.
+            let kind = match change.record {
+                Some(RecordStatus::Matches) => Kind::Drift,
+                Some(RecordStatus::Stale) => Kind::Pending,
+                Some(RecordStatus::Unrecorded) | None => Kind::Unrecorded,
             };
             Difference {
                 kind,

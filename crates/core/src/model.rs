@@ -153,6 +153,94 @@ pub struct ServiceSettings {
     pub health_check_grace_period: Option<i32>,
 }
 
+/// One managed setting of an ECS service with its value: what CreateService is given and what an
+/// UpdateService patch carries.
+///
+/// The one list of service settings: adding one is a field of `ServiceSettings`, a variant here,
+/// a line in `ServiceSettings::each`, a read in the SDK conversion and an arm in the request
+/// builder (`aws::ecs::write`); the planner compares and shows every setting the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "field", content = "value", rename_all = "snake_case")]
+pub enum ServiceSetting {
+    DesiredCount(i32),
+    LaunchType(String),
+    PlatformVersion(String),
+    Network(Network),
+    Deployment(Deployment),
+    /// The complete list (`[]` detaches every target group).
+    LoadBalancers(Vec<LoadBalancer>),
+    HealthCheckGracePeriod(i32),
+}
+
+impl ServiceSetting {
+    /// The setting's name in the state file and the plan (`desired_count`, `network`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServiceSetting::DesiredCount(_) => "desired_count",
+            ServiceSetting::LaunchType(_) => "launch_type",
+            ServiceSetting::PlatformVersion(_) => "platform_version",
+            ServiceSetting::Network(_) => "network",
+            ServiceSetting::Deployment(_) => "deployment",
+            ServiceSetting::LoadBalancers(_) => "load_balancers",
+            ServiceSetting::HealthCheckGracePeriod(_) => "health_check_grace_period",
+        }
+    }
+
+    /// Whether UpdateService can change it (the launch type is fixed at creation).
+    pub fn updatable(&self) -> bool {
+        !matches!(self, ServiceSetting::LaunchType(_))
+    }
+
+    /// The value AWS means when it reports none, where that is a value.
+    pub fn live_default(&self) -> Option<ServiceSetting> {
+        match self {
+            // AWS reports no grace period where none was ever set: 0.
+            ServiceSetting::HealthCheckGracePeriod(_) => {
+                Some(ServiceSetting::HealthCheckGracePeriod(0))
+            }
+            _ => None,
+        }
+    }
+
+    /// The value alone, as JSON (for field diffs).
+    pub fn value(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.remove("value").unwrap_or(serde_json::Value::Null)
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+}
+
+impl ServiceSettings {
+    /// Every setting that has a value, in the order plans list them. `None` stays out: on the
+    /// desired side it means "not managed".
+    pub fn each(&self) -> Vec<ServiceSetting> {
+        let ServiceSettings {
+            desired_count,
+            launch_type,
+            platform_version,
+            network,
+            deployment,
+            load_balancers,
+            health_check_grace_period,
+        } = self.clone();
+        [
+            desired_count.map(ServiceSetting::DesiredCount),
+            launch_type.map(ServiceSetting::LaunchType),
+            network.map(ServiceSetting::Network),
+            deployment.map(ServiceSetting::Deployment),
+            platform_version.map(ServiceSetting::PlatformVersion),
+            load_balancers.map(ServiceSetting::LoadBalancers),
+            health_check_grace_period.map(ServiceSetting::HealthCheckGracePeriod),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 /// A target group a service registers its tasks in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LoadBalancer {
@@ -309,4 +397,35 @@ pub enum SecretStatus {
     Unchecked {
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_service_setting_is_listed_once_under_its_own_name() {
+        let settings = ServiceSettings {
+            desired_count: Some(2),
+            launch_type: Some("FARGATE".into()),
+            platform_version: Some("LATEST".into()),
+            network: Some(Network::default()),
+            deployment: Some(Deployment::default()),
+            load_balancers: Some(Vec::new()),
+            health_check_grace_period: Some(0),
+        };
+        let mut listed: Vec<&str> = settings.each().iter().map(ServiceSetting::name).collect();
+        let serde_json::Value::Object(fields) = serde_json::to_value(&settings).unwrap() else {
+            panic!("settings serialize as an object")
+        };
+        let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        listed.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(listed, names);
+        // The value alone, as the plan shows it.
+        assert_eq!(
+            ServiceSetting::DesiredCount(2).value(),
+            serde_json::json!(2)
+        );
+    }
 }

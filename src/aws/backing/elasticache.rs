@@ -3,15 +3,21 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_elasticache::operation::create_replication_group::builders::CreateReplicationGroupFluentBuilder;
+use aws_sdk_elasticache::operation::modify_replication_group::builders::ModifyReplicationGroupFluentBuilder;
 use aws_sdk_elasticache::types::{
     AuthTokenUpdateStrategyType, AutomaticFailoverStatus, CacheCluster, MultiAzStatus,
     PendingAutomaticFailoverStatus, ReplicationGroup, Tag,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::settings::{Fields, Setting, sorted_ids, text};
+use super::settings::{
+    Field, as_bool, as_int, as_list, as_text, create_with, from_text, modifies, modify_with,
+    read_all, sorted_ids,
+};
 use crate::aws::{Aws, AwsError};
 use crate::model::{BackingKind, LiveBacking};
+use crate::plan::{BackingModify, BackingWrite, ReplicaChange};
 
 /// Every replication group of the region (paged).
 pub(super) async fn list(aws: &Aws) -> Result<Vec<ReplicationGroup>, AwsError> {
@@ -22,7 +28,7 @@ pub(super) async fn list(aws: &Aws) -> Result<Vec<ReplicationGroup>, AwsError> {
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::new("DescribeReplicationGroups", "in the region", e))
+        .map_err(|e| AwsError::call("DescribeReplicationGroups", "in the region", e))
 }
 
 /// The group's first member cluster: engine version, network, parameter group, pending node type.
@@ -48,7 +54,7 @@ pub(super) async fn primary_member(
         {
             Ok(None)
         }
-        Err(error) => Err(AwsError::new(
+        Err(error) => Err(AwsError::call(
             "DescribeCacheClusters",
             member.clone(),
             error,
@@ -76,7 +82,7 @@ pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking
         {
             Ok(None)
         }
-        Err(error) => Err(AwsError::new(
+        Err(error) => Err(AwsError::call(
             "DescribeReplicationGroups",
             name.to_string(),
             error,
@@ -84,92 +90,146 @@ pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking
     }
 }
 
-/// The model of a replication group and, when read, its primary member cluster.
-pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> LiveBacking {
-    let mut fields = Fields::default();
-    let mut set = |field: &str, value: Option<Value>| fields.set(field, value);
-    set(
-        "engine",
-        text(group.engine().or(member.and_then(|m| m.engine()))),
-    );
-    set(
-        "node_type",
-        text(
-            group
+/// What the describe calls answer for a replication group: the group, and its primary member
+/// cluster (engine version, network, parameter group and pending node changes live there).
+pub struct Described {
+    pub group: ReplicationGroup,
+    pub member: Option<CacheCluster>,
+}
+
+type RedisField =
+    Field<Described, CreateReplicationGroupFluentBuilder, ModifyReplicationGroupFluentBuilder>;
+
+/// Every field of an ElastiCache for Redis replication group (cluster mode off), by state-file
+/// name: read from DescribeReplicationGroups and the primary's DescribeCacheClusters, set on
+/// CreateReplicationGroup and ModifyReplicationGroup. Replicas change through
+/// Increase/DecreaseReplicaCount and the AUTH token's value is sent beside its strategy (`modify`).
+pub(super) const FIELDS: &[RedisField] = &[
+    RedisField::read("engine", |d| {
+        from_text(
+            d.group
+                .engine()
+                .or(d.member.as_ref().and_then(|m| m.engine())),
+        )
+    }),
+    RedisField::read("version", |d| {
+        from_text(d.member.as_ref()?.engine_version())
+    })
+    .pending(|d| {
+        from_text(
+            d.member
+                .as_ref()?
+                .pending_modified_values()?
+                .engine_version(),
+        )
+    })
+    .create(|r, v| r.set_engine_version(as_text(v)))
+    .modify(|r, v| r.set_engine_version(as_text(v))),
+    RedisField::read("node_type", |d| {
+        from_text(
+            d.group
                 .cache_node_type()
-                .or(member.and_then(|m| m.cache_node_type())),
-        ),
-    );
-    set(
-        "replicas",
-        Some(json!(group.member_clusters().len().saturating_sub(1))),
-    );
-    set(
-        "automatic_failover",
-        group.automatic_failover().map(|status| {
+                .or(d.member.as_ref().and_then(|m| m.cache_node_type())),
+        )
+    })
+    .pending(|d| {
+        from_text(
+            d.member
+                .as_ref()?
+                .pending_modified_values()?
+                .cache_node_type(),
+        )
+    })
+    .create(|r, v| r.set_cache_node_type(as_text(v)))
+    .modify(|r, v| r.set_cache_node_type(as_text(v))),
+    RedisField::read("replicas", |d| {
+        Some(json!(d.group.member_clusters().len().saturating_sub(1)))
+    })
+    .create(|r, v| r.num_cache_clusters(as_int(v).unwrap_or(0) + 1)),
+    RedisField::read("automatic_failover", |d| {
+        d.group.automatic_failover().map(|status| {
             json!(matches!(
                 status,
                 AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling
             ))
-        }),
-    );
-    set(
-        "multi_az",
-        group
+        })
+    })
+    .pending(|d| {
+        let status = d
+            .group
+            .pending_modified_values()?
+            .automatic_failover_status()?;
+        Some(json!(*status == PendingAutomaticFailoverStatus::Enabled))
+    })
+    .create(|r, v| r.set_automatic_failover_enabled(as_bool(v)))
+    .modify(|r, v| r.set_automatic_failover_enabled(as_bool(v))),
+    RedisField::read("multi_az", |d| {
+        d.group
             .multi_az()
-            .map(|status| json!(*status == MultiAzStatus::Enabled)),
-    );
-    set(
-        "transit_encryption",
-        Some(json!(group.transit_encryption_enabled().unwrap_or(false))),
-    );
-    set(
-        "at_rest_encryption",
-        Some(json!(group.at_rest_encryption_enabled().unwrap_or(false))),
-    );
-    set(
-        "auth_token",
-        Some(json!(group.auth_token_enabled().unwrap_or(false))),
-    );
-    if let Some(member) = member {
-        set("version", text(member.engine_version()));
-        set(
-            "parameter_group",
-            text(
-                member
-                    .cache_parameter_group()
-                    .and_then(|group| group.cache_parameter_group_name()),
-            ),
-        );
-        set("subnet_group", text(member.cache_subnet_group_name()));
-        set(
-            "security_groups",
-            Some(sorted_ids(
-                member
-                    .security_groups()
-                    .iter()
-                    .filter_map(|group| group.security_group_id()),
-            )),
-        );
-        set(
-            "maintenance_window",
-            text(member.preferred_maintenance_window()),
-        );
-    }
+            .map(|status| json!(*status == MultiAzStatus::Enabled))
+    })
+    .create(|r, v| r.set_multi_az_enabled(as_bool(v)))
+    .modify(|r, v| r.set_multi_az_enabled(as_bool(v))),
+    RedisField::read("transit_encryption", |d| {
+        Some(json!(d.group.transit_encryption_enabled().unwrap_or(false)))
+    })
+    .create(|r, v| r.set_transit_encryption_enabled(as_bool(v))),
+    RedisField::read("at_rest_encryption", |d| {
+        Some(json!(d.group.at_rest_encryption_enabled().unwrap_or(false)))
+    })
+    .create(|r, v| r.set_at_rest_encryption_enabled(as_bool(v))),
+    // The token's value itself is read from its secret and sent beside (`create`, `modify`).
+    RedisField::read("auth_token", |d| {
+        Some(json!(d.group.auth_token_enabled().unwrap_or(false)))
+    })
+    .modify(|r, v| {
+        r.set_auth_token_update_strategy(as_bool(v).map(|on| {
+            if on {
+                AuthTokenUpdateStrategyType::Set
+            } else {
+                AuthTokenUpdateStrategyType::Delete
+            }
+        }))
+    }),
+    RedisField::read("parameter_group", |d| {
+        from_text(
+            d.member
+                .as_ref()?
+                .cache_parameter_group()?
+                .cache_parameter_group_name(),
+        )
+    })
+    .create(|r, v| r.set_cache_parameter_group_name(as_text(v)))
+    .modify(|r, v| r.set_cache_parameter_group_name(as_text(v))),
+    RedisField::read("subnet_group", |d| {
+        from_text(d.member.as_ref()?.cache_subnet_group_name())
+    })
+    .create(|r, v| r.set_cache_subnet_group_name(as_text(v))),
+    RedisField::read("security_groups", |d| {
+        Some(sorted_ids(
+            d.member
+                .as_ref()?
+                .security_groups()
+                .iter()
+                .filter_map(|group| group.security_group_id()),
+        ))
+    })
+    .create(|r, v| r.set_security_group_ids(as_list(v)))
+    .modify(|r, v| r.set_security_group_ids(as_list(v))),
+    RedisField::read("maintenance_window", |d| {
+        from_text(d.member.as_ref()?.preferred_maintenance_window())
+    })
+    .create(|r, v| r.set_preferred_maintenance_window(as_text(v)))
+    .modify(|r, v| r.set_preferred_maintenance_window(as_text(v))),
+];
 
-    let mut pending = Fields::default();
-    pending.set(
-        "automatic_failover",
-        group
-            .pending_modified_values()
-            .and_then(|values| values.automatic_failover_status())
-            .map(|status| json!(*status == PendingAutomaticFailoverStatus::Enabled)),
-    );
-    if let Some(values) = member.and_then(|m| m.pending_modified_values()) {
-        pending.set("node_type", text(values.cache_node_type()));
-        pending.set("version", text(values.engine_version()));
-    }
-
+/// The model of a replication group and, when read, its primary member cluster.
+pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> LiveBacking {
+    let described = Described {
+        group: group.clone(),
+        member: member.cloned(),
+    };
+    let (settings, pending) = read_all(FIELDS, &described);
     let mut outputs = BTreeMap::new();
     if let Some(endpoint) = group
         .node_groups()
@@ -190,8 +250,8 @@ pub fn from_sdk(group: &ReplicationGroup, member: Option<&CacheCluster>) -> Live
         name,
         arn: group.arn().unwrap_or_default().to_string(),
         status: group.status().unwrap_or_default().to_string(),
-        settings: fields.0,
-        pending: pending.0,
+        settings,
+        pending,
         outputs,
         tags: None,
     }
@@ -215,89 +275,54 @@ pub(super) async fn tag(
         .set_tags(Some(sdk_tags(tags)))
         .send()
         .await
-        .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
+        .map_err(|e| AwsError::call("AddTagsToResource", arn.to_string(), e))?;
     Ok(())
 }
 
 /// CreateReplicationGroup: one shard, a primary and `replicas` replicas.
 pub(super) async fn create(
     aws: &Aws,
-    name: &str,
-    description: &str,
-    settings: &Setting<'_>,
+    backing: &BackingWrite,
     auth_token: Option<String>,
-    tags: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
-    let replicas = settings.int("replicas").unwrap_or(0);
-    aws.elasticache
+    let request = aws
+        .elasticache
         .create_replication_group()
-        .replication_group_id(name)
-        .replication_group_description(description)
+        .replication_group_id(&backing.name)
+        .replication_group_description(&backing.description)
         .engine("redis")
-        .set_engine_version(settings.text("version"))
-        .set_cache_node_type(settings.text("node_type"))
-        .num_cache_clusters(replicas + 1)
-        .set_automatic_failover_enabled(settings.bool("automatic_failover"))
-        .set_multi_az_enabled(settings.bool("multi_az"))
-        .set_transit_encryption_enabled(settings.bool("transit_encryption"))
-        .set_at_rest_encryption_enabled(settings.bool("at_rest_encryption"))
+        .num_cache_clusters(1)
         .set_auth_token(auth_token)
-        .set_cache_parameter_group_name(settings.text("parameter_group"))
-        .set_cache_subnet_group_name(settings.text("subnet_group"))
-        .set_security_group_ids(settings.list("security_groups"))
-        .set_preferred_maintenance_window(settings.text("maintenance_window"))
-        .set_tags(Some(sdk_tags(tags)))
+        .set_tags(Some(sdk_tags(&backing.tags)));
+    create_with(FIELDS, request, &backing.settings)
         .send()
         .await
-        .map_err(|e| AwsError::new("CreateReplicationGroup", name.to_string(), e))?;
+        .map_err(|e| AwsError::call("CreateReplicationGroup", &backing.name, e))?;
     Ok(())
 }
 
-/// ModifyReplicationGroup for the settings it takes; Increase/DecreaseReplicaCount for replicas.
+/// ModifyReplicationGroup for the settings it takes; Increase/DecreaseReplicaCount for replicas,
+/// as the plan decided.
 pub(super) async fn modify(
     aws: &Aws,
-    name: &str,
-    changes: &Setting<'_>,
-    before: &Setting<'_>,
-    apply_immediately: bool,
+    modify: &BackingModify,
     auth_token: Option<String>,
 ) -> Result<(), AwsError> {
-    let auth = changes.bool("auth_token");
-    let strategy = match auth {
-        Some(true) => Some(AuthTokenUpdateStrategyType::Set),
-        Some(false) => Some(AuthTokenUpdateStrategyType::Delete),
-        None => None,
-    };
-    let modifies = changes.has_any(&[
-        "version",
-        "node_type",
-        "automatic_failover",
-        "multi_az",
-        "auth_token",
-        "parameter_group",
-        "security_groups",
-        "maintenance_window",
-    ]);
-    if modifies {
-        aws.elasticache
+    let name = &modify.name;
+    if modifies(FIELDS, &modify.changes) {
+        let request = aws
+            .elasticache
             .modify_replication_group()
             .replication_group_id(name)
-            .apply_immediately(apply_immediately)
-            .set_engine_version(changes.text("version"))
-            .set_cache_node_type(changes.text("node_type"))
-            .set_automatic_failover_enabled(changes.bool("automatic_failover"))
-            .set_multi_az_enabled(changes.bool("multi_az"))
-            .set_auth_token(auth_token.filter(|_| auth == Some(true)))
-            .set_auth_token_update_strategy(strategy)
-            .set_cache_parameter_group_name(changes.text("parameter_group"))
-            .set_security_group_ids(changes.list("security_groups"))
-            .set_preferred_maintenance_window(changes.text("maintenance_window"))
+            .apply_immediately(modify.apply_immediately)
+            .set_auth_token(auth_token);
+        modify_with(FIELDS, request, &modify.changes)
             .send()
             .await
-            .map_err(|e| AwsError::new("ModifyReplicationGroup", name.to_string(), e))?;
+            .map_err(|e| AwsError::call("ModifyReplicationGroup", name, e))?;
     }
-    if let Some(replicas) = changes.int("replicas") {
-        if before.int("replicas").unwrap_or(0) < replicas {
+    match modify.replicas {
+        Some(ReplicaChange::Increase(replicas)) => {
             aws.elasticache
                 .increase_replica_count()
                 .replication_group_id(name)
@@ -305,8 +330,9 @@ pub(super) async fn modify(
                 .apply_immediately(true)
                 .send()
                 .await
-                .map_err(|e| AwsError::new("IncreaseReplicaCount", name.to_string(), e))?;
-        } else {
+                .map_err(|e| AwsError::call("IncreaseReplicaCount", name, e))?;
+        }
+        Some(ReplicaChange::Decrease(replicas)) => {
             aws.elasticache
                 .decrease_replica_count()
                 .replication_group_id(name)
@@ -314,8 +340,9 @@ pub(super) async fn modify(
                 .apply_immediately(true)
                 .send()
                 .await
-                .map_err(|e| AwsError::new("DecreaseReplicaCount", name.to_string(), e))?;
+                .map_err(|e| AwsError::call("DecreaseReplicaCount", name, e))?;
         }
+        None => {}
     }
     Ok(())
 }
@@ -329,6 +356,6 @@ pub(super) async fn delete(aws: &Aws, name: &str, snapshot: &str) -> Result<Stri
         .retain_primary_cluster(false)
         .send()
         .await
-        .map_err(|e| AwsError::new("DeleteReplicationGroup", name.to_string(), e))?;
+        .map_err(|e| AwsError::call("DeleteReplicationGroup", name.to_string(), e))?;
     Ok(format!("final snapshot {snapshot}"))
 }

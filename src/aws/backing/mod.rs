@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 #[cfg(test)]
 mod classification_tests;
 mod elasticache;
@@ -15,10 +13,9 @@ pub mod settings;
 
 use crate::aws::{Aws, AwsError, secrets};
 use crate::model::{BackingKind, LiveBacking};
-use crate::plan::BackingWrite;
+use crate::plan::{BackingModify, BackingWrite};
 use crate::state::DesiredState;
 use crate::state::desired::{ENVIRONMENT_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE};
-use settings::Setting;
 
 /// How long apply waits for a backing service to become available, per kind (AWS's own creation
 /// times: RDS Multi-AZ often 20-40 minutes, ElastiCache 10-20, Amazon MQ 15-25).
@@ -165,8 +162,7 @@ pub async fn wait_ready(
             last = status.clone();
         }
         if started.elapsed() >= limit {
-            return Err(AwsError {
-                operation: "wait",
+            return Err(AwsError::TimedOut {
                 subject: format!("{} {name}", kind.label()),
                 message: format!(
                     "still `{status}` after {} minutes; the apply stopped, rerun it once AWS is done",
@@ -178,59 +174,75 @@ pub async fn wait_ready(
     }
 }
 
-/// Creates the backing service.
+/// Creates the backing service, reading the secret value its API takes at creation (the Redis
+/// AUTH token, the RabbitMQ admin password) right before the call.
 pub async fn create(aws: &Aws, backing: &BackingWrite, token: String) -> Result<String, AwsError> {
-    let settings = Setting(&backing.settings);
-    let name = &backing.name;
+    let secret = secrets::optional_value(aws, &backing.secret).await?;
     match backing.kind {
-        BackingKind::Postgres => rds::create(aws, name, &settings, &backing.tags).await?,
-        BackingKind::Redis => {
-            let token = secrets::optional_value(aws, &backing.secret).await?;
-            elasticache::create(
-                aws,
-                name,
-                &backing.description,
-                &settings,
-                token,
-                &backing.tags,
-            )
-            .await?
+        BackingKind::Postgres => {
+            rds::create(aws, &backing.name, &backing.settings, &backing.tags).await?
         }
+        BackingKind::Redis => elasticache::create(aws, backing, secret).await?,
         BackingKind::Rabbitmq => {
-            let password = secrets::optional_value(aws, &backing.secret)
-                .await?
-                .unwrap_or_default();
-            mq::create(aws, name, &settings, password, &backing.tags, token).await?;
+            mq::create(aws, backing, secret.unwrap_or_default(), token).await?;
         }
     }
-    Ok(format!("created {} {name}", backing.kind.label()))
+    Ok(format!("created {} {}", backing.kind.label(), backing.name))
 }
 
-/// Modifies the fields a plan lists.
-#[allow(clippy::too_many_arguments)]
+/// Waits until the resource is available, writes the fields the plan lists, then its record.
 pub async fn modify(
     aws: &Aws,
-    kind: BackingKind,
-    name: &str,
-    id: &str,
-    changes: &BTreeMap<String, Value>,
-    before: &BTreeMap<String, Value>,
-    apply_immediately: bool,
-    secret: &Option<String>,
-) -> Result<(), AwsError> {
-    let (changes, before) = (Setting(changes), Setting(before));
-    match kind {
-        BackingKind::Postgres => rds::modify(aws, name, &changes, &before, apply_immediately).await,
-        BackingKind::Redis => {
-            let token = if changes.bool("auth_token") == Some(true) {
-                secrets::optional_value(aws, secret).await?
-            } else {
-                None
-            };
-            elasticache::modify(aws, name, &changes, &before, apply_immediately, token).await
-        }
-        BackingKind::Rabbitmq => mq::modify(aws, id, &changes).await,
+    modify: &BackingModify,
+    progress: &mut dyn FnMut(String),
+) -> Result<String, AwsError> {
+    let label = format!("{} {}", modify.kind.label(), modify.name);
+    wait_ready(aws, modify.kind, &modify.name, progress).await?;
+    let secret = secrets::optional_value(aws, &modify.secret).await?;
+    match modify.kind {
+        BackingKind::Postgres => rds::modify(aws, modify).await?,
+        BackingKind::Redis => elasticache::modify(aws, modify, secret).await?,
+        BackingKind::Rabbitmq => mq::modify(aws, modify).await?,
     }
+    if !modify.record.is_empty() {
+        tag(aws, modify.kind, &modify.arn, &modify.record).await?;
+    }
+    Ok(format!(
+        "modified {label} ({}){}",
+        modify
+            .changes
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        modify.takes_effect
+    ))
+}
+
+/// Deletes the resource (turning its deletion protection off first where the plan says it is
+/// on), waits until it is gone, and creates it again.
+pub async fn replace(
+    aws: &Aws,
+    id: &str,
+    backing: &BackingWrite,
+    deletion_protected: bool,
+    progress: &mut dyn FnMut(String),
+) -> Result<String, AwsError> {
+    let deleted = delete(
+        aws,
+        backing.kind,
+        &backing.name,
+        id,
+        deletion_protected,
+        progress,
+    )
+    .await?;
+    create(aws, backing, crate::aws::unique_token()).await?;
+    Ok(format!(
+        "replaced {} {} ({deleted})",
+        backing.kind.label(),
+        backing.name
+    ))
 }
 
 /// Adds or corrects tags on the resource (never removes any).
@@ -248,7 +260,7 @@ pub async fn tag(
 }
 
 /// Deletes the service (RDS and ElastiCache after a final snapshot) and waits until it is gone.
-pub async fn delete(
+async fn delete(
     aws: &Aws,
     kind: BackingKind,
     name: &str,
@@ -266,8 +278,7 @@ pub async fn delete(
     let mut backoff = crate::aws::Backoff::new();
     while describe(aws, kind, name).await?.is_some() {
         if started.elapsed() >= time_limit(kind) {
-            return Err(AwsError {
-                operation: "wait",
+            return Err(AwsError::TimedOut {
                 subject: format!("{} {name}", kind.label()),
                 message: "still being deleted; rerun the apply once it is gone".into(),
             });

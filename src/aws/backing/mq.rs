@@ -3,15 +3,21 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_mq::operation::create_broker::builders::CreateBrokerFluentBuilder;
 use aws_sdk_mq::operation::describe_broker::DescribeBrokerOutput;
+use aws_sdk_mq::operation::update_broker::builders::UpdateBrokerFluentBuilder;
 use aws_sdk_mq::types::{
     BrokerSummary, DayOfWeek, DeploymentMode, EngineType, User, WeeklyStartTime,
 };
 use serde_json::{Value, json};
 
-use super::settings::{Fields, Setting, sorted_ids, text};
+use super::settings::{
+    Field, as_bool, as_list, as_text, create_with, from_bool, from_text, modify_with, read_all,
+    sorted_ids,
+};
 use crate::aws::{Aws, AwsError};
 use crate::model::{BackingKind, LiveBacking};
+use crate::plan::{BackingModify, BackingWrite};
 
 const DAYS: [(&str, DayOfWeek); 7] = [
     ("mon", DayOfWeek::Monday),
@@ -32,7 +38,7 @@ pub(super) async fn list(aws: &Aws) -> Result<Vec<BrokerSummary>, AwsError> {
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::new("ListBrokers", "in the region", e))
+        .map_err(|e| AwsError::call("ListBrokers", "in the region", e))
 }
 
 /// One broker by id.
@@ -42,7 +48,7 @@ pub(super) async fn describe_id(aws: &Aws, id: &str) -> Result<DescribeBrokerOut
         .broker_id(id)
         .send()
         .await
-        .map_err(|e| AwsError::new("DescribeBroker", id.to_string(), e))
+        .map_err(|e| AwsError::call("DescribeBroker", id.to_string(), e))
 }
 
 /// One broker by name, or `None`.
@@ -67,56 +73,67 @@ fn window(start: &WeeklyStartTime) -> Option<String> {
     Some(format!("{day}:{}", start.time_of_day()?))
 }
 
+type MqField = Field<DescribeBrokerOutput, CreateBrokerFluentBuilder, UpdateBrokerFluentBuilder>;
+
+fn ids(list: &[String]) -> Value {
+    sorted_ids(list.iter().map(String::as_str))
+}
+
+/// Every field of an Amazon MQ for RabbitMQ broker, by state-file name: read from DescribeBroker
+/// (pending engine version, instance type and security groups included), set on CreateBroker and
+/// UpdateBroker. RabbitMQ brokers take their users and network only at creation; the admin user
+/// is created with its password (`create`).
+pub(super) const FIELDS: &[MqField] = &[
+    MqField::read("engine", |b| {
+        b.engine_type()
+            .map(|engine| json!(engine.as_str().to_ascii_lowercase()))
+    }),
+    MqField::read("version", |b| from_text(b.engine_version()))
+        .pending(|b| from_text(b.pending_engine_version()))
+        .create(|r, v| r.set_engine_version(as_text(v)))
+        .modify(|r, v| r.set_engine_version(as_text(v))),
+    MqField::read("instance_type", |b| from_text(b.host_instance_type()))
+        .pending(|b| from_text(b.pending_host_instance_type()))
+        .create(|r, v| r.set_host_instance_type(as_text(v)))
+        .modify(|r, v| r.set_host_instance_type(as_text(v))),
+    MqField::read("deployment_mode", |b| {
+        b.deployment_mode().map(|mode| json!(mode.as_str()))
+    })
+    .create(|r, v| {
+        r.set_deployment_mode(as_text(v).map(|mode| DeploymentMode::from(mode.as_str())))
+    }),
+    // RabbitMQ brokers list no users through the API: unknown, never a difference.
+    MqField::read("admin_user", |b| from_text(b.users().first()?.username())),
+    MqField::read("auto_minor_version_upgrade", |b| {
+        from_bool(b.auto_minor_version_upgrade())
+    })
+    .create(|r, v| r.set_auto_minor_version_upgrade(as_bool(v)))
+    .modify(|r, v| r.set_auto_minor_version_upgrade(as_bool(v))),
+    MqField::read("maintenance_window", |b| {
+        b.maintenance_window_start_time()
+            .and_then(window)
+            .map(Value::from)
+    })
+    .create(|r, v| r.set_maintenance_window_start_time(start_time(as_text(v))))
+    .modify(|r, v| r.set_maintenance_window_start_time(start_time(as_text(v)))),
+    MqField::read("publicly_accessible", |b| {
+        from_bool(b.publicly_accessible())
+    })
+    .create(|r, v| r.set_publicly_accessible(as_bool(v))),
+    MqField::read("subnets", |b| Some(ids(b.subnet_ids())))
+        .create(|r, v| r.set_subnet_ids(as_list(v))),
+    MqField::read("security_groups", |b| Some(ids(b.security_groups())))
+        .pending(|b| {
+            let pending = b.pending_security_groups();
+            (!pending.is_empty()).then(|| ids(pending))
+        })
+        .create(|r, v| r.set_security_groups(as_list(v)))
+        .modify(|r, v| r.set_security_groups(as_list(v))),
+];
+
 /// The model of a broker.
 pub fn from_sdk(broker: &DescribeBrokerOutput) -> LiveBacking {
-    let mut fields = Fields::default();
-    let mut set = |field: &str, value: Option<Value>| fields.set(field, value);
-    set(
-        "engine",
-        broker
-            .engine_type()
-            .map(|engine| json!(engine.as_str().to_ascii_lowercase())),
-    );
-    set("version", text(broker.engine_version()));
-    set("instance_type", text(broker.host_instance_type()));
-    set(
-        "deployment_mode",
-        broker.deployment_mode().map(|mode| json!(mode.as_str())),
-    );
-    // RabbitMQ brokers list no users through the API: unknown, never a difference.
-    set(
-        "admin_user",
-        text(broker.users().first().and_then(|user| user.username())),
-    );
-    set(
-        "auto_minor_version_upgrade",
-        broker.auto_minor_version_upgrade().map(Value::from),
-    );
-    set(
-        "maintenance_window",
-        broker
-            .maintenance_window_start_time()
-            .and_then(window)
-            .map(Value::from),
-    );
-    set(
-        "publicly_accessible",
-        broker.publicly_accessible().map(Value::from),
-    );
-    let ids = |list: &[String]| sorted_ids(list.iter().map(String::as_str));
-    set("subnets", Some(ids(broker.subnet_ids())));
-    set("security_groups", Some(ids(broker.security_groups())));
-
-    let mut pending = Fields::default();
-    pending.set("version", text(broker.pending_engine_version()));
-    pending.set("instance_type", text(broker.pending_host_instance_type()));
-    if !broker.pending_security_groups().is_empty() {
-        pending.set(
-            "security_groups",
-            Some(ids(broker.pending_security_groups())),
-        );
-    }
-
+    let (settings, pending) = read_all(FIELDS, broker);
     let mut outputs = BTreeMap::new();
     if let Some(endpoint) = broker
         .broker_instances()
@@ -142,8 +159,8 @@ pub fn from_sdk(broker: &DescribeBrokerOutput) -> LiveBacking {
             .broker_state()
             .map(|state| state.as_str().to_string())
             .unwrap_or_default(),
-        settings: fields.0,
-        pending: pending.0,
+        settings,
+        pending,
         outputs,
         tags: Some(
             broker
@@ -167,43 +184,31 @@ fn start_time(window: Option<String>) -> Option<WeeklyStartTime> {
     )
 }
 
-/// CreateBroker with an idempotency token; returns the broker id.
+/// CreateBroker with an idempotency token, the admin user with its password; returns the broker id.
 pub(super) async fn create(
     aws: &Aws,
-    name: &str,
-    settings: &Setting<'_>,
+    backing: &BackingWrite,
     password: String,
-    tags: &BTreeMap<String, String>,
     token: String,
 ) -> Result<String, AwsError> {
-    let output = aws
+    let admin = backing.settings.get("admin_user").and_then(as_text);
+    let request = aws
         .mq
         .create_broker()
         .creator_request_id(token)
-        .broker_name(name)
+        .broker_name(&backing.name)
         .engine_type(EngineType::Rabbitmq)
-        .set_engine_version(settings.text("version"))
-        .set_host_instance_type(settings.text("instance_type"))
-        .set_deployment_mode(
-            settings
-                .text("deployment_mode")
-                .map(|mode| DeploymentMode::from(mode.as_str())),
-        )
         .users(
             User::builder()
-                .set_username(settings.text("admin_user"))
+                .set_username(admin)
                 .password(password)
                 .build(),
         )
-        .set_auto_minor_version_upgrade(settings.bool("auto_minor_version_upgrade"))
-        .set_maintenance_window_start_time(start_time(settings.text("maintenance_window")))
-        .set_publicly_accessible(settings.bool("publicly_accessible"))
-        .set_subnet_ids(settings.list("subnets"))
-        .set_security_groups(settings.list("security_groups"))
-        .set_tags(Some(tags.clone().into_iter().collect()))
+        .set_tags(Some(backing.tags.clone().into_iter().collect()));
+    let output = create_with(FIELDS, request, &backing.settings)
         .send()
         .await
-        .map_err(|e| AwsError::new("CreateBroker", name.to_string(), e))?;
+        .map_err(|e| AwsError::call("CreateBroker", &backing.name, e))?;
     Ok(output.broker_id().unwrap_or_default().to_string())
 }
 
@@ -219,23 +224,17 @@ pub(super) async fn tag(
         .set_tags(Some(tags.clone().into_iter().collect()))
         .send()
         .await
-        .map_err(|e| AwsError::new("CreateTags", arn.to_string(), e))?;
+        .map_err(|e| AwsError::call("CreateTags", arn, e))?;
     Ok(())
 }
 
 /// UpdateBroker with only the fields that change.
-pub(super) async fn modify(aws: &Aws, id: &str, changes: &Setting<'_>) -> Result<(), AwsError> {
-    aws.mq
-        .update_broker()
-        .broker_id(id)
-        .set_engine_version(changes.text("version"))
-        .set_host_instance_type(changes.text("instance_type"))
-        .set_auto_minor_version_upgrade(changes.bool("auto_minor_version_upgrade"))
-        .set_maintenance_window_start_time(start_time(changes.text("maintenance_window")))
-        .set_security_groups(changes.list("security_groups"))
+pub(super) async fn modify(aws: &Aws, modify: &BackingModify) -> Result<(), AwsError> {
+    let request = aws.mq.update_broker().broker_id(&modify.id);
+    modify_with(FIELDS, request, &modify.changes)
         .send()
         .await
-        .map_err(|e| AwsError::new("UpdateBroker", id.to_string(), e))?;
+        .map_err(|e| AwsError::call("UpdateBroker", &modify.id, e))?;
     Ok(())
 }
 
@@ -246,6 +245,6 @@ pub(super) async fn delete(aws: &Aws, id: &str) -> Result<String, AwsError> {
         .broker_id(id)
         .send()
         .await
-        .map_err(|e| AwsError::new("DeleteBroker", id.to_string(), e))?;
+        .map_err(|e| AwsError::call("DeleteBroker", id.to_string(), e))?;
     Ok("deleted".into())
 }

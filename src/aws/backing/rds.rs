@@ -3,12 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
+use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::{DbInstance, Tag};
 use serde_json::{Value, json};
 
-use super::settings::{Fields, Setting, int, sorted_ids, text};
+use super::settings::{
+    Field, as_bool, as_int, as_list, as_text, create_with, from_bool, from_int, from_text,
+    modify_with, read_all, sorted_ids,
+};
 use crate::aws::{Aws, AwsError};
 use crate::model::{BackingKind, LiveBacking};
+use crate::plan::BackingModify;
 
 /// Every DB instance of the region (paged): one read serves the managed instances and those no
 /// entry names any more.
@@ -20,7 +26,7 @@ pub(super) async fn list(aws: &Aws) -> Result<Vec<DbInstance>, AwsError> {
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::new("DescribeDBInstances", "in the region", e))
+        .map_err(|e| AwsError::call("DescribeDBInstances", "in the region", e))
 }
 
 /// One DB instance by identifier, or `None` when it does not exist.
@@ -40,7 +46,7 @@ pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking
         {
             Ok(None)
         }
-        Err(error) => Err(AwsError::new(
+        Err(error) => Err(AwsError::call(
             "DescribeDBInstances",
             name.to_string(),
             error,
@@ -56,86 +62,93 @@ pub(super) fn tags(instance: &DbInstance) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The model of a DB instance, settings keyed by the state file's field names.
-pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
-    let mut fields = Fields::default();
-    let mut set = |field: &str, value: Option<Value>| fields.set(field, value);
-    set("engine", text(instance.engine()));
-    set("version", text(instance.engine_version()));
-    set("instance_class", text(instance.db_instance_class()));
-    set("storage_gb", int(instance.allocated_storage()));
-    // RDS leaves MaxAllocatedStorage out when storage autoscaling is off.
-    set(
-        "max_storage_gb",
-        Some(json!(instance.max_allocated_storage().unwrap_or(0))),
-    );
-    set("storage_type", text(instance.storage_type()));
-    set("multi_az", instance.multi_az().map(Value::from));
-    set(
-        "backup_retention_days",
-        int(instance.backup_retention_period()),
-    );
-    set("backup_window", text(instance.preferred_backup_window()));
-    set(
-        "maintenance_window",
-        text(instance.preferred_maintenance_window()),
-    );
-    set(
-        "deletion_protection",
-        instance.deletion_protection().map(Value::from),
-    );
-    set(
-        "storage_encrypted",
-        instance.storage_encrypted().map(Value::from),
-    );
-    set(
-        "parameter_group",
-        text(
-            instance
-                .db_parameter_groups()
-                .first()
-                .and_then(|group| group.db_parameter_group_name()),
-        ),
-    );
-    set(
-        "subnet_group",
-        text(
-            instance
-                .db_subnet_group()
-                .and_then(|group| group.db_subnet_group_name()),
-        ),
-    );
-    set(
-        "security_groups",
+type RdsField = Field<DbInstance, CreateDBInstanceFluentBuilder, ModifyDBInstanceFluentBuilder>;
+
+/// Every field of an RDS for PostgreSQL instance, by state-file name: read from
+/// DescribeDBInstances (pending values from PendingModifiedValues), set on CreateDBInstance and
+/// on ModifyDBInstance. The engine, the managed master password and public access are fixed at
+/// creation (`create`).
+pub(super) const FIELDS: &[RdsField] = &[
+    RdsField::read("engine", |i| from_text(i.engine())),
+    RdsField::read("version", |i| from_text(i.engine_version()))
+        .pending(|i| from_text(i.pending_modified_values()?.engine_version()))
+        .create(|r, v| r.set_engine_version(as_text(v)))
+        .modify(|r, v| r.set_engine_version(as_text(v))),
+    RdsField::read("instance_class", |i| from_text(i.db_instance_class()))
+        .pending(|i| from_text(i.pending_modified_values()?.db_instance_class()))
+        .create(|r, v| r.set_db_instance_class(as_text(v)))
+        .modify(|r, v| r.set_db_instance_class(as_text(v))),
+    RdsField::read("storage_gb", |i| from_int(i.allocated_storage()))
+        .pending(|i| from_int(i.pending_modified_values()?.allocated_storage()))
+        .create(|r, v| r.set_allocated_storage(as_int(v)))
+        .modify(|r, v| r.set_allocated_storage(as_int(v))),
+    // RDS leaves MaxAllocatedStorage out when storage autoscaling is off: 0, as the state says it.
+    RdsField::read("max_storage_gb", |i| {
+        Some(json!(i.max_allocated_storage().unwrap_or(0)))
+    })
+    .create(|r, v| r.set_max_allocated_storage(as_int(v).filter(|max| *max > 0)))
+    .modify(|r, v| r.set_max_allocated_storage(as_int(v))),
+    RdsField::read("storage_type", |i| from_text(i.storage_type()))
+        .pending(|i| from_text(i.pending_modified_values()?.storage_type()))
+        .create(|r, v| r.set_storage_type(as_text(v)))
+        .modify(|r, v| r.set_storage_type(as_text(v))),
+    RdsField::read("multi_az", |i| from_bool(i.multi_az()))
+        .pending(|i| from_bool(i.pending_modified_values()?.multi_az()))
+        .create(|r, v| r.set_multi_az(as_bool(v)))
+        .modify(|r, v| r.set_multi_az(as_bool(v))),
+    RdsField::read("backup_retention_days", |i| {
+        from_int(i.backup_retention_period())
+    })
+    .pending(|i| from_int(i.pending_modified_values()?.backup_retention_period()))
+    .create(|r, v| r.set_backup_retention_period(as_int(v)))
+    .modify(|r, v| r.set_backup_retention_period(as_int(v))),
+    RdsField::read("backup_window", |i| from_text(i.preferred_backup_window()))
+        .create(|r, v| r.set_preferred_backup_window(as_text(v)))
+        .modify(|r, v| r.set_preferred_backup_window(as_text(v))),
+    RdsField::read("maintenance_window", |i| {
+        from_text(i.preferred_maintenance_window())
+    })
+    .create(|r, v| r.set_preferred_maintenance_window(as_text(v)))
+    .modify(|r, v| r.set_preferred_maintenance_window(as_text(v))),
+    RdsField::read("deletion_protection", |i| {
+        from_bool(i.deletion_protection())
+    })
+    .create(|r, v| r.set_deletion_protection(as_bool(v)))
+    .modify(|r, v| r.set_deletion_protection(as_bool(v))),
+    RdsField::read("storage_encrypted", |i| from_bool(i.storage_encrypted()))
+        .create(|r, v| r.set_storage_encrypted(as_bool(v))),
+    RdsField::read("parameter_group", |i| {
+        from_text(i.db_parameter_groups().first()?.db_parameter_group_name())
+    })
+    .create(|r, v| r.set_db_parameter_group_name(as_text(v)))
+    .modify(|r, v| r.set_db_parameter_group_name(as_text(v))),
+    RdsField::read("subnet_group", |i| {
+        from_text(i.db_subnet_group()?.db_subnet_group_name())
+    })
+    .pending(|i| from_text(i.pending_modified_values()?.db_subnet_group_name()))
+    .create(|r, v| r.set_db_subnet_group_name(as_text(v)))
+    .modify(|r, v| r.set_db_subnet_group_name(as_text(v))),
+    RdsField::read("security_groups", |i| {
         Some(sorted_ids(
-            instance
-                .vpc_security_groups()
+            i.vpc_security_groups()
                 .iter()
                 .filter_map(|group| group.vpc_security_group_id()),
-        )),
-    );
-    set("master_username", text(instance.master_username()));
-    set("database", text(instance.db_name()));
-    set(
-        "managed_master_password",
-        Some(json!(instance.master_user_secret().is_some())),
-    );
+        ))
+    })
+    .create(|r, v| r.set_vpc_security_group_ids(as_list(v)))
+    .modify(|r, v| r.set_vpc_security_group_ids(as_list(v))),
+    RdsField::read("master_username", |i| from_text(i.master_username()))
+        .create(|r, v| r.set_master_username(as_text(v))),
+    RdsField::read("database", |i| from_text(i.db_name())).create(|r, v| r.set_db_name(as_text(v))),
+    RdsField::read("managed_master_password", |i| {
+        Some(json!(i.master_user_secret().is_some()))
+    })
+    .modify(|r, v| r.set_manage_master_user_password(as_bool(v))),
+];
 
-    let mut pending = Fields::default();
-    if let Some(values) = instance.pending_modified_values() {
-        let mut set = |field: &str, value: Option<Value>| pending.set(field, value);
-        set("instance_class", text(values.db_instance_class()));
-        set("storage_gb", int(values.allocated_storage()));
-        set("version", text(values.engine_version()));
-        set("multi_az", values.multi_az().map(Value::from));
-        set("storage_type", text(values.storage_type()));
-        set(
-            "backup_retention_days",
-            int(values.backup_retention_period()),
-        );
-        set("subnet_group", text(values.db_subnet_group_name()));
-    }
-
+/// The model of a DB instance, settings keyed by the state file's field names.
+pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
+    let (settings, pending) = read_all(FIELDS, instance);
     let mut outputs = BTreeMap::new();
     if let Some(endpoint) = instance.endpoint() {
         if let Some(address) = endpoint.address() {
@@ -165,8 +178,8 @@ pub fn from_sdk(instance: &DbInstance) -> LiveBacking {
             .db_instance_status()
             .unwrap_or_default()
             .to_string(),
-        settings: fields.0,
-        pending: pending.0,
+        settings,
+        pending,
         outputs,
         tags: Some(tags(instance)),
     }
@@ -190,7 +203,7 @@ pub(super) async fn tag(
         .set_tags(Some(sdk_tags(tags)))
         .send()
         .await
-        .map_err(|e| AwsError::new("AddTagsToResource", arn.to_string(), e))?;
+        .map_err(|e| AwsError::call("AddTagsToResource", arn.to_string(), e))?;
     Ok(())
 }
 
@@ -198,74 +211,36 @@ pub(super) async fn tag(
 pub(super) async fn create(
     aws: &Aws,
     name: &str,
-    settings: &Setting<'_>,
+    settings: &BTreeMap<String, Value>,
     tags: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
-    aws.rds
+    let request = aws
+        .rds
         .create_db_instance()
         .db_instance_identifier(name)
         .engine("postgres")
-        .set_engine_version(settings.text("version"))
-        .set_db_instance_class(settings.text("instance_class"))
-        .set_allocated_storage(settings.int("storage_gb"))
-        .set_max_allocated_storage(settings.int("max_storage_gb").filter(|max| *max > 0))
-        .set_storage_type(settings.text("storage_type"))
-        .set_multi_az(settings.bool("multi_az"))
-        .set_backup_retention_period(settings.int("backup_retention_days"))
-        .set_preferred_backup_window(settings.text("backup_window"))
-        .set_preferred_maintenance_window(settings.text("maintenance_window"))
-        .set_deletion_protection(settings.bool("deletion_protection"))
-        .set_storage_encrypted(settings.bool("storage_encrypted"))
-        .set_db_parameter_group_name(settings.text("parameter_group"))
-        .set_db_subnet_group_name(settings.text("subnet_group"))
-        .set_vpc_security_group_ids(settings.list("security_groups"))
-        .set_master_username(settings.text("master_username"))
         .manage_master_user_password(true)
-        .set_db_name(settings.text("database"))
         .publicly_accessible(false)
-        .set_tags(Some(sdk_tags(tags)))
+        .set_tags(Some(sdk_tags(tags)));
+    create_with(FIELDS, request, settings)
         .send()
         .await
-        .map_err(|e| AwsError::new("CreateDBInstance", name.to_string(), e))?;
+        .map_err(|e| AwsError::call("CreateDBInstance", name, e))?;
     Ok(())
 }
 
 /// ModifyDBInstance with only the fields that change.
-pub(super) async fn modify(
-    aws: &Aws,
-    name: &str,
-    changes: &Setting<'_>,
-    before: &Setting<'_>,
-    apply_immediately: bool,
-) -> Result<(), AwsError> {
-    let major = |setting: &Setting| {
-        setting
-            .text("version")
-            .and_then(|v| v.split('.').next().map(str::to_string))
-    };
-    let major_upgrade = changes.text("version").is_some() && major(changes) != major(before);
-    aws.rds
+pub(super) async fn modify(aws: &Aws, modify: &BackingModify) -> Result<(), AwsError> {
+    let request = aws
+        .rds
         .modify_db_instance()
-        .db_instance_identifier(name)
-        .apply_immediately(apply_immediately)
-        .set_engine_version(changes.text("version"))
-        .set_allow_major_version_upgrade(major_upgrade.then_some(true))
-        .set_db_instance_class(changes.text("instance_class"))
-        .set_allocated_storage(changes.int("storage_gb"))
-        .set_max_allocated_storage(changes.int("max_storage_gb"))
-        .set_storage_type(changes.text("storage_type"))
-        .set_multi_az(changes.bool("multi_az"))
-        .set_backup_retention_period(changes.int("backup_retention_days"))
-        .set_preferred_backup_window(changes.text("backup_window"))
-        .set_preferred_maintenance_window(changes.text("maintenance_window"))
-        .set_deletion_protection(changes.bool("deletion_protection"))
-        .set_db_parameter_group_name(changes.text("parameter_group"))
-        .set_db_subnet_group_name(changes.text("subnet_group"))
-        .set_vpc_security_group_ids(changes.list("security_groups"))
-        .set_manage_master_user_password(changes.bool("managed_master_password"))
+        .db_instance_identifier(&modify.name)
+        .apply_immediately(modify.apply_immediately)
+        .set_allow_major_version_upgrade(modify.allow_major_version_upgrade.then_some(true));
+    modify_with(FIELDS, request, &modify.changes)
         .send()
         .await
-        .map_err(|e| AwsError::new("ModifyDBInstance", name.to_string(), e))?;
+        .map_err(|e| AwsError::call("ModifyDBInstance", &modify.name, e))?;
     Ok(())
 }
 
@@ -284,7 +259,7 @@ pub(super) async fn delete(
             .apply_immediately(true)
             .send()
             .await
-            .map_err(|e| AwsError::new("ModifyDBInstance", name.to_string(), e))?;
+            .map_err(|e| AwsError::call("ModifyDBInstance", name.to_string(), e))?;
     }
     aws.rds
         .delete_db_instance()
@@ -294,6 +269,6 @@ pub(super) async fn delete(
         .delete_automated_backups(false)
         .send()
         .await
-        .map_err(|e| AwsError::new("DeleteDBInstance", name.to_string(), e))?;
+        .map_err(|e| AwsError::call("DeleteDBInstance", name.to_string(), e))?;
     Ok(format!("final snapshot {snapshot}"))
 }

@@ -6,3 +6,4 @@ pub mod convert;
 pub mod migration;
 pub mod read;
 pub mod rollout;
+pub mod write;

@@ -24,7 +24,7 @@ pub async fn cluster(aws: &Aws, name: &str) -> Result<Option<LiveCluster>, AwsEr
         .include(ClusterField::Tags)
         .send()
         .await
-        .map_err(|e| AwsError::new("DescribeClusters", format!("cluster {name}"), e))?;
+        .map_err(|e| AwsError::call("DescribeClusters", format!("cluster {name}"), e))?;
     Ok(output.clusters().first().map(|cluster| LiveCluster {
         name: cluster.cluster_name().unwrap_or_default().to_string(),
         arn: cluster.cluster_arn().unwrap_or_default().to_string(),
@@ -63,7 +63,7 @@ pub async fn services(
                     .as_service_error()
                     .is_some_and(|e| e.is_cluster_not_found_exception()) => {}
             Err(error) => {
-                return Err(AwsError::new(
+                return Err(AwsError::call(
                     "DescribeServices",
                     format!("in cluster {}", state.cluster),
                     error,
@@ -85,7 +85,7 @@ pub async fn describe_revisions(
             .task_definition(&arn)
             .send()
             .await
-            .map_err(|e| AwsError::new("DescribeTaskDefinition", arn.clone(), e))?;
+            .map_err(|e| AwsError::call("DescribeTaskDefinition", arn.clone(), e))?;
         Ok::<_, AwsError>(
             output
                 .task_definition()
@@ -113,7 +113,7 @@ pub async fn candidates(
         .max_results(CANDIDATE_REVISIONS as i32)
         .send()
         .await
-        .map_err(|e| AwsError::new("ListTaskDefinitions", format!("family {family}"), e))?;
+        .map_err(|e| AwsError::call("ListTaskDefinitions", format!("family {family}"), e))?;
     // familyPrefix matches by prefix on AWS; keep this family only, newest first.
     let mut arns: Vec<String> = listed
         .task_definition_arns()

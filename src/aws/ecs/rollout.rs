@@ -24,6 +24,23 @@ pub fn new_deployment(service: Option<&Service>) -> Option<(String, String)> {
     ))
 }
 
+/// The deployment to follow from a CreateService / UpdateService answer made at `since`.
+pub fn started(
+    cluster: &str,
+    service: &str,
+    answer: Option<&Service>,
+    since: i64,
+) -> Option<Rollout> {
+    let (deployment, task_definition) = new_deployment(answer)?;
+    Some(Rollout {
+        cluster: cluster.to_string(),
+        service: service.to_string(),
+        deployment,
+        task_definition,
+        since,
+    })
+}
+
 /// The model of what DescribeServices says about a service's deployments.
 pub fn rollout_from_sdk(service: &Service) -> ServiceRollout {
     ServiceRollout {
@@ -74,9 +91,8 @@ pub async fn follow(
     time_limit: Duration,
     progress: &mut dyn FnMut(String),
 ) -> Result<String, AwsError> {
-    let fail = |message: String| AwsError {
-        operation: "rollout",
-        subject: rollout.service.clone(),
+    let fail = |message: String| AwsError::Rollout {
+        service: rollout.service.clone(),
         message,
     };
     let started = Instant::now();
@@ -90,7 +106,7 @@ pub async fn follow(
             .services(&rollout.service)
             .send()
             .await
-            .map_err(|e| AwsError::new("DescribeServices", rollout.service.clone(), e))?;
+            .map_err(|e| AwsError::call("DescribeServices", rollout.service.clone(), e))?;
         let Some(service) = output.services().first() else {
             return Err(fail("the service no longer exists".into()));
         };

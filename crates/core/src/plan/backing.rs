@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::change::{Action, BackingWrite, Change, Operation, Resource, ResourceKind};
+use super::change::{
+    Action, BackingModify, BackingWrite, Change, Operation, RecordStatus, ReplicaChange, Resource,
+    ResourceKind, TagApi,
+};
 use super::fields::{ChangeClass, FieldChange};
 use crate::model::{BackingKind, LiveBacking};
 use crate::state::DesiredState;
@@ -368,7 +371,8 @@ pub(super) fn backing_changes(
                     .iter()
                     .map(|(field, value)| FieldChange::new(field, None, Some(value.clone())))
                     .collect(),
-                diff: None,
+                content: None,
+                record: Some(record_status(backing.kind, true)),
                 operation: Operation::CreateBacking { backing: spec() },
             });
             continue;
@@ -386,20 +390,10 @@ pub(super) fn backing_changes(
                 record_tags.remove(FINGERPRINT_TAG);
             }
         }
-        let modify = |changes: BTreeMap<String, Value>, before: BTreeMap<String, Value>| {
-            Operation::ModifyBacking {
-                key: backing.key.clone(),
-                kind: backing.kind,
-                name: backing.name.clone(),
-                id: current.id.clone(),
-                changes,
-                before,
-                apply_immediately: backing.apply_immediately,
-                secret: backing.secret.clone().map(String::from),
-                arn: current.arn.clone(),
-                record: record_tags.clone(),
-            }
-        };
+        let record = current.tags.as_ref().map_or(RecordStatus::Unrecorded, |_| {
+            record_status(backing.kind, record_stale)
+        });
+        let modify = || modify_operation(backing, current, &assessment, record_tags.clone());
         refusals.extend(
             assessment
                 .refusals
@@ -447,7 +441,7 @@ pub(super) fn backing_changes(
                         "modify"
                     }
                 ),
-                modify(assessment.writes.clone(), assessment.before.clone()),
+                modify(),
             )
         } else if record_stale
             && assessment
@@ -458,7 +452,11 @@ pub(super) fn backing_changes(
             (
                 Action::Update,
                 format!("record the applied settings (tag {FINGERPRINT_TAG}){waiting}"),
-                modify(BTreeMap::new(), BTreeMap::new()),
+                Operation::TagResource {
+                    api: TagApi::Backing(backing.kind),
+                    arn: current.arn.clone(),
+                    tags: record_tags.clone(),
+                },
             )
         } else if assessment.fields.is_empty() {
             (
@@ -473,14 +471,88 @@ pub(super) fn backing_changes(
                 Operation::None,
             )
         };
+        let record = match (&operation, action) {
+            (_, Action::NoOp) => None,
+            // A replacement is the state's doing, whatever the record says.
+            (Operation::ReplaceBacking { .. }, _) => Some(record_status(backing.kind, true)),
+            _ => Some(record),
+        };
         changes.push(Change {
-            resource: resource(backing),
-            action,
-            reason,
             fields: assessment.fields,
-            diff: None,
-            operation,
+            record,
+            ..Change::new(resource(backing), action, reason, operation)
         });
     }
     (changes, refusals)
+}
+
+/// Where the describe call reports tags (RDS, Amazon MQ), the record tells drift from pending;
+/// ElastiCache's does not, so its differences are unrecorded.
+fn record_status(kind: BackingKind, stale: bool) -> RecordStatus {
+    match kind {
+        BackingKind::Redis => RecordStatus::Unrecorded,
+        BackingKind::Postgres | BackingKind::Rabbitmq if stale => RecordStatus::Stale,
+        BackingKind::Postgres | BackingKind::Rabbitmq => RecordStatus::Matches,
+    }
+}
+
+/// The major part of a version (`16.4` -> `16`).
+fn major(version: Option<&Value>) -> Option<&str> {
+    version?.as_str()?.split('.').next()
+}
+
+/// The ModifyBacking of an entry's writes, with every choice the APIs need made here: whether an
+/// RDS version change crosses a major version, whether ElastiCache replicas are added or removed,
+/// whether the Redis AUTH token's value must be sent, and when AWS carries the writes out.
+fn modify_operation(
+    backing: &DesiredBacking,
+    current: &LiveBacking,
+    assessment: &Assessment,
+    record: BTreeMap<String, String>,
+) -> Operation {
+    let writes = &assessment.writes;
+    let before = &assessment.before;
+    let allow_major_version_upgrade = backing.kind == BackingKind::Postgres
+        && writes.contains_key("version")
+        && major(writes.get("version")) != major(before.get("version"));
+    let replicas = match (backing.kind, writes.get("replicas").and_then(Value::as_i64)) {
+        (BackingKind::Redis, Some(wanted)) => {
+            let wanted = i32::try_from(wanted).unwrap_or(i32::MAX);
+            let live = before.get("replicas").and_then(Value::as_i64).unwrap_or(0);
+            Some(if i64::from(wanted) > live {
+                ReplicaChange::Increase(wanted)
+            } else {
+                ReplicaChange::Decrease(wanted)
+            })
+        }
+        _ => None,
+    };
+    let sends_token = backing.kind == BackingKind::Redis
+        && writes.get("auth_token").and_then(Value::as_bool) == Some(true);
+    let takes_effect = match (backing.kind, backing.apply_immediately) {
+        (BackingKind::Rabbitmq, _) => {
+            "; engine version and instance type take effect at the next reboot or maintenance window"
+        }
+        (_, false) => "; what AWS defers waits for the maintenance window",
+        (_, true) => "",
+    };
+    Operation::ModifyBacking(BackingModify {
+        key: backing.key.clone(),
+        kind: backing.kind,
+        name: backing.name.clone(),
+        id: current.id.clone(),
+        changes: writes.clone(),
+        before: before.clone(),
+        apply_immediately: backing.apply_immediately,
+        allow_major_version_upgrade,
+        replicas,
+        secret: backing
+            .secret
+            .clone()
+            .map(String::from)
+            .filter(|_| sends_token),
+        takes_effect: takes_effect.to_string(),
+        arn: current.arn.clone(),
+        record,
+    })
 }

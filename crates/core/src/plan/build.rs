@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::backing::backing_changes;
-use super::change::{Action, Change, Operation, PLAN_FORMAT_VERSION, Plan, Resource, ResourceKind};
+use super::change::{
+    Action, Change, Operation, PLAN_FORMAT_VERSION, Plan, RecordStatus, Resource, ResourceKind,
+    TagApi,
+};
 use super::migration::migration_changes;
 use super::preconditions::{PlanError, check_preconditions};
 use super::service::service_change;
@@ -35,7 +38,8 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         action: Action::NoOp,
         reason: format!("exists in ECR ({digest})"),
         fields: Vec::new(),
-        diff: None,
+        content: None,
+        record: None,
         operation: Operation::None,
     });
     changes.push(cluster_change(state, live));
@@ -58,18 +62,26 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     let mut service_changes = Vec::new();
     let mut targets = Vec::new();
     for service in &state.services {
-        let (definition_change, target) =
+        let (mut definition_change, target) =
             task_definition_change(state, live, service, &image_uri, &known);
-        definition_changes.push(definition_change);
         targets.push(target.clone());
         let fingerprint = service_fingerprint(state, service, &live.account, &image_uri);
-        service_changes.push(service_change(
+        let service_change = service_change(
             state,
             live.services.get(&service.name),
             service,
             target,
             &fingerprint,
-        ));
+        );
+        // A task definition changes with its service, and is recorded on it: the same status.
+        if definition_change.action != Action::NoOp {
+            definition_change.record = match service_change.action {
+                Action::NoOp => Some(RecordStatus::Stale),
+                _ => service_change.record,
+            };
+        }
+        definition_changes.push(definition_change);
+        service_changes.push(service_change);
     }
     let per_service: Vec<_> = targets
         .into_iter()
@@ -108,7 +120,8 @@ fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
             action: Action::Create,
             reason: "does not exist".into(),
             fields: Vec::new(),
-            diff: None,
+            content: None,
+            record: None,
             operation: Operation::CreateCluster {
                 name: state.cluster.clone(),
                 tags: state.tags.clone(),
@@ -122,7 +135,8 @@ fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
                     action: Action::NoOp,
                     reason: "exists".into(),
                     fields,
-                    diff: None,
+                    content: None,
+                    record: None,
                     operation: Operation::None,
                 }
             } else {
@@ -131,8 +145,10 @@ fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
                     action: Action::Update,
                     reason: "tags differ".into(),
                     fields,
-                    diff: None,
+                    content: None,
+                    record: None,
                     operation: Operation::TagResource {
+                        api: TagApi::Ecs,
                         arn: cluster.arn.clone(),
                         tags: missing,
                     },

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::fields::FieldChange;
-use crate::model::{
-    BackingKind, Deployment, LoadBalancer, Network, ServiceSettings, TaskDefinition,
-};
+use crate::model::{BackingKind, Network, ServiceSetting, ServiceSettings, TaskDefinition};
 use crate::state::template::Template;
 
 /// Version of the plan document (`--output json`); bumped on any incompatible change.
@@ -57,10 +55,57 @@ pub struct Change {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
-    /// Unified diff of the task-definition content, for task-definition changes.
+    /// The whole content on both sides (task definitions), for renderers to diff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
+    pub content: Option<Content>,
+    /// Whether the record apply leaves on the resource matches what the state asks for now: what
+    /// tells drift from pending work. `None` where nothing differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordStatus>,
     pub operation: Operation,
+}
+
+impl Change {
+    /// A change with no field list, content or record (the common case; set them after).
+    pub fn new(
+        resource: Resource,
+        action: Action,
+        reason: impl Into<String>,
+        operation: Operation,
+    ) -> Self {
+        Change {
+            resource,
+            action,
+            reason: reason.into(),
+            fields: Vec::new(),
+            content: None,
+            record: None,
+            operation,
+        }
+    }
+}
+
+/// A document's content before and after (normalized), each under a label such as
+/// `kaapi-task:7 (running)`; `before` is `{}` when nothing exists yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Content {
+    pub before_label: String,
+    pub before: serde_json::Value,
+    pub after_label: String,
+    pub after: serde_json::Value,
+}
+
+/// The record a resource carries of what was last applied to it, against what the state asks now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// The record equals the state's fingerprint: the state did not change since it was applied,
+    /// so a difference was made in AWS (drift).
+    Matches,
+    /// The record is another fingerprint, or there is none yet: the state changed (pending).
+    Stale,
+    /// No record is kept for this kind of resource (ElastiCache, clusters, log groups).
+    Unrecorded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,7 +212,10 @@ pub enum Operation {
         name: String,
         tags: BTreeMap<String, String>,
     },
+    /// Adds or corrects tags (never removes any): a tag-only change, or a record written alone.
     TagResource {
+        #[serde(default)]
+        api: TagApi,
         arn: String,
         tags: BTreeMap<String, String>,
     },
@@ -181,39 +229,11 @@ pub enum Operation {
     CreateBacking {
         backing: BackingWrite,
     },
-    ModifyBacking {
-        key: String,
-        kind: BackingKind,
-        name: String,
-        id: String,
-        /// Fields to change, with their new values.
-        changes: BTreeMap<String, serde_json::Value>,
-        /// Their live values.
-        before: BTreeMap<String, serde_json::Value>,
-        apply_immediately: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        secret: Option<String>,
-        /// The resource's ARN, and the record tags to write (`reconcile:fingerprint` when the
-        /// applied settings change, `reconcile:commit`); empty: none.
-        #[serde(default)]
-        arn: String,
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        record: BTreeMap<String, String>,
-    },
+    /// Modifies the fields that differ, once the resource is available.
+    ModifyBacking(BackingModify),
     /// RunTask from the service's task definition with one container's command replaced, then
     /// follow it to STOPPED: a non-zero exit or a task that never started stops the apply.
-    RunMigration {
-        cluster: String,
-        task_definition: TaskDefinitionRef,
-        container: String,
-        command: Vec<String>,
-        network: Network,
-        platform_version: String,
-        timeout_seconds: u64,
-        /// Where its awslogs lines go: group and stream prefix.
-        log_group: String,
-        log_stream_prefix: String,
-    },
+    RunMigration(MigrationTask),
     /// Delete (RDS: after a final snapshot) and create again.
     ReplaceBacking {
         id: String,
@@ -234,23 +254,81 @@ pub enum Operation {
         arn: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         task_definition: Option<TaskDefinitionRef>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        desired_count: Option<i32>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        network: Option<Network>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        deployment: Option<Deployment>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        platform_version: Option<String>,
-        /// The complete new list (`[]` detaches every target group).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        load_balancers: Option<Vec<LoadBalancer>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        health_check_grace_period: Option<i32>,
-        /// Tags to add or correct (never removes tags someone else set).
+        /// The settings that change, each with its new value.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        patch: Vec<ServiceSetting>,
+        /// Tags to add or correct with the update (never removes tags someone else set).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         tags: BTreeMap<String, String>,
     },
+}
+
+/// Which API a `TagResource` goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagApi {
+    /// ECS TagResource (clusters, services).
+    #[default]
+    Ecs,
+    /// The backing service's own tagging call (RDS and ElastiCache AddTagsToResource, MQ CreateTags).
+    Backing(BackingKind),
+}
+
+/// Replicas added (IncreaseReplicaCount) or removed (DecreaseReplicaCount), to this many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaChange {
+    Increase(i32),
+    Decrease(i32),
+}
+
+/// A backing service's modification: the fields to write and every choice the API needs, made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackingModify {
+    pub key: String,
+    pub kind: BackingKind,
+    pub name: String,
+    pub id: String,
+    /// Fields to change, with their new values.
+    pub changes: BTreeMap<String, serde_json::Value>,
+    /// Their live values.
+    pub before: BTreeMap<String, serde_json::Value>,
+    pub apply_immediately: bool,
+    /// RDS: the version change crosses a major version (AllowMajorVersionUpgrade).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_major_version_upgrade: bool,
+    /// ElastiCache: replicas are added or removed (a call of their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<ReplicaChange>,
+    /// A secret whose value the modify call takes (the Redis AUTH token being turned on);
+    /// a reference, never the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// When AWS carries the writes out, for the report (`; what AWS defers waits for the
+    /// maintenance window`); empty when at once.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub takes_effect: String,
+    /// The resource's ARN, and the record tags to write with the change
+    /// (`reconcile:fingerprint` when the applied settings change, `reconcile:commit`).
+    #[serde(default)]
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub record: BTreeMap<String, String>,
+}
+
+/// A migration: RunTask of the service's task definition with one container's command replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationTask {
+    pub cluster: String,
+    pub task_definition: TaskDefinitionRef,
+    pub container: String,
+    pub command: Vec<String>,
+    pub network: Network,
+    pub platform_version: String,
+    pub timeout_seconds: u64,
+    /// Where its awslogs lines go: group and stream prefix.
+    pub log_group: String,
+    pub log_stream_prefix: String,
 }
 
 /// The task definition a service should run.

@@ -3,7 +3,9 @@
 //! revert to an earlier revision (whose migrations already ran) runs nothing, while a rerun after
 //! an apply that stopped before the services runs it again.
 
-use super::change::{Action, Change, Operation, Resource, ResourceKind, TaskDefinitionRef};
+use super::change::{
+    Action, Change, MigrationTask, Operation, Resource, ResourceKind, TaskDefinitionRef,
+};
 use crate::model::{LiveEnvironment, TaskDefinition};
 use crate::state::DesiredState;
 use crate::state::schema::MigrationWhen;
@@ -106,8 +108,9 @@ pub(super) fn migration_changes(
                     action: Action::Run,
                     reason: format!("runs before {} is updated: {reason}", service.name),
                     fields: Vec::new(),
-                    diff: None,
-                    operation: Operation::RunMigration {
+                    content: None,
+                    record: None,
+                    operation: Operation::RunMigration(MigrationTask {
                         cluster: state.cluster.clone(),
                         task_definition: target.clone(),
                         container: container.name.clone(),
@@ -117,7 +120,7 @@ pub(super) fn migration_changes(
                         timeout_seconds: migration.timeout_seconds,
                         log_group: container.logs.group.clone(),
                         log_stream_prefix: container.logs.stream_prefix.clone(),
-                    },
+                    }),
                 }
             } else {
                 Change {
@@ -125,7 +128,8 @@ pub(super) fn migration_changes(
                     action: Action::NoOp,
                     reason: format!("does not run: {reason}"),
                     fields: Vec::new(),
-                    diff: None,
+                    content: None,
+                    record: None,
                     operation: Operation::None,
                 }
             })

@@ -4,11 +4,12 @@
 use serde_json::{Value, json};
 
 use super::change::{
-    Action, Change, Operation, Resource, ResourceKind, TaskDefinitionRef, short_revision,
+    Action, Change, Operation, RecordStatus, Resource, ResourceKind, TagApi, TaskDefinitionRef,
+    short_revision,
 };
 use super::fields::{FieldChange, field_changes};
 use super::tags::tag_changes;
-use crate::model::{LiveService, ServiceSettings};
+use crate::model::{LiveService, ServiceSetting, ServiceSettings};
 use crate::normalize;
 use std::collections::BTreeMap;
 
@@ -61,7 +62,9 @@ pub(super) fn service_change(
                 None,
                 Some(Value::String(target.display())),
             )],
-            diff: None,
+            content: None,
+            // Never applied: whatever the state says is still to do.
+            record: Some(RecordStatus::Stale),
             operation: Operation::CreateService {
                 cluster: state.cluster.clone(),
                 name: service.name.clone(),
@@ -72,6 +75,11 @@ pub(super) fn service_change(
         };
     };
     let current = normalize::service_settings(&live.settings);
+    let record_status = if live.tags.get(FINGERPRINT_TAG).map(String::as_str) == Some(fingerprint) {
+        RecordStatus::Matches
+    } else {
+        RecordStatus::Stale
+    };
     let mut fields = Vec::new();
     let task_definition = match &target {
         TaskDefinitionRef::Existing { arn } if *arn == live.task_definition_arn => None,
@@ -84,64 +92,23 @@ pub(super) fn service_change(
             Some(other.clone())
         }
     };
-    let desired_count = desired
-        .desired_count
-        .filter(|count| Some(*count) != current.desired_count);
-    if let Some(count) = desired_count {
-        fields.push(FieldChange::new(
-            "desired_count",
-            current.desired_count.map(|c| json!(c)),
-            Some(json!(count)),
-        ));
-    }
-    let network = (desired.network != current.network)
-        .then(|| desired.network.clone())
-        .flatten();
-    if network.is_some() {
-        fields.extend(nested("network", &current.network, &desired.network));
-    }
-    let deployment = (desired.deployment != current.deployment)
-        .then_some(desired.deployment)
-        .flatten();
-    if deployment.is_some() {
-        fields.extend(nested(
-            "deployment",
-            &current.deployment,
-            &desired.deployment,
-        ));
-    }
-    let platform_version = (desired.platform_version != current.platform_version)
-        .then(|| desired.platform_version.clone())
-        .flatten();
-    if let Some(version) = &platform_version {
-        fields.push(FieldChange::new(
-            "platform_version",
-            current.platform_version.as_ref().map(|v| json!(v)),
-            Some(json!(version)),
-        ));
-    }
-    let load_balancers = desired
-        .load_balancers
-        .clone()
-        .filter(|wanted| Some(wanted) != current.load_balancers.as_ref());
-    if let Some(wanted) = &load_balancers {
-        fields.push(FieldChange::new(
-            "load_balancers",
-            current.load_balancers.as_ref().map(|l| json!(l)),
-            Some(json!(wanted)),
-        ));
-    }
-    // AWS's default, 0, where no grace period was ever set.
-    let live_grace = current.health_check_grace_period.unwrap_or(0);
-    let health_check_grace_period = desired
-        .health_check_grace_period
-        .filter(|seconds| *seconds != live_grace);
-    if let Some(seconds) = health_check_grace_period {
-        fields.push(FieldChange::new(
-            "health_check_grace_period",
-            Some(json!(live_grace)),
-            Some(json!(seconds)),
-        ));
+    // Every setting the state manages, compared the same way: what differs goes into the patch.
+    let live_settings = current.each();
+    let mut patch = Vec::new();
+    for wanted in desired.each().into_iter().filter(ServiceSetting::updatable) {
+        let live_value = live_settings
+            .iter()
+            .find(|setting| setting.name() == wanted.name())
+            .cloned()
+            .or_else(|| wanted.live_default());
+        if live_value.as_ref() != Some(&wanted) {
+            fields.extend(setting_fields(
+                wanted.name(),
+                live_value.as_ref().map(ServiceSetting::value),
+                wanted.value(),
+            ));
+            patch.push(wanted);
+        }
     }
     let (tag_fields, tags) = tag_changes(&live.tags, &wanted_tags);
     // The record is bookkeeping, not a setting: written, but not listed as a difference.
@@ -158,7 +125,8 @@ pub(super) fn service_change(
                 short_revision(&live.task_definition_arn)
             ),
             fields,
-            diff: None,
+            content: None,
+            record: None,
             operation: Operation::None,
         };
     }
@@ -171,29 +139,43 @@ pub(super) fn service_change(
             }
             acc
         });
+    let tags = with_commit(tags);
+    // Only tags to write (the record alone, or tags someone removed): a tag call, no update.
+    let operation = if task_definition.is_none() && patch.is_empty() {
+        Operation::TagResource {
+            api: TagApi::Ecs,
+            arn: live.arn.clone(),
+            tags,
+        }
+    } else {
+        Operation::UpdateService {
+            cluster: state.cluster.clone(),
+            name: service.name.clone(),
+            arn: live.arn.clone(),
+            task_definition,
+            patch,
+            tags,
+        }
+    };
     Change {
-        resource,
-        action: Action::Update,
         reason: if what.is_empty() {
             "record the applied content (tag reconcile:fingerprint)".to_string()
         } else {
             format!("update in place: {}", what.join(", "))
         },
         fields,
-        diff: None,
-        operation: Operation::UpdateService {
-            cluster: state.cluster.clone(),
-            name: service.name.clone(),
-            arn: live.arn.clone(),
-            task_definition,
-            desired_count,
-            network,
-            deployment,
-            platform_version,
-            load_balancers,
-            health_check_grace_period,
-            tags: with_commit(tags),
-        },
+        record: Some(record_status),
+        ..Change::new(resource, Action::Update, "", operation)
+    }
+}
+
+/// The field changes of one setting: one per leaf for a setting made of parts (`network.subnets`,
+/// `deployment.max_percent`), one for the whole value otherwise.
+fn setting_fields(name: &str, before: Option<Value>, after: Value) -> Vec<FieldChange> {
+    if after.is_object() {
+        nested(name, &before, &Some(after))
+    } else {
+        vec![FieldChange::new(name, before, Some(after))]
     }
 }
 

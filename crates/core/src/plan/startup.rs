@@ -145,7 +145,8 @@ pub(super) fn log_group_changes(state: &DesiredState, live: &LiveEnvironment) ->
                 action: Action::NoOp,
                 reason: reason.to_string(),
                 fields: Vec::new(),
-                diff: None,
+                content: None,
+                record: None,
                 operation: Operation::None,
             };
             if in_use.contains(group) {
@@ -158,7 +159,8 @@ pub(super) fn log_group_changes(state: &DesiredState, live: &LiveEnvironment) ->
                     action: Action::Create,
                     reason: "does not exist: tasks cannot start without their awslogs group".into(),
                     fields: Vec::new(),
-                    diff: None,
+                    content: None,
+                    record: None,
                     operation: Operation::CreateLogGroup {
                         name: group.to_string(),
                         tags: state.tags.clone(),

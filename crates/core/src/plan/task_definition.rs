@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::change::{
-    Action, Change, KnownAfterApply, Operation, Resource, ResourceKind, TaskDefinitionRef,
+    Action, Change, Content, KnownAfterApply, Operation, Resource, ResourceKind, TaskDefinitionRef,
 };
-use super::fields::{field_changes, unified_diff};
+use super::fields::field_changes;
 use super::preconditions::{PlanError, check_preconditions};
 use crate::model::{
     ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, PortMapping, Revision,
@@ -242,7 +242,8 @@ pub(super) fn task_definition_change(
                 action: Action::NoOp,
                 reason: format!("{} matches the state", current.short_name()),
                 fields: Vec::new(),
-                diff: None,
+                content: None,
+                record: None,
                 operation: Operation::None,
             },
             TaskDefinitionRef::Existing {
@@ -251,30 +252,33 @@ pub(super) fn task_definition_change(
         );
     }
     // What differs from the running revision, shown whether a new revision is registered or an older one reused.
-    let (fields, diff) = match current {
+    let after = serde_json::to_value(&desired).unwrap_or_default();
+    let after_label = format!("{} (desired)", service.family);
+    let (fields, content) = match current {
         Some(current) => {
             let before = normalize::task_definition(&current.content);
             (
                 field_changes(&before, &desired),
-                Some(unified_diff(
-                    &before,
-                    &desired,
-                    &format!("{} (running)", current.short_name()),
-                    &format!("{} (desired)", service.family),
-                )),
+                Content {
+                    before_label: format!("{} (running)", current.short_name()),
+                    before: serde_json::to_value(&before).unwrap_or_default(),
+                    after_label,
+                    after,
+                },
             )
         }
         // A first revision shows its whole content, as Terraform shows every attribute on create.
         None => (
             Vec::new(),
-            Some(unified_diff(
-                &json!({}),
-                &serde_json::to_value(&desired).unwrap_or_default(),
-                "(no revision running)",
-                &format!("{} (desired)", service.family),
-            )),
+            Content {
+                before_label: "(no revision running)".into(),
+                before: json!({}),
+                after_label,
+                after,
+            },
         ),
     };
+    let content = Some(content);
     let candidates = live
         .candidates
         .get(&service.family)
@@ -292,7 +296,8 @@ pub(super) fn task_definition_change(
                     matching.short_name()
                 ),
                 fields,
-                diff,
+                content,
+                record: None,
                 operation: Operation::None,
             },
             TaskDefinitionRef::Existing {
@@ -320,7 +325,8 @@ pub(super) fn task_definition_change(
             action: Action::Create,
             reason: format!("register a new revision: {reason}"),
             fields,
-            diff,
+            content,
+            record: None,
             operation: Operation::RegisterTaskDefinition {
                 definition,
                 tags: state.tags.clone(),

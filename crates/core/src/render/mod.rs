@@ -6,7 +6,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::plan::{Action, Change, ChangeClass, Plan};
+use crate::plan::{Action, Change, ChangeClass, Plan, unified_diff};
 
 const BOLD: Style = Style::new().bold();
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -34,6 +34,17 @@ fn value(value: &Option<Value>) -> String {
         None => "(absent)".into(),
         Some(value) => value.to_string(),
     }
+}
+
+/// A unified diff of a change's content (task definitions), computed from its two sides.
+fn content_diff(change: &Change) -> Option<String> {
+    let content = change.content.as_ref()?;
+    Some(unified_diff(
+        &content.before,
+        &content.after,
+        &content.before_label,
+        &content.after_label,
+    ))
 }
 
 /// The plan as text. Styles are ANSI codes; the caller's stream strips them where colour is off.
@@ -142,7 +153,7 @@ fn change_text(change: &Change, out: &mut String) {
             value(&field.after)
         );
     }
-    if let Some(diff) = &change.diff {
+    if let Some(diff) = content_diff(change) {
         for line in diff.lines() {
             let style = if line.starts_with("+++") || line.starts_with("---") {
                 BOLD
@@ -216,7 +227,7 @@ pub fn markdown(plan: &Plan) -> String {
             change.resource.name,
             change.reason
         );
-        if !change.fields.is_empty() || change.diff.is_some() {
+        if !change.fields.is_empty() || change.content.is_some() {
             let _ = writeln!(out, "```diff");
             for field in &change.fields {
                 let class = field
@@ -232,8 +243,8 @@ pub fn markdown(plan: &Plan) -> String {
                     value(&field.after)
                 );
             }
-            if let Some(diff) = &change.diff {
-                out.push_str(diff);
+            if let Some(diff) = content_diff(change) {
+                out.push_str(&diff);
                 if !diff.ends_with('\n') {
                     out.push('\n');
                 }

@@ -116,3 +116,23 @@ fn outputs_come_from_the_endpoints_aws_reports() {
     assert_eq!(broker.outputs["port"], "5671");
     assert_eq!(broker.id, "b-4a3c5e4b");
 }
+
+#[test]
+fn each_api_table_reads_and_writes_exactly_the_rules_fields() {
+    use super::settings::names;
+    use super::{elasticache, mq, rds};
+    for (kind, table) in [
+        (BackingKind::Postgres, names(rds::FIELDS)),
+        (BackingKind::Redis, names(elasticache::FIELDS)),
+        (BackingKind::Rabbitmq, names(mq::FIELDS)),
+    ] {
+        let mut table = table;
+        let mut rules = managed_fields(kind);
+        table.sort_unstable();
+        rules.sort_unstable();
+        assert_eq!(
+            table, rules,
+            "{kind:?}: the API table and the rules table must name the same fields"
+        );
+    }
+}

@@ -94,8 +94,12 @@ fn a_backing_difference_is_drift_or_pending_by_its_record_where_aws_reports_tags
         .iter()
         .find(|c| c.resource.name == "kaapi-postgres")
         .unwrap();
-    let Operation::ModifyBacking { record, .. } = &change.operation else {
+    let Operation::ModifyBacking(modify) = &change.operation else {
         panic!("{change:?}")
     };
-    assert!(record.contains_key(crate::state::desired::FINGERPRINT_TAG));
+    assert!(
+        modify
+            .record
+            .contains_key(crate::state::desired::FINGERPRINT_TAG)
+    );
 }

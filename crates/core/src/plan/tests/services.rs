@@ -1,6 +1,7 @@
 //! Planner tests of the application: task definitions, services, clusters, tags, load balancers.
 
 use super::*;
+use crate::model::ServiceSetting;
 
 #[test]
 fn a_live_environment_matching_the_state_has_no_changes() {
@@ -133,17 +134,12 @@ fn missing_management_tags_are_added_without_other_writes() {
         .find(|c| c.resource.name == "kaapi-service")
         .unwrap();
     match &service.operation {
-        Operation::UpdateService {
-            task_definition,
-            desired_count,
-            network,
-            deployment,
-            platform_version,
+        // Nothing but tags to write: a tag call, no UpdateService, no setting.
+        Operation::TagResource {
+            api: TagApi::Ecs,
             tags,
             ..
         } => {
-            assert!(task_definition.is_none() && desired_count.is_none() && network.is_none());
-            assert!(deployment.is_none() && platform_version.is_none());
             // managed-by, reconcile:environment, and the record of the applied content.
             assert_eq!(tags.len(), 3);
         }
@@ -280,15 +276,21 @@ fn declared_load_balancers_and_grace_period_are_compared_and_updated_whole() {
     let paths: Vec<&str> = change.fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["load_balancers", "health_check_grace_period"]);
     let Operation::UpdateService {
-        load_balancers,
-        health_check_grace_period,
+        patch,
         task_definition,
         ..
     } = &change.operation
     else {
         panic!("{:?}", change.operation)
     };
-    assert_eq!(load_balancers.as_ref().map(Vec::len), Some(2));
-    assert_eq!(*health_check_grace_period, Some(60));
+    let [
+        ServiceSetting::LoadBalancers(load_balancers),
+        ServiceSetting::HealthCheckGracePeriod(health_check_grace_period),
+    ] = patch.as_slice()
+    else {
+        panic!("{patch:?}")
+    };
+    assert_eq!(load_balancers.len(), 2);
+    assert_eq!(*health_check_grace_period, 60);
     assert_eq!(*task_definition, None);
 }

@@ -1,0 +1,185 @@
+//! ECS writes a plan holds: clusters, tags, task-definition revisions, and services created or
+//! updated with their settings. Each function makes exactly the calls its operation names.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
+use aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder;
+use aws_sdk_ecs::types::{Compatibility, LaunchType, NetworkMode};
+
+use super::convert::{
+    containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
+};
+use super::rollout::{self, Rollout};
+use crate::aws::{Aws, AwsError, epoch_seconds, unique_token};
+use crate::model::{ServiceSetting, ServiceSettings, TaskDefinition};
+
+/// Writes one service setting into a CreateService or UpdateService request: the one place where
+/// a setting meets its SDK field, for both calls.
+macro_rules! setting_writer {
+    ($name:ident, $builder:ty, launch_type: $launch_type:expr) => {
+        fn $name(builder: $builder, setting: &ServiceSetting) -> $builder {
+            match setting {
+                ServiceSetting::DesiredCount(count) => builder.desired_count(*count),
+                ServiceSetting::LaunchType(launch_type) => $launch_type(builder, launch_type),
+                ServiceSetting::PlatformVersion(version) => builder.platform_version(version),
+                ServiceSetting::Network(network) => {
+                    builder.network_configuration(network_to_sdk(network))
+                }
+                ServiceSetting::Deployment(deployment) => {
+                    builder.deployment_configuration(deployment_to_sdk(deployment))
+                }
+                ServiceSetting::LoadBalancers(balancers) => {
+                    builder.set_load_balancers(Some(load_balancers_to_sdk(balancers)))
+                }
+                ServiceSetting::HealthCheckGracePeriod(seconds) => {
+                    builder.health_check_grace_period_seconds(*seconds)
+                }
+            }
+        }
+    };
+}
+
+setting_writer!(
+    create_setting,
+    CreateServiceFluentBuilder,
+    launch_type: |builder: CreateServiceFluentBuilder, launch_type: &String| {
+        builder.launch_type(LaunchType::from(launch_type.as_str()))
+    }
+);
+// The launch type is fixed at creation: a patch never holds one (`ServiceSetting::updatable`).
+setting_writer!(
+    update_setting,
+    UpdateServiceFluentBuilder,
+    launch_type: |builder: UpdateServiceFluentBuilder, _: &String| builder
+);
+
+pub async fn create_cluster(
+    aws: &Aws,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    aws.ecs
+        .create_cluster()
+        .cluster_name(name)
+        .set_tags(Some(tags_to_sdk(tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("CreateCluster", name, e))?;
+    Ok(format!("created cluster {name}"))
+}
+
+/// TagResource: adds or corrects tags, never removes any. `subject` names the resource in errors.
+pub async fn tag(
+    aws: &Aws,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+    subject: &str,
+) -> Result<(), AwsError> {
+    aws.ecs
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags_to_sdk(tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("TagResource", subject, e))?;
+    Ok(())
+}
+
+/// RegisterTaskDefinition; returns the new revision's ARN.
+pub async fn register_task_definition(
+    aws: &Aws,
+    definition: &TaskDefinition,
+    tags: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    let output = aws
+        .ecs
+        .register_task_definition()
+        .family(&definition.family)
+        .set_cpu(definition.cpu.clone())
+        .set_memory(definition.memory.clone())
+        .set_network_mode(definition.network_mode.as_deref().map(NetworkMode::from))
+        .set_requires_compatibilities(Some(
+            definition
+                .requires_compatibilities
+                .iter()
+                .map(|c| Compatibility::from(c.as_str()))
+                .collect(),
+        ))
+        .set_execution_role_arn(definition.execution_role_arn.clone())
+        .set_task_role_arn(definition.task_role_arn.clone())
+        .set_container_definitions(Some(containers_to_sdk(definition)))
+        .set_tags(Some(tags_to_sdk(tags)))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("RegisterTaskDefinition", &definition.family, e))?;
+    Ok(output
+        .task_definition()
+        .and_then(|d| d.task_definition_arn())
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// A service to create: where, what it runs, its settings and tags.
+#[derive(Debug)]
+pub struct NewService<'a> {
+    pub cluster: &'a str,
+    pub name: &'a str,
+    pub task_definition: &'a str,
+    pub settings: &'a ServiceSettings,
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// CreateService with every setting; returns the deployment it started, to follow.
+pub async fn create_service(
+    aws: &Aws,
+    service: &NewService<'_>,
+) -> Result<Option<Rollout>, AwsError> {
+    let since = epoch_seconds();
+    let request = aws
+        .ecs
+        .create_service()
+        // The SDK retries a timed-out request with the same token: ECS then answers with the
+        // service the first attempt created instead of "already exists".
+        .client_token(unique_token())
+        .cluster(service.cluster)
+        .service_name(service.name)
+        .task_definition(service.task_definition)
+        .set_tags(Some(tags_to_sdk(service.tags)));
+    let request = service.settings.each().iter().fold(request, create_setting);
+    let output = request
+        .send()
+        .await
+        .map_err(|e| AwsError::call("CreateService", service.name, e))?;
+    Ok(rollout::started(
+        service.cluster,
+        service.name,
+        output.service(),
+        since,
+    ))
+}
+
+/// UpdateService with the patch's settings (and the task definition, when it moves); returns the
+/// deployment it started, to follow.
+pub async fn update_service(
+    aws: &Aws,
+    cluster: &str,
+    name: &str,
+    task_definition: Option<&str>,
+    patch: &[ServiceSetting],
+) -> Result<Option<Rollout>, AwsError> {
+    let since = epoch_seconds();
+    let request = aws
+        .ecs
+        .update_service()
+        .cluster(cluster)
+        .service(name)
+        .set_task_definition(task_definition.map(str::to_string));
+    let output = patch
+        .iter()
+        .fold(request, update_setting)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("UpdateService", name, e))?;
+    Ok(rollout::started(cluster, name, output.service(), since))
+}
