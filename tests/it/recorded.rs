@@ -245,3 +245,31 @@ async fn a_real_difference_in_the_same_responses_is_found() {
         ["task_definition", "desired_count"]
     );
 }
+
+/// The model-form copy of the recorded environment that the core's planner tests start from
+/// (they cannot run the SDK). Regenerate with `RECONCILE_BLESS=1 cargo test --test it recorded`.
+const LIVE_MODEL: &str = "tests/fixtures/aws/live-production.json";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_planners_recorded_fixture_is_what_observe_reads_from_the_recordings() {
+    let server = RecordedAws::start(recordings());
+    let aws = Aws::from_config(&server.sdk_config());
+    let state = reconcile::state::load_file(
+        &root().join("tests/fixtures/aws/state/production.yaml"),
+        &|_| None,
+    )
+    .unwrap();
+    let live = reconcile::aws::observe::observe(&aws, &state)
+        .await
+        .unwrap();
+    let observed = serde_json::to_string_pretty(&live).unwrap() + "\n";
+    let path = root().join(LIVE_MODEL);
+    if std::env::var_os("RECONCILE_BLESS").is_some() {
+        std::fs::write(&path, &observed).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        observed, committed,
+        "{LIVE_MODEL} is out of date: regenerate it with RECONCILE_BLESS=1"
+    );
+}

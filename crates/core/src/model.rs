@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// An ECS task definition's content: everything that makes two revisions equal or different.
 /// Optional fields are `None` where AWS may leave them out; `normalize` fills AWS's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TaskDefinition {
     pub family: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,6 +35,7 @@ pub struct TaskDefinition {
 
 /// One container definition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContainerDefinition {
     pub name: String,
     pub image: String,
@@ -64,6 +66,7 @@ pub struct ContainerDefinition {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PortMapping {
     pub container_port: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +76,7 @@ pub struct PortMapping {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HealthCheck {
     pub command: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +90,7 @@ pub struct HealthCheck {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LogConfiguration {
     pub log_driver: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -282,6 +287,7 @@ pub struct LiveImage {
 
 /// Everything observed of one environment in AWS, in model form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LiveEnvironment {
     pub account: String,
     pub image: Option<LiveImage>,
@@ -346,6 +352,7 @@ impl BackingKind {
 /// A backing service as observed, its settings keyed by the state file's field names so that both
 /// sides compare field by field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LiveBacking {
     pub kind: Option<BackingKind>,
     pub name: String,

@@ -5,6 +5,51 @@ use crate::model::ServiceSetting;
 
 #[test]
 fn a_live_environment_matching_the_state_has_no_changes() {
+    // Both sides from outside the planner: the state file of tests/fixtures/aws and the live
+    // environment that its recorded AWS responses describe, in model form (tests/it/recorded.rs
+    // keeps that copy equal to what observe reads from the recordings).
+    let state = crate::state::load_str(
+        Path::new("tests/fixtures/aws/state/production.yaml"),
+        include_str!("../../../../../tests/fixtures/aws/state/production.yaml"),
+        &|_| None,
+    )
+    .unwrap();
+    let live: LiveEnvironment = serde_json::from_str(include_str!(
+        "../../../../../tests/fixtures/aws/live-production.json"
+    ))
+    .unwrap();
+    let plan = plan(&state, &live).unwrap();
+    assert!(!plan.has_changes(), "{}", crate::render::text(&plan));
+    // Only what AWS accepted and has not applied yet is shown, and nothing is written for it.
+    let shown: Vec<(String, String, Option<ChangeClass>)> = plan
+        .changes
+        .iter()
+        .flat_map(|change| {
+            change.fields.iter().map(|field| {
+                (
+                    change.resource.name.clone(),
+                    field.path.clone(),
+                    field.class,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "kaapi-postgres".to_string(),
+                "instance_class".to_string(),
+                Some(ChangeClass::Pending)
+            ),
+            (
+                "kaapi-rabbitmq".to_string(),
+                "instance_type".to_string(),
+                Some(ChangeClass::Pending)
+            ),
+        ]
+    );
+    // The variations below start from an environment as the last apply of the example left it.
     check(|_| {}, &[]);
 }
 
@@ -293,4 +338,22 @@ fn declared_load_balancers_and_grace_period_are_compared_and_updated_whole() {
     assert_eq!(load_balancers.len(), 2);
     assert_eq!(*health_check_grace_period, 60);
     assert_eq!(*task_definition, None);
+}
+
+#[test]
+fn a_plan_that_registers_a_revision_reads_back_from_its_saved_form() {
+    // Regression: the model left empty lists and maps out when written and then required them
+    // when read, so `apply FILE` could not read a saved plan that registers a revision.
+    let state = desired();
+    let mut live = live_matching(&state);
+    api_definition(&mut live).containers[0].command = vec!["old".into()];
+    let plan = plan(&state, &live).unwrap();
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| matches!(c.operation, Operation::RegisterTaskDefinition { .. }))
+    );
+    let saved = serde_json::to_string(&plan).unwrap();
+    let read: Plan = serde_json::from_str(&saved).unwrap();
+    assert_eq!(read, plan);
 }
