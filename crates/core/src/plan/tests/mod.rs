@@ -198,3 +198,4 @@ mod backing;
 mod drift;
 mod services;
 mod startup;
+mod views;

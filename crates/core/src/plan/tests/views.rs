@@ -1,0 +1,106 @@
+//! What a person and a tool read of a plan, pinned by snapshots (insta): the text (colours
+//! stripped), JSON and markdown views of a create from nothing, an image bump, a revert, a backing
+//! change deferred to the maintenance window and a replacement that apply refuses by default.
+//! A change to a view shows here as a snapshot diff to review (`INSTA_UPDATE=always` rewrites).
+
+use super::*;
+use crate::model::LiveBacking;
+
+/// The three views of a plan, each pinned under `NAME.text`, `NAME.json` and `NAME.markdown`.
+#[track_caller]
+fn check_views(name: &str, plan: &Plan) {
+    let text = anstream::adapter::strip_str(&crate::render::text(plan)).to_string();
+    insta::assert_snapshot!(format!("{name}.text"), text);
+    insta::assert_snapshot!(format!("{name}.json"), crate::render::json(plan));
+    insta::assert_snapshot!(format!("{name}.markdown"), crate::render::markdown(plan));
+}
+
+/// The example state with its image moved to `tag` (the image exists in ECR under it).
+fn with_image(mut state: DesiredState, live: &mut LiveEnvironment, tag: &str) -> DesiredState {
+    state.image.tag = Some(tag.to_string());
+    if let Some(image) = live.image.as_mut() {
+        image.tags = vec![tag.to_string()];
+        image.digest = format!("sha256:{tag}");
+    }
+    state
+}
+
+#[test]
+fn creating_an_environment_from_nothing() {
+    let state = desired();
+    let everything = live_matching(&state);
+    let live = LiveEnvironment {
+        account: everything.account,
+        image: everything.image,
+        // The secrets the new task definitions name exist.
+        secrets: crate::plan::secrets_to_check(&state, &LiveEnvironment::default())
+            .into_iter()
+            .map(|id| (id, crate::model::SecretStatus::Exists))
+            .collect(),
+        ..LiveEnvironment::default()
+    };
+    check_views("create_from_nothing", &plan(&state, &live).unwrap());
+}
+
+#[test]
+fn an_image_bump() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    let state = with_image(state, &mut live, "v1.9.0");
+    check_views("image_bump", &plan(&state, &live).unwrap());
+}
+
+#[test]
+fn a_revert_reuses_the_earlier_revision() {
+    // v1.9.0 runs as kaapi-task:8; the state goes back to v1.8.0, which kaapi-task:7 holds.
+    let state = desired();
+    let mut live = live_matching(&state);
+    let earlier: Vec<Revision> = live.task_definitions.values().cloned().collect();
+    let newer_state = with_image(state.clone(), &mut live.clone(), "v1.9.0");
+    let newer = live_matching(&newer_state);
+    for (name, service) in &newer.services {
+        let arn = service.task_definition_arn.replace(":7", ":8");
+        let mut revision = newer.task_definitions[&service.task_definition_arn].clone();
+        revision.arn = arn.clone();
+        revision.revision = 8;
+        live.task_definitions.insert(arn.clone(), revision);
+        let running = live.services.get_mut(name).unwrap();
+        live.task_definitions.remove(&running.task_definition_arn);
+        running.task_definition_arn = arn;
+        // Its record is of the newer state, which the last apply deployed.
+        running.tags = service.tags.clone();
+    }
+    for revision in earlier {
+        live.candidates
+            .insert(revision.content.family.clone(), vec![revision]);
+    }
+    check_views("revert", &plan(&state, &live).unwrap());
+}
+
+fn with_backing(key: &str, edit: impl FnOnce(&mut LiveBacking)) -> Plan {
+    let state = desired();
+    let mut live = live_matching(&state);
+    edit(live.backing.get_mut(key).unwrap());
+    plan(&state, &live).unwrap()
+}
+
+#[test]
+fn a_backing_change_deferred_to_the_maintenance_window() {
+    let plan = with_backing("postgres", |postgres| {
+        postgres
+            .settings
+            .insert("instance_class".into(), serde_json::json!("db.t4g.small"));
+    });
+    check_views("backing_deferred", &plan);
+}
+
+#[test]
+fn a_replacement_apply_refuses_without_the_flag() {
+    let plan = with_backing("redis", |redis| {
+        redis.settings.insert(
+            "subnet_group".into(),
+            serde_json::json!("kaapi-old-subnets"),
+        );
+    });
+    check_views("refused_replacement", &plan);
+}
