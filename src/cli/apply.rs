@@ -27,17 +27,23 @@ pub(super) struct Options<'a> {
 pub(super) fn read_saved(file: &Path) -> anyhow::Result<SavedPlan> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the plan {}", file.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
+    // The version first: a plan saved by another version of reconcile is refused by its number,
+    // not by whatever field it lacks.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        saved_plan_version: u32,
+    }
+    let version: Version = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a saved plan", file.display()))?;
-    if saved.saved_plan_version != SAVED_PLAN_VERSION {
+    if version.saved_plan_version != SAVED_PLAN_VERSION {
         bail!(
-            "{} is a saved plan of version {}; this reconcile reads version {}",
+            "{} is a saved plan of version {}; this reconcile reads version {}: make a new plan",
             file.display(),
-            saved.saved_plan_version,
+            version.saved_plan_version,
             SAVED_PLAN_VERSION
         );
     }
-    Ok(saved)
+    serde_json::from_str(&text).with_context(|| format!("{} is not a saved plan", file.display()))
 }
 
 /// Never two applies to one environment at once: the lease is held (and renewed) from before the

@@ -53,7 +53,7 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
     );
     assert_eq!(code, 0);
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     assert_eq!(plan["environment"], "staging");
     let names: Vec<&str> = plan["changes"]
         .as_array()
@@ -290,4 +290,24 @@ fn env_may_be_left_out_only_when_one_environment_exists() {
     let (code, out, err) = run(&emulator, &seed, &state, &["plan"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.starts_with("Plan for staging:"), "{out}");
+}
+
+#[test]
+fn a_plan_saved_by_another_version_is_refused_by_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.plan.json");
+    std::fs::write(
+        &file,
+        r#"{"saved_plan_version": 1, "plan": {"changes": [{"diff": "..."}]}}"#,
+    )
+    .unwrap();
+    let output = super::support::reconcile(None, None, &["apply", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "is a saved plan of version 1; this reconcile reads version 2: make a new plan"
+        ),
+        "{stderr}"
+    );
 }

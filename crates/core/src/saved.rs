@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use crate::state::DesiredState;
 
 /// Version of the saved-plan file; bumped on any incompatible change.
-pub const SAVED_PLAN_VERSION: u32 = 1;
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {

@@ -10,7 +10,7 @@ use crate::model::{BackingKind, Network, ServiceSetting, ServiceSettings, TaskDe
 use crate::state::template::Template;
 
 /// Version of the plan document (`--output json`); bumped on any incompatible change.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
