@@ -336,15 +336,21 @@ async fn write_service(
             arn,
             task_definition,
             patch,
+            force_new_deployment,
             tags,
         } => {
             let definition = task_definition
                 .as_ref()
                 .map(|reference| task_definition_arn(reference, &context.registered))
                 .transpose()?;
-            let rollout =
-                ecs::write::update_service(aws, cluster, name, definition.as_deref(), patch)
-                    .await?;
+            let update = ecs::write::ServiceUpdate {
+                cluster,
+                name,
+                task_definition: definition.as_deref(),
+                patch,
+                force_new_deployment: *force_new_deployment,
+            };
+            let rollout = ecs::write::update_service(aws, &update).await?;
             context.rollouts.extend(rollout);
             if !tags.is_empty() {
                 ecs::write::tag(aws, arn, tags, name).await?;

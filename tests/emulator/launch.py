@@ -69,6 +69,12 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    task's memory (ECS Developer Guide, task definition parameters, "memory"). moto 5.2.5's RunTask
    fails with a 500 when a container has neither.
 
+11. CreateService keeps `enableExecuteCommand`.
+   AWS: CreateService stores enableExecuteCommand and DescribeServices returns it (false when it
+   was not given); UpdateService changes it (ECS API reference, CreateService, UpdateService).
+   moto 5.2.5 ignores it on create (UpdateService already stores it) and leaves it out of
+   DescribeServices until then.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -106,6 +112,7 @@ def _create_service(self):
     grace = self._get_param("healthCheckGracePeriodSeconds")
     if grace is not None:
         service.health_check_grace_period_seconds = grace
+    service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
     return result
 
 

@@ -546,3 +546,69 @@ async fn missing_log_groups_are_created_before_the_tasks_that_write_to_them() {
     );
     assert!(!plan_of(&aws, &desired).await.has_changes());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ecs_exec_round_trips_and_a_console_switch_is_drift_undone_by_a_new_deployment() {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    state.edit(
+        "staging",
+        "    memory: 1024\n",
+        "    memory: 1024\n    enable_execute_command: true\n",
+    );
+    let desired = state.load("staging", &seed);
+    assert!(plan_and_apply(&aws, &desired).await.succeeded());
+    let described = |aws: Aws| async move {
+        aws.ecs
+            .describe_services()
+            .cluster("kaapi-staging-cluster")
+            .services("kaapi-staging-service")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone()
+    };
+    assert!(described(aws.clone()).await.enable_execute_command());
+    let after = plan_of(&aws, &desired).await;
+    assert!(!after.has_changes(), "{}", reconcile::render::text(&after));
+
+    // Switched off in the console: drift, and one UpdateService that replaces the tasks.
+    aws.ecs
+        .update_service()
+        .cluster("kaapi-staging-cluster")
+        .service("kaapi-staging-service")
+        .enable_execute_command(false)
+        .send()
+        .await
+        .unwrap();
+    let plan = plan_of(&aws, &desired).await;
+    let report = reconcile::drift::classify(&plan);
+    assert_eq!(
+        report
+            .differences
+            .iter()
+            .map(|d| (d.kind, d.resource.name.as_str(), d.fields.clone()))
+            .collect::<Vec<_>>(),
+        [(
+            reconcile::drift::Kind::Drift,
+            "kaapi-staging-service",
+            vec!["enable_execute_command".to_string()]
+        )]
+    );
+    aws.calls.reset();
+    let report = apply(&aws, &plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(aws.calls.operations()[0], "ECS.UpdateService");
+    // The forced deployment was followed to its end.
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s.resource.kind == ResourceKind::Rollout),
+        "{report:?}"
+    );
+    assert!(described(aws.clone()).await.enable_execute_command());
+    assert!(!plan_of(&aws, &desired).await.has_changes());
+}

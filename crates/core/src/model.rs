@@ -156,6 +156,13 @@ pub struct ServiceSettings {
     /// `None` on the desired side: not managed. AWS reports 0 when none was set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period: Option<i32>,
+    /// ECS Exec. Written only when on, so records made before the setting existed stay valid.
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub enable_execute_command: Option<bool>,
+}
+
+fn is_off(value: &Option<bool>) -> bool {
+    *value != Some(true)
 }
 
 /// One managed setting of an ECS service with its value: what CreateService is given and what an
@@ -175,6 +182,7 @@ pub enum ServiceSetting {
     /// The complete list (`[]` detaches every target group).
     LoadBalancers(Vec<LoadBalancer>),
     HealthCheckGracePeriod(i32),
+    EnableExecuteCommand(bool),
 }
 
 impl ServiceSetting {
@@ -188,6 +196,7 @@ impl ServiceSetting {
             ServiceSetting::Deployment(_) => "deployment",
             ServiceSetting::LoadBalancers(_) => "load_balancers",
             ServiceSetting::HealthCheckGracePeriod(_) => "health_check_grace_period",
+            ServiceSetting::EnableExecuteCommand(_) => "enable_execute_command",
         }
     }
 
@@ -196,12 +205,23 @@ impl ServiceSetting {
         !matches!(self, ServiceSetting::LaunchType(_))
     }
 
+    /// Whether running tasks take the new value only when they are replaced: UpdateService then
+    /// has to force a new deployment (ECS Exec: "update-service --enable-execute-command
+    /// --force-new-deployment", ECS Developer Guide, "Using ECS Exec").
+    pub fn needs_new_tasks(&self) -> bool {
+        matches!(self, ServiceSetting::EnableExecuteCommand(_))
+    }
+
     /// The value AWS means when it reports none, where that is a value.
     pub fn live_default(&self) -> Option<ServiceSetting> {
         match self {
             // AWS reports no grace period where none was ever set: 0.
             ServiceSetting::HealthCheckGracePeriod(_) => {
                 Some(ServiceSetting::HealthCheckGracePeriod(0))
+            }
+            // Off unless turned on (and left out of records and saved plans while off).
+            ServiceSetting::EnableExecuteCommand(_) => {
+                Some(ServiceSetting::EnableExecuteCommand(false))
             }
             _ => None,
         }
@@ -230,6 +250,7 @@ impl ServiceSettings {
             deployment,
             load_balancers,
             health_check_grace_period,
+            enable_execute_command,
         } = self.clone();
         [
             desired_count.map(ServiceSetting::DesiredCount),
@@ -239,6 +260,7 @@ impl ServiceSettings {
             platform_version.map(ServiceSetting::PlatformVersion),
             load_balancers.map(ServiceSetting::LoadBalancers),
             health_check_grace_period.map(ServiceSetting::HealthCheckGracePeriod),
+            enable_execute_command.map(ServiceSetting::EnableExecuteCommand),
         ]
         .into_iter()
         .flatten()
@@ -420,6 +442,7 @@ mod tests {
             deployment: Some(Deployment::default()),
             load_balancers: Some(Vec::new()),
             health_check_grace_period: Some(0),
+            enable_execute_command: Some(true),
         };
         let mut listed: Vec<&str> = settings.each().iter().map(ServiceSetting::name).collect();
         let serde_json::Value::Object(fields) = serde_json::to_value(&settings).unwrap() else {

@@ -102,6 +102,7 @@ pub fn service_settings(settings: &ServiceSettings) -> ServiceSettings {
             balancers
         }),
         health_check_grace_period: settings.health_check_grace_period,
+        enable_execute_command: settings.enable_execute_command,
         deployment: Some(settings.deployment.unwrap_or_default()).map(|deployment| Deployment {
             // AWS ignores `rollback` while the breaker is off; so does the comparison.
             circuit_breaker_rollback: deployment.circuit_breaker_enable

@@ -356,6 +356,7 @@ pub fn service_from_sdk(service: &ecs::Service) -> LiveService {
                     .collect(),
             ),
             health_check_grace_period: service.health_check_grace_period_seconds(),
+            enable_execute_command: Some(service.enable_execute_command()),
         },
         running_count: service.running_count(),
         pending_count: service.pending_count(),

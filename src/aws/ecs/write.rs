@@ -35,6 +35,7 @@ macro_rules! setting_writer {
                 ServiceSetting::HealthCheckGracePeriod(seconds) => {
                     builder.health_check_grace_period_seconds(*seconds)
                 }
+                ServiceSetting::EnableExecuteCommand(on) => builder.enable_execute_command(*on),
             }
         }
     };
@@ -159,27 +160,40 @@ pub async fn create_service(
     ))
 }
 
-/// UpdateService with the patch's settings (and the task definition, when it moves); returns the
-/// deployment it started, to follow.
+/// A service update: the settings that change, and the task definition when it moves.
+#[derive(Debug)]
+pub struct ServiceUpdate<'a> {
+    pub cluster: &'a str,
+    pub name: &'a str,
+    pub task_definition: Option<&'a str>,
+    pub patch: &'a [ServiceSetting],
+    pub force_new_deployment: bool,
+}
+
+/// UpdateService with the patch's settings; returns the deployment it started, to follow.
 pub async fn update_service(
     aws: &Aws,
-    cluster: &str,
-    name: &str,
-    task_definition: Option<&str>,
-    patch: &[ServiceSetting],
+    update: &ServiceUpdate<'_>,
 ) -> Result<Option<Rollout>, AwsError> {
     let since = epoch_seconds();
     let request = aws
         .ecs
         .update_service()
-        .cluster(cluster)
-        .service(name)
-        .set_task_definition(task_definition.map(str::to_string));
-    let output = patch
+        .cluster(update.cluster)
+        .service(update.name)
+        .set_task_definition(update.task_definition.map(str::to_string))
+        .set_force_new_deployment(update.force_new_deployment.then_some(true));
+    let output = update
+        .patch
         .iter()
         .fold(request, update_setting)
         .send()
         .await
-        .map_err(|e| AwsError::call("UpdateService", name, e))?;
-    Ok(rollout::started(cluster, name, output.service(), since))
+        .map_err(|e| AwsError::call("UpdateService", update.name, e))?;
+    Ok(rollout::started(
+        update.cluster,
+        update.name,
+        output.service(),
+        since,
+    ))
 }

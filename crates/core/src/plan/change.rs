@@ -257,6 +257,10 @@ pub enum Operation {
         /// The settings that change, each with its new value.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         patch: Vec<ServiceSetting>,
+        /// Start a new deployment although the task definition stays: a setting of the patch
+        /// reaches running tasks only when they are replaced.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force_new_deployment: bool,
         /// Tags to add or correct with the update (never removes tags someone else set).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         tags: BTreeMap<String, String>,

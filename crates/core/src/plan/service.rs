@@ -25,6 +25,7 @@ pub(super) fn desired_settings(service: &DesiredService) -> ServiceSettings {
         deployment: Some(service.deployment),
         load_balancers: service.load_balancers.clone(),
         health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),
+        enable_execute_command: Some(service.enable_execute_command),
     }
 }
 
@@ -152,16 +153,33 @@ pub(super) fn service_change(
             cluster: state.cluster.clone(),
             name: service.name.clone(),
             arn: live.arn.clone(),
+            force_new_deployment: task_definition.is_none()
+                && patch.iter().any(ServiceSetting::needs_new_tasks),
             task_definition,
             patch,
             tags,
         }
     };
+    let replaces_tasks = matches!(
+        operation,
+        Operation::UpdateService {
+            force_new_deployment: true,
+            ..
+        }
+    );
     Change {
         reason: if what.is_empty() {
             "record the applied content (tag reconcile:fingerprint)".to_string()
         } else {
-            format!("update in place: {}", what.join(", "))
+            format!(
+                "update in place: {}{}",
+                what.join(", "),
+                if replaces_tasks {
+                    "; a new deployment replaces the running tasks, which take it only when started"
+                } else {
+                    ""
+                }
+            )
         },
         fields,
         record: Some(record_status),

@@ -123,6 +123,7 @@ pub struct DesiredService {
     pub load_balancers: Option<Vec<LoadBalancer>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period: Option<u32>,
+    pub enable_execute_command: bool,
     pub containers: Vec<DesiredContainer>,
 }
 

@@ -313,6 +313,7 @@ fn resolve_service(
                 .collect()
         }),
         health_check_grace_period: service.health_check_grace_period,
+        enable_execute_command: service.enable_execute_command.unwrap_or(false),
         containers,
         name,
     }

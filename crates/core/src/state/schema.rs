@@ -176,6 +176,10 @@ pub struct ServiceSpec {
     /// task starts. When absent, the live value is left as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period: Option<u32>,
+    /// ECS Exec (`aws ecs execute-command` into the service's tasks). Default: `false`, as in
+    /// AWS, so a switch made in the console shows in plan and drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_execute_command: Option<bool>,
     /// Plain environment variables for every container of this service (over the environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, ScalarValue>")]

@@ -149,6 +149,81 @@ fn a_public_ip_is_a_network_change() {
 }
 
 #[test]
+fn ecs_exec_switched_on_behind_the_states_back_is_drift_turned_off_by_a_new_deployment() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .enable_execute_command = Some(true);
+    let plan = plan(&state, &live).unwrap();
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    assert_eq!(change.action, Update);
+    let fields: Vec<_> = change
+        .fields
+        .iter()
+        .map(|f| (f.path.as_str(), f.before.clone(), f.after.clone()))
+        .collect();
+    assert_eq!(
+        fields,
+        [(
+            "enable_execute_command",
+            Some(serde_json::json!(true)),
+            Some(serde_json::json!(false))
+        )]
+    );
+    let Operation::UpdateService {
+        patch,
+        force_new_deployment,
+        task_definition,
+        ..
+    } = &change.operation
+    else {
+        panic!("{:?}", change.operation)
+    };
+    assert_eq!(patch, &[ServiceSetting::EnableExecuteCommand(false)]);
+    // Running tasks keep ECS Exec until they are replaced.
+    assert!(*force_new_deployment && task_definition.is_none());
+    let report = crate::drift::classify(&plan);
+    assert_eq!(report.count(crate::drift::Kind::Drift), 1, "{report:?}");
+}
+
+#[test]
+fn ecs_exec_asked_for_with_a_new_revision_needs_no_forced_deployment() {
+    let mut state = desired();
+    for service in &mut state.services {
+        service.enable_execute_command = true;
+    }
+    let mut live = live_matching(&state);
+    api_definition(&mut live).containers[0].command = vec!["old".into()];
+    for service in live.services.values_mut() {
+        service.settings.enable_execute_command = Some(false);
+    }
+    let plan = plan(&state, &live).unwrap();
+    let service = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    let Operation::UpdateService {
+        patch,
+        force_new_deployment,
+        task_definition,
+        ..
+    } = &service.operation
+    else {
+        panic!("{:?}", service.operation)
+    };
+    assert_eq!(patch, &[ServiceSetting::EnableExecuteCommand(true)]);
+    assert!(task_definition.is_some() && !force_new_deployment);
+}
+
+#[test]
 fn missing_management_tags_are_added_without_other_writes() {
     check(
         |live| {
