@@ -79,7 +79,7 @@ async fn apply(
         wait,
         ..
     } = *options;
-    let mut stdout = anstream::stdout();
+    let mut stdout = super::output::stdout();
     let (fresh, live) = engine::plan_environment(aws, desired).await?;
     // A saved plan is applied as it is, only while everything it was made from still holds.
     let plan = match saved {
@@ -144,7 +144,7 @@ async fn apply(
     let mut on_step = |step: &StepOutcome| {
         if cli.output == Output::Text {
             let print = || {
-                let _ = writeln!(anstream::stdout(), "{}", step_line(step));
+                let _ = writeln!(super::output::stdout(), "{}", step_line(step));
             };
             match &spinner {
                 Some(spinner) => spinner.suspend(print),

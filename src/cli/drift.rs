@@ -38,7 +38,7 @@ async fn drift_reports(desireds: &[DesiredState]) -> anyhow::Result<Vec<crate::d
 
 pub(super) async fn once(cli: &Cli, desireds: &[DesiredState]) -> anyhow::Result<u8> {
     let reports = drift_reports(desireds).await?;
-    let mut stdout = anstream::stdout();
+    let mut stdout = super::output::stdout();
     match cli.output {
         Output::Text => write!(stdout, "{}", render::drift_text(&reports))?,
         Output::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&reports)?)?,
@@ -71,7 +71,7 @@ pub(super) async fn every(
                     .map(crate::drift::Report::summary)
                     .collect::<Vec<_>>()
                     .join("; ");
-                let mut stdout = anstream::stdout();
+                let mut stdout = super::output::stdout();
                 writeln!(
                     stdout,
                     "drift: {line} ({} ms)",
@@ -87,7 +87,7 @@ pub(super) async fn every(
                 let _ = writeln!(
                     anstream::stderr(),
                     "drift: run failed: {}",
-                    super::errors::error_text(&error)
+                    super::output::error_text(&error)
                 );
                 // Retry sooner, but never hammer: 5 s doubling, up to the interval.
                 interval.min(std::time::Duration::from_secs(5) * 2u32.pow(failures.min(6)))
@@ -108,7 +108,7 @@ pub(super) async fn every(
 
 /// `status`: per service, the revision and commit live and whether its rollout finished.
 pub(super) async fn status(desired: &DesiredState) -> anyhow::Result<u8> {
-    let mut stdout = anstream::stdout();
+    let mut stdout = super::output::stdout();
 
     let aws = Aws::connect(&desired.region).await;
     let live = crate::aws::observe::observe(&aws, desired).await?;

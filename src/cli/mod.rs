@@ -10,8 +10,8 @@ use clap::Parser;
 mod apply;
 mod args;
 mod drift;
-mod errors;
 mod load;
+mod output;
 
 use crate::aws::Aws;
 use crate::plan::Plan;
@@ -22,7 +22,19 @@ use load::{load, load_all, load_at};
 
 /// Parses the arguments, runs the command, prints any error once, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1: 2 means "changes present", and a CI step branching on it must never
+    // take a typo for a plan. Help and version print to stdout and exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            });
+        }
+    };
     if cli.no_color {
         anstream::ColorChoice::Never.write_global();
     }
@@ -31,7 +43,7 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             let mut stderr = anstream::stderr();
-            let text = errors::error_text(&error);
+            let text = output::error_text(&error);
             let text = if text.starts_with("error:") {
                 text
             } else {
@@ -57,7 +69,7 @@ fn init_logging(format: LogFormat) {
 
 /// Prints a plan in the chosen format.
 fn print_plan(output: Output, plan: &Plan) -> anyhow::Result<()> {
-    let mut stdout = anstream::stdout();
+    let mut stdout = output::stdout();
     match output {
         Output::Text => write!(stdout, "{}", render::text(plan))?,
         Output::Json => write!(stdout, "{}", render::json(plan))?,
@@ -75,7 +87,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs one parsed command and returns its exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let mut stdout = anstream::stdout();
+    let mut stdout = output::stdout();
     match &cli.command {
         Command::Validate { env } => {
             let files = match env {

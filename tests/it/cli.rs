@@ -311,3 +311,49 @@ fn a_plan_saved_by_another_version_is_refused_by_its_version() {
         "{stderr}"
     );
 }
+
+#[test]
+fn usage_errors_exit_1_never_2_and_help_exits_0() {
+    for args in [
+        &["plan", "--bogus"][..],
+        &["plan", "--output", "yaml"],
+        &[],
+        &["nonsense"],
+    ] {
+        let output = super::support::reconcile(None, None, args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "reconcile {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.stderr.is_empty(), "reconcile {args:?} says why");
+    }
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"]] {
+        let output = super::support::reconcile(None, None, args);
+        assert_eq!(output.status.code(), Some(0), "reconcile {args:?}");
+        assert!(
+            !output.stdout.is_empty(),
+            "reconcile {args:?} prints to stdout"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_commands_own_exit_code() {
+    // `reconcile schema | head -0`: the reader is gone before the first write.
+    let mut child = super::support::reconcile_command(None, None, &["schema"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
