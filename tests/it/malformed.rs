@@ -64,7 +64,7 @@ fn unknown_top_level_key_suggests_the_closest() {
 fn unknown_service_key_suggests_the_closest() {
     check(
         &[("    memory: 1024", "    memroy: 1024")],
-        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, env, secrets, containers",
+        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, env, secrets, containers",
     );
 }
 
