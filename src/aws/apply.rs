@@ -90,21 +90,25 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
     } = options;
     let mut report = ApplyReport::default();
     let mut context = Context::default();
-    let mut failure: Option<String> = None;
+    // Why the remaining steps are not attempted, once one failed or the fence closed.
+    let mut stopped: Option<String> = None;
     for change in plan
         .changes
         .iter()
         .filter(|c| !matches!(c.operation, Operation::None))
     {
-        let status = match &failure {
-            Some(failed) => StepStatus::NotAttempted {
-                why: format!("stopped after {failed} failed"),
-            },
+        if stopped.is_none()
+            && let Err(reason) = aws.fence.check()
+        {
+            stopped = Some(format!("stopped: {reason}"));
+        }
+        let status = match &stopped {
+            Some(why) => StepStatus::NotAttempted { why: why.clone() },
             None => match execute(aws, change, &mut context, allow_replace, progress).await {
                 Ok(detail) => StepStatus::Done { detail },
                 Err(error) => {
-                    failure = Some(format!(
-                        "{} {}",
+                    stopped = Some(format!(
+                        "stopped after {} {} failed",
                         change.resource.kind.label(),
                         change.resource.name
                     ));

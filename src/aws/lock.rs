@@ -3,7 +3,7 @@
 //! holder dies. Plan and drift take no lock.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -126,7 +126,8 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
     })
 }
 
-/// Takes the lock `key` (`ACCOUNT/REGION/ENVIRONMENT`) for `lease`, creating the table if needed.
+/// Takes the lock `key` (`REGION/ENVIRONMENT`) for `lease`, creating the table if needed, and opens
+/// the fence of `aws` for writes while the lease is confirmed.
 pub async fn acquire(
     aws: &Aws,
     table: &str,
@@ -136,7 +137,14 @@ pub async fn acquire(
 ) -> Result<Lock, LockError> {
     let token = super::unique_token();
     let holder = holder();
+    let lock = Lock {
+        table: table.to_string(),
+        key: key.to_string(),
+        token: token.clone(),
+        lease,
+    };
     for attempt in 0..2 {
+        let sent = Instant::now();
         let at = super::epoch_seconds();
         let result = aws
             .dynamodb
@@ -157,28 +165,20 @@ pub async fn acquire(
             .await;
         match result {
             Ok(_) => {
-                return Ok(Lock {
-                    table: table.to_string(),
-                    key: key.to_string(),
-                    token,
-                    lease,
-                });
+                aws.fence.confirm(sent, lock.valid_for());
+                return Ok(lock);
             }
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                let current = aws
-                    .dynamodb
-                    .get_item()
-                    .table_name(table)
-                    .key("lock", AttributeValue::S(key.to_string()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::call("GetItem", key.to_string(), e))?;
-                let item = current.item().cloned().unwrap_or_default();
+                let item = lock.current(aws).await?.unwrap_or_default();
+                // The SDK retried a PutItem whose answer was lost after it wrote: ours.
+                if text(&item, "token") == token {
+                    aws.fence.confirm(sent, lock.valid_for());
+                    return Ok(lock);
+                }
                 return Err(LockError::Held {
                     key: key.to_string(),
                     environment: environment.to_string(),
@@ -205,10 +205,56 @@ pub async fn acquire(
     }))
 }
 
+/// What a renewal found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Renewal {
+    Renewed,
+    /// Another apply holds the lock now (or it was force-unlocked).
+    Lost,
+    /// The renewal could not be made; whether the lock is still ours is unknown.
+    Failed(String),
+}
+
+/// What a release found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Gone: released now, or already (a retried DeleteItem whose first answer was lost).
+    Released,
+    /// Another apply had taken the lock over before this one let it go.
+    TakenOver {
+        holder: String,
+    },
+    Failed(String),
+}
+
 impl Lock {
-    /// Extends the lease, if this process still holds it; `false` when it was lost.
-    pub async fn renew(&self, aws: &Aws) -> bool {
-        aws.dynamodb
+    /// How long after a confirmed renewal writes may still be sent: the lease, less a sixth of it
+    /// for the time the request took and for clocks that disagree.
+    pub fn valid_for(&self) -> Duration {
+        self.lease - self.lease / 6
+    }
+
+    /// The lock's item as DynamoDB holds it now.
+    async fn current(
+        &self,
+        aws: &Aws,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
+        let current = aws
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("lock", AttributeValue::S(self.key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("GetItem", self.key.clone(), e))?;
+        Ok(current.item().cloned())
+    }
+
+    /// Extends the lease if this process still holds it.
+    pub async fn renew(&self, aws: &Aws) -> Renewal {
+        let result = aws
+            .dynamodb
             .update_item()
             .table_name(&self.table)
             .key("lock", AttributeValue::S(self.key.clone()))
@@ -223,25 +269,62 @@ impl Lock {
                 ),
             )
             .send()
-            .await
-            .is_ok()
+            .await;
+        match result {
+            Ok(_) => Renewal::Renewed,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Renewal::Lost
+            }
+            Err(error) => Renewal::Failed(AwsError::summary(&error)),
+        }
     }
 
-    /// Renews the lease every third of it until the returned task is aborted.
-    pub fn keep_alive(&self, aws: &Aws) -> tokio::task::JoinHandle<()> {
+    /// Renews the lease every third of it until the returned task is aborted; a failed renewal
+    /// is retried within a second or two and reported through `warn`. The fence closes when the
+    /// lock is lost, and by itself when no renewal was confirmed for `valid_for`.
+    pub fn keep_alive(
+        &self,
+        aws: &Aws,
+        warn: impl Fn(String) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         let (lock, aws) = (self.clone(), aws.clone());
         tokio::spawn(async move {
+            let mut wait = lock.lease / 3;
             loop {
-                tokio::time::sleep(lock.lease / 3).await;
-                if !lock.renew(&aws).await {
-                    tracing::warn!(lock = %lock.key, "the apply lock could not be renewed");
+                tokio::time::sleep(wait).await;
+                let sent = Instant::now();
+                match lock.renew(&aws).await {
+                    Renewal::Renewed => {
+                        aws.fence.confirm(sent, lock.valid_for());
+                        wait = lock.lease / 3;
+                    }
+                    Renewal::Lost => {
+                        let reason = format!(
+                            "the apply lock {} is held by another apply now, so nothing more is written",
+                            lock.key
+                        );
+                        warn(reason.clone());
+                        aws.fence.close(reason);
+                        return;
+                    }
+                    Renewal::Failed(reason) => {
+                        warn(format!(
+                            "could not renew the apply lock {} ({reason}); retrying",
+                            lock.key
+                        ));
+                        wait = Duration::from_secs(1).min(lock.lease / 6);
+                    }
                 }
             }
         })
     }
 
-    /// Gives the lock up (only if this process still holds it).
-    pub async fn release(self, aws: &Aws) {
+    /// Gives the lock up, only if this process still holds it.
+    pub async fn release(self, aws: &Aws) -> Release {
         let released = aws
             .dynamodb
             .delete_item()
@@ -252,8 +335,26 @@ impl Lock {
             .expression_attribute_values(":token", AttributeValue::S(self.token.clone()))
             .send()
             .await;
-        if released.is_err() {
-            tracing::warn!(lock = %self.key, "the apply lock was no longer ours to release");
+        match released {
+            Ok(_) => Release::Released,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Not ours to delete: either it is gone already, or someone else holds it.
+                match self.current(aws).await {
+                    Ok(None) => Release::Released,
+                    Ok(Some(item)) if text(&item, "token") == self.token => {
+                        Release::Failed("the lock is still held by this apply".into())
+                    }
+                    Ok(Some(item)) => Release::TakenOver {
+                        holder: text(&item, "holder"),
+                    },
+                    Err(error) => Release::Failed(error.to_string()),
+                }
+            }
+            Err(error) => Release::Failed(AwsError::summary(&error)),
         }
     }
 }

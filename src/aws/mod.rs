@@ -8,6 +8,7 @@ pub mod backing;
 pub mod ecr;
 pub mod ecs;
 mod error;
+pub mod fence;
 pub mod lock;
 pub mod logs;
 pub mod observe;
@@ -50,6 +51,8 @@ pub struct Aws {
     /// The apply lock's table.
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub calls: CallLog,
+    /// Lets writes through only while the apply's lease is confirmed and it is not stopping.
+    pub fence: fence::Fence,
 }
 
 impl Aws {
@@ -73,12 +76,14 @@ impl Aws {
     /// Clients built from an existing SDK configuration.
     pub fn from_config(config: &SdkConfig) -> Aws {
         let calls = CallLog::default();
+        let fence = fence::Fence::default();
         // Every client records its calls in the same log.
         macro_rules! client {
             ($sdk:ident) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(calls.clone())
+                        .interceptor(fence.clone())
                         .build(),
                 )
             };
@@ -95,6 +100,7 @@ impl Aws {
             mq: client!(aws_sdk_mq),
             dynamodb: client!(aws_sdk_dynamodb),
             calls,
+            fence,
         }
     }
 }

@@ -17,23 +17,43 @@ use crate::state::DesiredState;
 pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment, AwsError> {
     // ECS in two waves (everything by name, then the running task definitions), and beside it
     // the backing services in two waves (one list per API, then the named ones' details).
+    let wrong_account = |account: &str| {
+        state
+            .account
+            .as_ref()
+            .is_some_and(|expected| expected != account)
+    };
     let ecs = async {
-        let (account, image, cluster, services) = tokio::try_join!(
+        let (account, image, cluster, services) = tokio::join!(
             sts::account(aws),
             ecr::image(aws, state),
             cluster(aws, &state.cluster),
             services(aws, state),
-        )?;
+        );
+        let account = account?;
+        // Another account's credentials: that is the answer, whatever else failed to read (a
+        // repository of the right account is not there); the planner says it.
+        if wrong_account(&account) {
+            return Ok((account, None));
+        }
+        let (image, cluster, services) = (image?, cluster?, services?);
         let running: BTreeSet<String> = services
             .values()
             .map(|service| service.task_definition_arn.clone())
             .filter(|arn| !arn.is_empty())
             .collect();
         let task_definitions = describe_revisions(aws, running.into_iter()).await?;
-        Ok::<_, AwsError>((account, image, cluster, services, task_definitions))
+        Ok::<_, AwsError>((account, Some((image, cluster, services, task_definitions))))
     };
-    let ((account, image, cluster, services, task_definitions), (backing, unmanaged_backing)) =
-        tokio::try_join!(ecs, backing::observe(aws, state))?;
+    let (ecs, backing) = tokio::join!(ecs, backing::observe(aws, state));
+    let (account, found) = ecs?;
+    let Some((image, cluster, services, task_definitions)) = found else {
+        return Ok(LiveEnvironment {
+            account,
+            ..LiveEnvironment::default()
+        });
+    };
+    let (backing, unmanaged_backing) = backing?;
     let mut live = LiveEnvironment {
         account,
         image,

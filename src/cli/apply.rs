@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use super::args::{Cli, EXIT_ERROR, EXIT_OK, Output};
 use crate::aws::Aws;
 use crate::aws::apply::{StepOutcome, StepStatus};
+use crate::aws::lock::Release;
 use crate::plan::ResourceKind;
 use crate::saved::{SAVED_PLAN_VERSION, SavedPlan};
 use crate::state::DesiredState;
@@ -55,14 +56,41 @@ pub(super) async fn locked(
     options: Options<'_>,
 ) -> anyhow::Result<u8> {
     let aws = Aws::connect(&desired.region).await;
+    // The credentials' account first: nothing, not even the lock table, is written in another.
+    let account = crate::aws::sts::account(&aws).await?;
+    if let Some(expected) = &desired.account
+        && *expected != account
+    {
+        return Err(crate::plan::PlanError::AccountMismatch {
+            expected: expected.clone(),
+            actual: account,
+        }
+        .into());
+    }
     let (table, key) = lock_of(desired);
     let lock =
         crate::aws::lock::acquire(&aws, &table, &key, &desired.environment, options.lock_lease)
             .await?;
-    let renewal = lock.keep_alive(&aws);
+    let renewal = lock.keep_alive(&aws, |warning| {
+        let _ = writeln!(anstream::stderr(), "warning: {warning}");
+    });
     let result = apply(cli, &aws, desired, saved, &options).await;
     renewal.abort();
-    lock.release(&aws).await;
+    match lock.release(&aws).await {
+        Release::Released => {}
+        Release::TakenOver { holder } => {
+            let _ = writeln!(
+                anstream::stderr(),
+                "warning: the apply lock had been taken over by {holder} before this apply released it"
+            );
+        }
+        Release::Failed(reason) => {
+            let _ = writeln!(
+                anstream::stderr(),
+                "warning: the apply lock could not be released ({reason}); it expires by itself when its lease runs out"
+            );
+        }
+    }
     result
 }
 
