@@ -268,6 +268,18 @@ impl Lock {
                     (super::epoch_seconds() + self.lease.as_secs() as i64).to_string(),
                 ),
             )
+            // One attempt, answered within a sixth of the lease: `keep_alive` retries at once
+            // and says so, where the SDK's own retries would spend the lease in silence.
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .operation_timeout(self.lease / 6)
+                            .build(),
+                    ),
+            )
             .send()
             .await;
         match result {

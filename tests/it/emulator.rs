@@ -612,3 +612,30 @@ async fn ecs_exec_round_trips_and_a_console_switch_is_drift_undone_by_a_new_depl
     assert!(described(aws.clone()).await.enable_execute_command());
     assert!(!plan_of(&aws, &desired).await.has_changes());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_accounts_credentials_are_named_before_what_they_cannot_read() {
+    // In the wrong account the repository is not there either: the account is the answer.
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    state.edit(
+        "production",
+        "account: \"${env:KAAPI_AWS_ACCOUNT_ID}\"",
+        "account: \"999999999999\"",
+    );
+    state.edit(
+        "production",
+        "  tag: v1.8.0 ",
+        "  repository: no-such-repository\n  tag: v1.8.0 ",
+    );
+    let error = plan_environment(&aws, &state.load("production", &seed))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains(
+            "but the state file is for account 999999999999: refusing to touch another account"
+        ),
+        "{error}"
+    );
+}

@@ -17,7 +17,8 @@ use super::support::{
 
 /// Answer `operation` requests whose body contains `body_contains` with an error, `times` times.
 /// With `lost_answer`, the request reaches the emulator first and only its answer is replaced, as
-/// when a connection drops after AWS acted.
+/// when a connection drops after AWS acted. With `delay`, the proxy waits that long first; with
+/// status 0 it then forwards the request as it is (a slow answer, no error).
 #[derive(Clone, Default)]
 struct Fault {
     operation: &'static str,
@@ -26,11 +27,14 @@ struct Fault {
     status: u16,
     error_type: &'static str,
     lost_answer: bool,
+    delay: Duration,
 }
 
 #[derive(Default)]
 struct Seen {
     requests: Vec<String>,
+    /// When each request arrived, in the same order.
+    at: Vec<std::time::Instant>,
 }
 
 struct FaultProxy {
@@ -187,7 +191,11 @@ impl FaultProxy {
                     let mut reader = BufReader::new(client);
                     while let Some(request) = read_request(&mut reader) {
                         let operation = operation_of(&request);
-                        seen.lock().unwrap().requests.push(operation.clone());
+                        {
+                            let mut seen = seen.lock().unwrap();
+                            seen.requests.push(operation.clone());
+                            seen.at.push(std::time::Instant::now());
+                        }
                         gate.pass(&operation);
                         let body = String::from_utf8_lossy(&request.body).to_string();
                         let fault = {
@@ -204,7 +212,11 @@ impl FaultProxy {
                                     f.clone()
                                 })
                         };
+                        if let Some(fault) = &fault {
+                            std::thread::sleep(fault.delay);
+                        }
                         let response = match fault {
+                            Some(fault) if fault.status == 0 => forward(&upstream, &request),
                             Some(fault) => {
                                 if fault.lost_answer {
                                     forward(&upstream, &request);
@@ -521,4 +533,172 @@ async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
         reconcile::aws::AwsError::summary(&error),
         "InvalidParameterException: Creation of service was not idempotent."
     );
+}
+
+/// Requests the proxy saw that write to AWS, the lock's own DynamoDB calls left out.
+fn proxied_writes(proxy: &FaultProxy) -> Vec<(String, std::time::Instant)> {
+    let seen = proxy.seen.lock().unwrap();
+    seen.requests
+        .iter()
+        .cloned()
+        .zip(seen.at.iter().copied())
+        .filter(|(operation, _)| {
+            !["Describe", "List", "Get", "BatchGet"]
+                .iter()
+                .any(|read| operation.starts_with(read))
+                && !["PutItem", "UpdateItem", "DeleteItem", "CreateTable"]
+                    .contains(&operation.as_str())
+        })
+        .collect()
+}
+
+#[test]
+fn with_another_accounts_credentials_apply_writes_nothing_not_even_the_lock() {
+    let (_emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[]));
+    state.edit(
+        "production",
+        "account: \"${env:KAAPI_AWS_ACCOUNT_ID}\"",
+        "account: \"999999999999\"",
+    );
+    let args = [
+        "apply",
+        "--env",
+        "production",
+        "--yes",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    let output = reconcile_at(Some(&proxy.endpoint), Some(&seed), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        super::support::stderr(&output).contains(&format!(
+            "the AWS credentials belong to account {}, but the state file is for account 999999999999: refusing to touch another account",
+            seed.account
+        )),
+        "{}",
+        super::support::stderr(&output)
+    );
+    assert_eq!(
+        proxy.seen.lock().unwrap().requests,
+        ["GetCallerIdentity"],
+        "nothing but the identity read reached AWS"
+    );
+}
+
+#[test]
+fn a_lost_answer_to_the_locks_own_writes_is_recognized_as_ours() {
+    let (emulator, seed, state, proxy) = behind_proxy(
+        vec![
+            Fault {
+                operation: "PutItem",
+                times: 1,
+                status: 500,
+                error_type: "InternalServerError",
+                lost_answer: true,
+                ..Fault::default()
+            },
+            Fault {
+                operation: "DeleteItem",
+                times: 1,
+                status: 500,
+                error_type: "InternalServerError",
+                lost_answer: true,
+                ..Fault::default()
+            },
+        ],
+        Gate::new(&[]),
+    );
+    let args = [
+        "apply",
+        "--env",
+        "staging",
+        "--yes",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    // The first apply (straight to the emulator) creates everything and the lock table.
+    let first = reconcile(Some(&emulator), Some(&seed), &args);
+    assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
+
+    let output = reconcile_at(Some(&proxy.endpoint), Some(&seed), &args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        super::support::stderr(&output)
+    );
+    // Both writes were sent twice (the SDK retried), and both first attempts had acted.
+    assert_eq!((proxy.count("PutItem"), proxy.count("DeleteItem")), (2, 2));
+    assert!(
+        !super::support::stderr(&output).contains("lock"),
+        "nothing untrue is said about the lock: {}",
+        super::support::stderr(&output)
+    );
+    // Released: the next apply takes it at once.
+    let again = reconcile(Some(&emulator), Some(&seed), &args);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        super::support::stderr(&again)
+    );
+}
+
+#[test]
+fn no_write_is_sent_once_the_lease_can_no_longer_be_confirmed() {
+    // Every renewal fails, and the migration's RunTask is answered only after the 3 s lease has
+    // run out: nothing may be written after it, so the service is never created.
+    let (_emulator, seed, state, proxy) = behind_proxy(
+        vec![
+            Fault {
+                operation: "UpdateItem",
+                times: 1000,
+                status: 500,
+                error_type: "InternalServerError",
+                ..Fault::default()
+            },
+            Fault {
+                operation: "RunTask",
+                times: 1,
+                delay: Duration::from_secs(4),
+                ..Fault::default()
+            },
+        ],
+        Gate::new(&[]),
+    );
+    let args = [
+        "apply",
+        "--env",
+        "staging",
+        "--yes",
+        "--lock-lease",
+        "3s",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    let output = reconcile_at(Some(&proxy.endpoint), Some(&seed), &args);
+    let (out, err) = (stdout(&output), super::support::stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("could not renew the apply lock"), "{err}");
+    assert!(
+        out.contains(
+            "skipped  service kaapi-staging-service: stopped: the apply lock was last confirmed"
+        ),
+        "{out}"
+    );
+    let taken = {
+        let seen = proxy.seen.lock().unwrap();
+        let index = seen.requests.iter().rposition(|r| r == "PutItem").unwrap();
+        seen.at[index]
+    };
+    let writes = proxied_writes(&proxy);
+    assert!(writes.iter().any(|(operation, _)| operation == "RunTask"));
+    let late: Vec<_> = writes
+        .iter()
+        .filter(|(_, at)| at.duration_since(taken) >= Duration::from_secs(3))
+        .map(|(operation, _)| operation)
+        .collect();
+    assert!(late.is_empty(), "written after the lease ran out: {late:?}");
+    assert_eq!(proxy.count("CreateService"), 0);
 }
