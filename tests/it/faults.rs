@@ -702,3 +702,63 @@ fn no_write_is_sent_once_the_lease_can_no_longer_be_confirmed() {
     assert!(late.is_empty(), "written after the lease ran out: {late:?}");
     assert_eq!(proxy.count("CreateService"), 0);
 }
+
+#[test]
+fn a_create_whose_answer_was_lost_finds_its_own_resource_and_counts_as_done() {
+    // RDS and ElastiCache creates take no client token: the SDK's retry of a create that acted
+    // meets "already exists" for this environment's own resource.
+    let lost = |operation| Fault {
+        operation,
+        times: 1,
+        status: 500,
+        error_type: "InternalFailure",
+        lost_answer: true,
+        ..Fault::default()
+    };
+    let (emulator, seed, state, proxy) = behind_proxy(
+        vec![lost("CreateDBInstance"), lost("CreateReplicationGroup")],
+        Gate::new(&[]),
+    );
+    let args = [
+        "apply",
+        "--env",
+        "staging",
+        "--yes",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    let output = reconcile_at(Some(&proxy.endpoint), Some(&seed), &args);
+    let out = stdout(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{out}{}",
+        super::support::stderr(&output)
+    );
+    for expected in [
+        "done     RDS instance kaapi-staging-postgres: created RDS instance kaapi-staging-postgres (the answer to the first request was lost; the retry found it, this environment's)",
+        "done     ElastiCache replication group kaapi-staging-redis: created ElastiCache replication group kaapi-staging-redis (the answer to the first request was lost",
+    ] {
+        assert!(out.contains(expected), "expected {expected:?} in\n{out}");
+    }
+    assert!(!out.contains("FAILED"), "{out}");
+    assert_eq!(
+        (
+            proxy.count("CreateDBInstance"),
+            proxy.count("CreateReplicationGroup")
+        ),
+        (2, 2)
+    );
+    let again = reconcile(
+        Some(&emulator),
+        Some(&seed),
+        &[
+            "plan",
+            "--env",
+            "staging",
+            "--state",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}

@@ -279,12 +279,14 @@ pub(super) async fn tag(
     Ok(())
 }
 
-/// CreateReplicationGroup: one shard, a primary and `replicas` replicas.
+/// CreateReplicationGroup: one shard, a primary and `replicas` replicas. `Ok(false)` when the
+/// group exists already with this entry's description (`reconcile ENV/KEY`): a retried create
+/// whose first answer was lost (ElastiCache takes no client token).
 pub(super) async fn create(
     aws: &Aws,
     backing: &BackingWrite,
     auth_token: Option<String>,
-) -> Result<(), AwsError> {
+) -> Result<bool, AwsError> {
     let request = aws
         .elasticache
         .create_replication_group()
@@ -294,11 +296,41 @@ pub(super) async fn create(
         .num_cache_clusters(1)
         .set_auth_token(auth_token)
         .set_tags(Some(sdk_tags(&backing.tags)));
-    create_with(FIELDS, request, &backing.settings)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("CreateReplicationGroup", &backing.name, e))?;
-    Ok(())
+    match create_with(FIELDS, request, &backing.settings).send().await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_replication_group_already_exists_fault()) =>
+        {
+            let existing = aws
+                .elasticache
+                .describe_replication_groups()
+                .replication_group_id(&backing.name)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("DescribeReplicationGroups", &backing.name, e))?;
+            let ours = existing
+                .replication_groups()
+                .first()
+                .and_then(|group| group.description())
+                == Some(backing.description.as_str());
+            if ours {
+                Ok(false)
+            } else {
+                Err(AwsError::call(
+                    "CreateReplicationGroup",
+                    &backing.name,
+                    error,
+                ))
+            }
+        }
+        Err(error) => Err(AwsError::call(
+            "CreateReplicationGroup",
+            &backing.name,
+            error,
+        )),
+    }
 }
 
 /// ModifyReplicationGroup for the settings it takes; Increase/DecreaseReplicaCount for replicas,

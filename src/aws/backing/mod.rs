@@ -178,16 +178,34 @@ pub async fn wait_ready(
 /// AUTH token, the RabbitMQ admin password) right before the call.
 pub async fn create(aws: &Aws, backing: &BackingWrite, token: String) -> Result<String, AwsError> {
     let secret = secrets::optional_value(aws, &backing.secret).await?;
-    match backing.kind {
+    let created = match backing.kind {
         BackingKind::Postgres => {
             rds::create(aws, &backing.name, &backing.settings, &backing.tags).await?
         }
         BackingKind::Redis => elasticache::create(aws, backing, secret).await?,
+        // CreateBroker takes a client token: a retry answers with the broker it created.
         BackingKind::Rabbitmq => {
             mq::create(aws, backing, secret.unwrap_or_default(), token).await?;
+            true
         }
-    }
-    Ok(format!("created {} {}", backing.kind.label(), backing.name))
+    };
+    Ok(if created {
+        format!("created {} {}", backing.kind.label(), backing.name)
+    } else {
+        format!(
+            "created {} {} (the answer to the first request was lost; the retry found it, this environment's)",
+            backing.kind.label(),
+            backing.name
+        )
+    })
+}
+
+/// Whether a resource's tags name the same environment, managed by reconcile, as `wanted`.
+fn same_owner(tags: Option<&BTreeMap<String, String>>, wanted: &BTreeMap<String, String>) -> bool {
+    let Some(tags) = tags else { return false };
+    [MANAGED_BY_TAG, ENVIRONMENT_TAG]
+        .iter()
+        .all(|key| wanted.get(*key).is_some() && tags.get(*key) == wanted.get(*key))
 }
 
 /// Waits until the resource is available, writes the fields the plan lists, then its record.

@@ -207,13 +207,15 @@ pub(super) async fn tag(
     Ok(())
 }
 
-/// CreateDBInstance with the master password managed by RDS in Secrets Manager.
+/// CreateDBInstance with the master password managed by RDS in Secrets Manager. `Ok(false)` when
+/// the instance exists already and carries `tags`' environment: a retried create whose first
+/// answer was lost (RDS takes no client token).
 pub(super) async fn create(
     aws: &Aws,
     name: &str,
     settings: &BTreeMap<String, Value>,
     tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
+) -> Result<bool, AwsError> {
     let request = aws
         .rds
         .create_db_instance()
@@ -222,11 +224,22 @@ pub(super) async fn create(
         .manage_master_user_password(true)
         .publicly_accessible(false)
         .set_tags(Some(sdk_tags(tags)));
-    create_with(FIELDS, request, settings)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("CreateDBInstance", name, e))?;
-    Ok(())
+    match create_with(FIELDS, request, settings).send().await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
+        {
+            let existing = describe(aws, name).await?;
+            if existing.is_some_and(|live| super::same_owner(live.tags.as_ref(), tags)) {
+                Ok(false)
+            } else {
+                Err(AwsError::call("CreateDBInstance", name, error))
+            }
+        }
+        Err(error) => Err(AwsError::call("CreateDBInstance", name, error)),
+    }
 }
 
 /// ModifyDBInstance with only the fields that change.
