@@ -762,3 +762,85 @@ fn a_create_whose_answer_was_lost_finds_its_own_resource_and_counts_as_done() {
     );
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
+
+#[test]
+fn a_rerun_after_a_kill_during_the_migration_follows_it_and_starts_no_second_one() {
+    // The first DescribeTasks of the migration is held, and the apply is killed meanwhile:
+    // its task keeps running in ECS.
+    let (emulator, seed, state, proxy) = behind_proxy(
+        vec![Fault {
+            operation: "DescribeTasks",
+            times: 1,
+            delay: Duration::from_secs(8),
+            ..Fault::default()
+        }],
+        Gate::new(&[]),
+    );
+    let args = [
+        "apply",
+        "--env",
+        "staging",
+        "--yes",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    let mut first = super::support::reconcile_command(Some(&proxy.endpoint), Some(&seed), &args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while proxy.count("DescribeTasks") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the migration never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert_eq!(proxy.count("RunTask"), 1);
+
+    let unlocked = reconcile(
+        Some(&emulator),
+        Some(&seed),
+        &[
+            "force-unlock",
+            "--env",
+            "staging",
+            "--state",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        unlocked.status.code(),
+        Some(0),
+        "{}",
+        super::support::stderr(&unlocked)
+    );
+    let rerun = reconcile(Some(&emulator), Some(&seed), &args);
+    let out = stdout(&rerun);
+    assert_eq!(
+        rerun.status.code(),
+        Some(0),
+        "{out}{}",
+        super::support::stderr(&rerun)
+    );
+    assert!(
+        out.contains("it was started by an earlier apply and still running, so it was followed instead of starting another"),
+        "{out}"
+    );
+    // One migration task in all: the killed apply's.
+    let aws = reconcile::aws::Aws::from_config(&emulator.sdk_config());
+    let tasks = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        aws.ecs
+            .list_tasks()
+            .cluster("kaapi-staging-cluster")
+            .started_by("reconcile-migration")
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(tasks.task_arns().len(), 1, "{:?}", tasks.task_arns());
+}

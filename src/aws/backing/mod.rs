@@ -200,14 +200,6 @@ pub async fn create(aws: &Aws, backing: &BackingWrite, token: String) -> Result<
     })
 }
 
-/// Whether a resource's tags name the same environment, managed by reconcile, as `wanted`.
-fn same_owner(tags: Option<&BTreeMap<String, String>>, wanted: &BTreeMap<String, String>) -> bool {
-    let Some(tags) = tags else { return false };
-    [MANAGED_BY_TAG, ENVIRONMENT_TAG]
-        .iter()
-        .all(|key| wanted.get(*key).is_some() && tags.get(*key) == wanted.get(*key))
-}
-
 /// Waits until the resource is available, writes the fields the plan lists, then its record.
 pub async fn modify(
     aws: &Aws,

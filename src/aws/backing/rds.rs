@@ -232,7 +232,7 @@ pub(super) async fn create(
                 .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
         {
             let existing = describe(aws, name).await?;
-            if existing.is_some_and(|live| super::same_owner(live.tags.as_ref(), tags)) {
+            if existing.is_some_and(|live| super::settings::same_owner(live.tags.as_ref(), tags)) {
                 Ok(false)
             } else {
                 Err(AwsError::call("CreateDBInstance", name, error))

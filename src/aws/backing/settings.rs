@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::state::desired::{ENVIRONMENT_TAG, MANAGED_BY_TAG};
+
 /// One field of a backing API. `Described` is what the describe calls answer; `Create` and
 /// `Modify` are the request builders. A `None` setter means the API does not take the field
 /// there (set once by other means, or changed only by replacement).
@@ -156,4 +158,15 @@ pub fn as_list(value: &Value) -> Option<Vec<String>> {
             .filter_map(|item| item.as_str().map(str::to_string))
             .collect()
     })
+}
+
+/// Whether a resource's tags name the same environment, managed by reconcile, as `wanted`.
+pub fn same_owner(
+    tags: Option<&BTreeMap<String, String>>,
+    wanted: &BTreeMap<String, String>,
+) -> bool {
+    let Some(tags) = tags else { return false };
+    [MANAGED_BY_TAG, ENVIRONMENT_TAG]
+        .iter()
+        .all(|key| wanted.get(*key).is_some() && tags.get(*key) == wanted.get(*key))
 }

@@ -4,11 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecs::types::{ContainerOverride, LaunchType, Task, TaskOverride};
+use aws_sdk_ecs::types::{ContainerOverride, DesiredStatus, LaunchType, Task, TaskOverride};
 
 use super::convert::network_to_sdk;
 use crate::aws::{Aws, AwsError, Backoff, logs};
-use crate::plan::MigrationTask;
+use crate::plan::{MigrationTask, short_revision};
+
+/// What migration tasks are started by, to find one still running.
+const STARTED_BY: &str = "reconcile-migration";
 
 fn fail(subject: &str, message: String) -> AwsError {
     AwsError::Migration {
@@ -25,7 +28,25 @@ pub async fn run_migration(
     progress: &mut dyn FnMut(String),
 ) -> Result<String, AwsError> {
     let subject = format!("{} ({})", migration.command.join(" "), migration.container);
-    let task_arn = start(aws, migration, task_definition, &subject).await?;
+    // Never two migrations at once: one an earlier apply started (and then died) is followed
+    // to its end when it runs this revision, and stops the apply when it runs another.
+    let (task_arn, note) = match still_running(aws, migration, task_definition).await? {
+        Some((arn, running)) if running == task_definition => (
+            arn,
+            "; it was started by an earlier apply and still running, so it was followed instead of starting another",
+        ),
+        Some((arn, running)) => {
+            return Err(fail(
+                &subject,
+                format!(
+                    "task {} of {} that an earlier apply started is still running, and two migrations must never run at once; wait until it stops (or stop it), then apply again",
+                    arn.rsplit('/').next().unwrap_or(&arn),
+                    short_revision(&running)
+                ),
+            ));
+        }
+        None => (start(aws, migration, task_definition, &subject).await?, ""),
+    };
     let task_id = task_arn.rsplit('/').next().unwrap_or(&task_arn).to_string();
     let task = wait_stopped(aws, migration, &task_arn, &subject, progress).await?;
     let stream = format!(
@@ -38,7 +59,7 @@ pub async fn run_migration(
         .iter()
         .find(|c| c.name() == Some(migration.container.as_str()));
     match container.and_then(|c| c.exit_code()) {
-        Some(0) => Ok(format!("task {task_id} exited 0{lines}")),
+        Some(0) => Ok(format!("task {task_id} exited 0{note}{lines}")),
         Some(code) => Err(fail(
             &subject,
             format!("task {task_id} exited with code {code}{lines}"),
@@ -54,6 +75,50 @@ pub async fn run_migration(
             ),
         )),
     }
+}
+
+/// A migration task of this family that is still running: `(task ARN, its task definition)`.
+async fn still_running(
+    aws: &Aws,
+    migration: &MigrationTask,
+    task_definition: &str,
+) -> Result<Option<(String, String)>, AwsError> {
+    let listed = aws
+        .ecs
+        .list_tasks()
+        .cluster(&migration.cluster)
+        .started_by(STARTED_BY)
+        .desired_status(DesiredStatus::Running)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ListTasks", STARTED_BY, e))?;
+    if listed.task_arns().is_empty() {
+        return Ok(None);
+    }
+    let described = aws
+        .ecs
+        .describe_tasks()
+        .cluster(&migration.cluster)
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DescribeTasks", STARTED_BY, e))?;
+    let family = |arn: &str| {
+        short_revision(arn)
+            .rsplit_once(':')
+            .map(|(family, _)| family.to_string())
+    };
+    Ok(described.tasks().iter().find_map(|task| {
+        let running = task.task_definition_arn()?;
+        (task.last_status() != Some("STOPPED") && family(running) == family(task_definition)).then(
+            || {
+                (
+                    task.task_arn().unwrap_or_default().to_string(),
+                    running.to_string(),
+                )
+            },
+        )
+    }))
 }
 
 /// RunTask: one Fargate task with the container's command overridden; its ARN.
@@ -81,7 +146,7 @@ async fn start(
                 )
                 .build(),
         )
-        .started_by("reconcile-migration")
+        .started_by(STARTED_BY)
         .count(1)
         .send()
         .await
