@@ -97,21 +97,26 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
         .iter()
         .filter(|c| !matches!(c.operation, Operation::None))
     {
-        if stopped.is_none()
-            && let Err(reason) = aws.fence.check()
-        {
-            stopped = Some(format!("stopped: {reason}"));
+        if stopped.is_none() {
+            if let Some(signal) = aws.stop.requested() {
+                stopped = Some(format!("stopped: interrupted by {signal}"));
+            } else if let Err(reason) = aws.fence.check() {
+                stopped = Some(format!("stopped: {reason}"));
+            }
         }
         let status = match &stopped {
             Some(why) => StepStatus::NotAttempted { why: why.clone() },
             None => match execute(aws, change, &mut context, allow_replace, progress).await {
                 Ok(detail) => StepStatus::Done { detail },
                 Err(error) => {
-                    stopped = Some(format!(
-                        "stopped after {} {} failed",
-                        change.resource.kind.label(),
-                        change.resource.name
-                    ));
+                    stopped = Some(match aws.stop.requested() {
+                        Some(signal) => format!("stopped: interrupted by {signal}"),
+                        None => format!(
+                            "stopped after {} {} failed",
+                            change.resource.kind.label(),
+                            change.resource.name
+                        ),
+                    });
                     StepStatus::Failed {
                         error: error.to_string(),
                     }

@@ -65,6 +65,9 @@ pub enum AwsError {
     /// A migration task did not exit 0, or never ran its command.
     #[error("migration {subject}: {message}")]
     Migration { subject: String, message: String },
+    /// A signal asked the command to stop while it waited for AWS.
+    #[error("interrupted by {signal}")]
+    Interrupted { signal: &'static str },
     /// A deployment did not complete: failed, rolled back, replaced, or still going at the limit.
     #[error("rollout {service}: {message}")]
     Rollout { service: String, message: String },

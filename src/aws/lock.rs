@@ -105,7 +105,7 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
                 .is_some_and(|e| e.is_resource_in_use_exception()) => {}
         Err(error) => return Err(AwsError::call("CreateTable", table.to_string(), error)),
     }
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(&aws.stop);
     for _ in 0..20 {
         let described = aws
             .dynamodb
@@ -117,7 +117,7 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
         if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(());
         }
-        backoff.wait().await;
+        backoff.wait().await?;
     }
     Err(AwsError::Unexpected {
         operation: "DescribeTable",

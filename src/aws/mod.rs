@@ -13,6 +13,7 @@ pub mod lock;
 pub mod logs;
 pub mod observe;
 pub mod secrets;
+pub mod stop;
 pub mod sts;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,6 +54,8 @@ pub struct Aws {
     pub calls: CallLog,
     /// Lets writes through only while the apply's lease is confirmed and it is not stopping.
     pub fence: fence::Fence,
+    /// Ends every wait when a signal asks the command to stop (`Stop::listen`).
+    pub stop: stop::Stop,
 }
 
 impl Aws {
@@ -101,6 +104,7 @@ impl Aws {
             dynamodb: client!(aws_sdk_dynamodb),
             calls,
             fence,
+            stop: stop::Stop::default(),
         }
     }
 }
@@ -128,29 +132,38 @@ pub fn unique_token() -> String {
 }
 
 /// Waits between status reads: 1 s, then doubling up to 15 s, so quick operations are seen
-/// quickly and long ones are not polled more than every 15 s.
+/// quickly and long ones are not polled more than every 15 s. A stop (a signal) ends the wait at
+/// once with `AwsError::Interrupted`.
 #[derive(Debug)]
 pub struct Backoff {
     next: Duration,
+    stop: stop::Stop,
 }
 
 impl Backoff {
     const FIRST: Duration = Duration::from_secs(1);
     const MOST: Duration = Duration::from_secs(15);
 
-    pub fn new() -> Self {
-        Backoff { next: Self::FIRST }
+    pub fn new(stop: &stop::Stop) -> Self {
+        Backoff {
+            next: Self::FIRST,
+            stop: stop.clone(),
+        }
     }
 
-    pub async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
+    pub async fn wait(&mut self) -> Result<(), AwsError> {
+        let interrupted = |signal: stop::Signal| AwsError::Interrupted {
+            signal: signal.name(),
+        };
+        if let Some(signal) = self.stop.requested() {
+            return Err(interrupted(signal));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(self.next) => {}
+            signal = self.stop.wait() => return Err(interrupted(signal)),
+        }
         self.next = (self.next * 2).min(Self::MOST);
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new()
+        Ok(())
     }
 }
 

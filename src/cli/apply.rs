@@ -55,7 +55,18 @@ pub(super) async fn locked(
     saved: Option<SavedPlan>,
     options: Options<'_>,
 ) -> anyhow::Result<u8> {
-    let aws = Aws::connect(&desired.region).await;
+    let mut aws = Aws::connect(&desired.region).await;
+    // The first SIGINT or SIGTERM: the call in flight ends, nothing more is written, every wait
+    // ends, the lock is released and the summary printed; a second one exits at once.
+    let fence = aws.fence.clone();
+    aws.stop = crate::aws::stop::Stop::listen(move |signal| {
+        fence.close(format!("interrupted by {signal}: nothing more is written"));
+        let _ = writeln!(
+            anstream::stderr(),
+            "{signal}: stopping after the AWS call in flight; nothing more is written. Send it again to exit at once."
+        );
+    })
+    .context("cannot listen for SIGINT and SIGTERM")?;
     // The credentials' account first: nothing, not even the lock table, is written in another.
     let account = crate::aws::sts::account(&aws).await?;
     if let Some(expected) = &desired.account
@@ -234,7 +245,23 @@ async fn apply(
                 _ => format!(", {completed} of {rollouts} deployments completed"),
             };
             let environment = &plan.environment;
-            if report.succeeded() {
+            if let Some(signal) = aws.stop.requested() {
+                let going_on = report
+                    .steps
+                    .iter()
+                    .filter(|s| is_rollout(s) && !done(s))
+                    .count();
+                writeln!(
+                    stdout,
+                    "\nApply interrupted by {signal}: {applied} of {changes} changes applied to {environment}{}. The lock is released; run apply again to continue from what is live.",
+                    match going_on {
+                        0 => String::new(),
+                        n => format!(
+                            "; {n} deployments go on in ECS (`reconcile status --env {environment}` follows them)"
+                        ),
+                    }
+                )?;
+            } else if report.succeeded() {
                 writeln!(
                     stdout,
                     "\nApply complete: {applied} changes applied to {environment}{deployments}."
@@ -252,10 +279,10 @@ async fn apply(
             }
         }
     }
-    Ok(if report.succeeded() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
+    Ok(match aws.stop.requested() {
+        Some(signal) => signal.exit_code(),
+        None if report.succeeded() => EXIT_OK,
+        None => EXIT_ERROR,
     })
 }
 

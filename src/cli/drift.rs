@@ -58,8 +58,15 @@ pub(super) async fn every(
     desireds: &[DesiredState],
     interval: std::time::Duration,
 ) -> anyhow::Result<u8> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
+    // A signal during a run lets the run finish and report, then ends the loop (exit 0: stopping
+    // is how a scheduler ends); a second one exits at once.
+    let stop = crate::aws::stop::Stop::listen(|signal| {
+        let _ = writeln!(
+            anstream::stderr(),
+            "drift: {signal}: stopping after this run"
+        );
+    })
+    .context("cannot listen for SIGINT and SIGTERM")?;
     let mut failures = 0u32;
     loop {
         let started = std::time::Instant::now();
@@ -98,10 +105,12 @@ pub(super) async fn every(
         let wait = wait
             .mul_f64(0.9 + spread / 10_000.0)
             .max(std::time::Duration::from_millis(100));
+        if stop.requested().is_some() {
+            return Ok(EXIT_OK);
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = terminate.recv() => return Ok(EXIT_OK),
-            _ = tokio::signal::ctrl_c() => return Ok(EXIT_OK),
+            _ = stop.wait() => return Ok(EXIT_OK),
         }
     }
 }

@@ -844,3 +844,148 @@ fn a_rerun_after_a_kill_during_the_migration_follows_it_and_starts_no_second_one
     });
     assert_eq!(tasks.task_arns().len(), 1, "{:?}", tasks.task_arns());
 }
+
+/// Starts a staging apply whose migration RunTask answers slowly, sends `signal` while that call
+/// is in flight, and returns the output with the proxy and emulator to look at.
+fn interrupted_apply(signal: &str) -> (std::process::Output, FaultProxy, Emulator) {
+    let (emulator, seed, state, proxy) = behind_proxy(
+        vec![Fault {
+            operation: "RunTask",
+            times: 1,
+            delay: Duration::from_secs(3),
+            ..Fault::default()
+        }],
+        Gate::new(&[]),
+    );
+    let args = [
+        "apply",
+        "--env",
+        "staging",
+        "--yes",
+        "--state",
+        state.path().to_str().unwrap(),
+    ];
+    let child = super::support::reconcile_command(Some(&proxy.endpoint), Some(&seed), &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while proxy.count("RunTask") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no migration started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    (child.wait_with_output().unwrap(), proxy, emulator)
+}
+
+fn staging_locked(emulator: &Emulator) -> bool {
+    let aws = Aws::from_config(&emulator.sdk_config());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        aws.dynamodb
+            .get_item()
+            .table_name("reconcile-locks")
+            .key(
+                "lock",
+                aws_sdk_dynamodb::types::AttributeValue::S("ap-south-1/staging".into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .is_ok_and(|output| output.item().is_some())
+    })
+}
+
+#[test]
+fn sigint_lets_the_call_in_flight_end_writes_nothing_more_releases_the_lock_and_says_so() {
+    let (output, proxy, emulator) = interrupted_apply("INT");
+    let (out, err) = (stdout(&output), super::support::stderr(&output));
+    assert_eq!(output.status.code(), Some(130), "{out}{err}");
+    assert!(
+        err.contains("SIGINT: stopping after the AWS call in flight"),
+        "{err}"
+    );
+    for expected in [
+        // The RunTask in flight was answered; its task goes on in ECS, and the summary says so.
+        "FAILED   migration kaapi-staging-task: uv run alembic upgrade head: migration uv run alembic upgrade head (backend): interrupted by SIGINT while task",
+        "it goes on in ECS, and the next apply follows it to its end instead of starting another",
+        "skipped  service kaapi-staging-service: stopped: interrupted by SIGINT",
+        "Apply interrupted by SIGINT:",
+        "The lock is released; run apply again to continue from what is live.",
+    ] {
+        assert!(out.contains(expected), "expected {expected:?} in\n{out}");
+    }
+    assert_eq!(
+        proxy.count("CreateService"),
+        0,
+        "nothing was written after the signal"
+    );
+    assert!(!staging_locked(&emulator), "the lock was released");
+}
+
+#[test]
+fn sigterm_ends_the_same_way_with_exit_143() {
+    let (output, proxy, emulator) = interrupted_apply("TERM");
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(143), "{out}");
+    assert!(out.contains("Apply interrupted by SIGTERM:"), "{out}");
+    assert_eq!(proxy.count("CreateService"), 0);
+    assert!(!staging_locked(&emulator));
+}
+
+#[test]
+fn a_sigint_during_a_drift_run_ends_the_loop_after_that_runs_report() {
+    let (emulator, seed, state, proxy) = behind_proxy(
+        vec![Fault {
+            operation: "DescribeServices",
+            times: 1,
+            delay: Duration::from_secs(2),
+            ..Fault::default()
+        }],
+        Gate::new(&[]),
+    );
+    let path = state.path().to_str().unwrap().to_string();
+    let applied = reconcile(
+        Some(&emulator),
+        Some(&seed),
+        &["apply", "--env", "staging", "--yes", "--state", &path],
+    );
+    assert_eq!(applied.status.code(), Some(0));
+    let child = super::support::reconcile_command(
+        Some(&proxy.endpoint),
+        Some(&seed),
+        &[
+            "drift", "--env", "staging", "--every", "1h", "--state", &path,
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while proxy.count("DescribeServices") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no run started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        super::support::stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("drift: staging: clean"),
+        "the run in progress finished and reported: {}",
+        stdout(&output)
+    );
+}

@@ -140,7 +140,7 @@ pub async fn wait_ready(
 ) -> Result<LiveBacking, AwsError> {
     let started = Instant::now();
     let limit = time_limit(kind);
-    let mut backoff = crate::aws::Backoff::new();
+    let mut backoff = crate::aws::Backoff::new(&aws.stop);
     let mut last = String::new();
     loop {
         let live = describe(aws, kind, name).await?;
@@ -170,7 +170,7 @@ pub async fn wait_ready(
                 ),
             });
         }
-        backoff.wait().await;
+        backoff.wait().await?;
     }
 }
 
@@ -285,7 +285,7 @@ async fn delete(
         BackingKind::Rabbitmq => mq::delete(aws, id).await?,
     };
     let started = Instant::now();
-    let mut backoff = crate::aws::Backoff::new();
+    let mut backoff = crate::aws::Backoff::new(&aws.stop);
     while describe(aws, kind, name).await?.is_some() {
         if started.elapsed() >= time_limit(kind) {
             return Err(AwsError::TimedOut {
@@ -298,7 +298,7 @@ async fn delete(
             kind.label(),
             started.elapsed().as_secs()
         ));
-        backoff.wait().await;
+        backoff.wait().await?;
     }
     Ok(detail)
 }

@@ -184,7 +184,7 @@ async fn wait_stopped(
     let task_id = task_arn.rsplit('/').next().unwrap_or(task_arn);
     let limit = Duration::from_secs(migration.timeout_seconds);
     let started = Instant::now();
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(&aws.stop);
     let mut last = String::new();
     loop {
         let described = aws
@@ -225,6 +225,14 @@ async fn wait_stopped(
                 ),
             ));
         }
-        backoff.wait().await;
+        backoff.wait().await.map_err(|interrupted| {
+            fail(
+                subject,
+                format!(
+                    "{interrupted} while task {task_id} ran: it goes on in ECS, and the next apply follows it to its end instead of starting another (or stop it: aws ecs stop-task --cluster {} --task {task_id})",
+                    migration.cluster
+                ),
+            )
+        })?;
     }
 }

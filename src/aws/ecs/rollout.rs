@@ -96,7 +96,7 @@ pub async fn follow(
         message,
     };
     let started = Instant::now();
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(&aws.stop);
     let mut last = None;
     loop {
         let output = aws
@@ -145,7 +145,12 @@ pub async fn follow(
                 }
             }
         }
-        backoff.wait().await;
+        backoff.wait().await.map_err(|interrupted| {
+            fail(format!(
+                "{interrupted}: deployment {} goes on in ECS; follow it with `reconcile status`, or aws ecs describe-services --cluster {} --services {}",
+                rollout.deployment, rollout.cluster, rollout.service
+            ))
+        })?;
     }
 }
 
