@@ -31,6 +31,22 @@ pub async fn image(aws: &Aws, state: &DesiredState) -> Result<Option<LiveImage>,
         {
             Ok(None)
         }
+        // The repository is the state's, so the region is the likelier mistake than a typo.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_repository_not_found_exception()) =>
+        {
+            Err(AwsError::Missing {
+                operation: "DescribeImages",
+                subject: format!("ECR repository {}", state.image.repository),
+                message: format!(
+                    "it does not exist in region {} of this account\n  help: check `region:` in {} (and the credentials' account), or create the repository and push the image",
+                    state.region,
+                    state.file.display()
+                ),
+            })
+        }
         Err(error) => Err(AwsError::call(
             "DescribeImages",
             format!("in ECR repository {}", state.image.repository),

@@ -28,7 +28,9 @@ pub enum LockError {
         since: i64,
         expires_in: i64,
     },
-    #[error("{0}")]
+    // Transparent: the AWS error says it all once (a `{0}` message with it as the source too
+    // printed it twice).
+    #[error(transparent)]
     Aws(#[from] AwsError),
 }
 

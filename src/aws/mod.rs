@@ -67,8 +67,11 @@ impl Aws {
             .retry_config(RetryConfig::standard().with_max_attempts(5))
             .timeout_config(
                 TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(120))
+                    .connect_timeout(error::CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(
+                        error::ATTEMPT_TIMEOUT.min(error::operation_timeout()),
+                    )
+                    .operation_timeout(error::operation_timeout())
                     .build(),
             )
             .load()

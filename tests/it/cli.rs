@@ -357,3 +357,108 @@ fn a_closed_stdout_ends_quietly_with_the_commands_own_exit_code() {
     );
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// `plan --env staging` of the examples with the given environment (and without `remove`), no
+/// emulator: for failures that happen before AWS answers.
+fn plan_with(env: &[(&str, &str)], remove: &[&str]) -> (Option<i32>, String) {
+    let state = StateDir::examples();
+    let home = tempfile::tempdir().unwrap();
+    let mut command = super::support::reconcile_command(
+        None,
+        None,
+        &[
+            "plan",
+            "--env",
+            "staging",
+            "--state",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    command
+        .env("HOME", home.path())
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_PROFILE")
+        .env("KAAPI_AWS_ACCOUNT_ID", "123456789012")
+        .env("KAAPI_SUBNET_A", "subnet-a")
+        .env("KAAPI_SUBNET_B", "subnet-b")
+        .env("KAAPI_SECURITY_GROUP", "sg-a")
+        .envs(env.iter().copied());
+    for name in remove {
+        command.env_remove(name);
+    }
+    let output = command.output().unwrap();
+    (output.status.code(), stderr(&output))
+}
+
+#[track_caller]
+fn two_lines_with(err: &str, first: &str, help: &str) {
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "at most two lines: {err}");
+    assert!(lines[0].contains(first), "{err}");
+    assert!(
+        lines[1].starts_with("  help: ") && lines[1].contains(help),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_credentials_say_how_to_log_in() {
+    let (code, err) = plan_with(&[], &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    assert_eq!(code, Some(1));
+    two_lines_with(
+        &err,
+        "error: GetCallerIdentity for the current credentials: no AWS credentials found",
+        "aws sso login --profile NAME",
+    );
+}
+
+#[test]
+fn a_missing_profile_is_named() {
+    let (code, err) = plan_with(
+        &[("AWS_PROFILE", "kaapi-prod")],
+        &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    );
+    assert_eq!(code, Some(1));
+    two_lines_with(
+        &err,
+        "no AWS credentials found",
+        "the profile `kaapi-prod` (AWS_PROFILE) gave no credentials",
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_in_two_lines() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, err) = plan_with(&[("AWS_ENDPOINT_URL", &url)], &[]);
+    assert_eq!(code, Some(1));
+    two_lines_with(
+        &err,
+        "cannot reach the AWS endpoint: Connection refused",
+        &format!("AWS_ENDPOINT_URL (now {url})"),
+    );
+}
+
+#[test]
+fn an_endpoint_that_never_answers_fails_with_the_time_limit_stated() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in listener.incoming().flatten() {
+            held.push(connection);
+        }
+    });
+    let (code, err) = plan_with(
+        &[("AWS_ENDPOINT_URL", &url), ("RECONCILE_AWS_TIMEOUT", "2s")],
+        &[],
+    );
+    assert_eq!(code, Some(1));
+    two_lines_with(
+        &err,
+        "no answer within 2s",
+        "allow more with RECONCILE_AWS_TIMEOUT",
+    );
+}

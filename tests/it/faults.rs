@@ -989,3 +989,66 @@ fn a_sigint_during_a_drift_run_ends_the_loop_after_that_runs_report() {
         stdout(&output)
     );
 }
+
+#[test]
+fn access_denied_names_the_iam_permission_needed() {
+    let (_emulator, seed, state, proxy) = behind_proxy(
+        vec![Fault {
+            operation: "DescribeClusters",
+            times: 10,
+            status: 400,
+            error_type: "AccessDeniedException",
+            ..Fault::default()
+        }],
+        Gate::new(&[]),
+    );
+    let output = reconcile_at(
+        Some(&proxy.endpoint),
+        Some(&seed),
+        &[
+            "plan",
+            "--env",
+            "staging",
+            "--state",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = super::support::stderr(&output);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: DescribeClusters cluster kaapi-staging-cluster: AccessDeniedException: injected by the test proxy",
+            "  help: the credentials need the IAM permission ecs:DescribeClusters on this resource",
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn a_repository_missing_in_the_region_points_at_the_region() {
+    let (emulator, seed) = Emulator::seeded();
+    let state = StateDir::examples();
+    state.edit("staging", "region: ap-south-1", "region: eu-west-1");
+    let output = reconcile(
+        Some(&emulator),
+        Some(&seed),
+        &[
+            "plan",
+            "--env",
+            "staging",
+            "--state",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let err = super::support::stderr(&output);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert_eq!(
+        lines[0],
+        "error: DescribeImages ECR repository kaapi-staging-repo: it does not exist in region eu-west-1 of this account"
+    );
+    assert!(lines[1].starts_with("  help: check `region:` in "), "{err}");
+}
