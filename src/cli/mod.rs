@@ -98,16 +98,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 bail!("no state files (*.yaml) in {}", cli.state.display());
             }
             let mut problems = Vec::new();
+            let mut omitted = 0;
             for file in &files {
                 match state::load_file(file, &state::process_env) {
                     Ok(_) => writeln!(stdout, "ok: {}", file.display())?,
-                    Err(diagnostics) => problems.extend(diagnostics.0),
+                    Err(diagnostics) => {
+                        omitted += diagnostics.omitted;
+                        problems.extend(diagnostics.list);
+                    }
                 }
             }
             if problems.is_empty() {
                 Ok(EXIT_OK)
             } else {
-                Err(crate::diagnostic::Diagnostics(problems).into())
+                Err(crate::diagnostic::Diagnostics {
+                    list: problems,
+                    omitted,
+                }
+                .into())
             }
         }
         Command::Render { env } => {

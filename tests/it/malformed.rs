@@ -650,3 +650,107 @@ fn two_backing_entries_with_one_name() {
         "error: state/staging.yaml:13:11: backing.reports.name: `kaapi-staging-postgres` is also the name of backing.postgres\n  help: give each entry its own name",
     );
 }
+
+#[test]
+fn a_wrong_type_inside_a_backing_entry_points_at_the_field() {
+    check(
+        &[(
+            "services:",
+            "backing:\n  postgres:\n    engine: postgres\n    deletion_protection: enabled\nservices:",
+        )],
+        "error: state/staging.yaml:15:26: backing.postgres.deletion_protection: expected true or false\n  help: write `true` or `false`",
+    );
+}
+
+#[test]
+fn a_key_missing_in_a_list_item_points_at_the_item() {
+    check(
+        &[(
+            "        port: 80\n",
+            "        port: 80\nmigrations:\n  - command: [uv, run, alembic, upgrade, head]\n",
+        )],
+        "error: state/staging.yaml:20:5: migrations.0.service: missing required key `service`\n  help: add `service:` here (`reconcile schema` lists every key)",
+    );
+}
+
+#[test]
+fn a_mis_indented_key_is_reported_as_indentation_not_as_missing() {
+    check(
+        &[("    memory: 1024", "   memory: 1024")],
+        "error: state/staging.yaml:15:4: services.api.memory: `memory:` is indented by 3 spaces where the keys beside it have 4, so YAML reads it as part of the line above\n  help: indent `memory:` by 4 spaces",
+    );
+}
+
+#[test]
+fn an_unclosed_quote_is_reported_where_it_opens() {
+    check(
+        &[("prefix: kaapi", "prefix: \"kaapi")],
+        "error: state/staging.yaml:4:9: a quoted value opens here and is not closed on its line\n  help: close the quote at the end of the value, or remove it",
+    );
+}
+
+#[test]
+fn a_second_yaml_document_is_named_without_library_internals() {
+    check(
+        &[("        port: 80\n", "        port: 80\n---\nversion: 1\n")],
+        "error: state/staging.yaml:20:1: the file holds more than one YAML document\n  help: a state file is one document: remove the `---` line and what follows it, or move that to a file of its own",
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("staging.yaml");
+    let mut bytes = BASE
+        .replacen("prefix: kaapi", "prefix: kaapi # caf", 1)
+        .into_bytes();
+    let at = bytes.windows(3).position(|w| w == b"caf").unwrap() + 3;
+    bytes.insert(at, 0xe9); // Latin-1 'é'
+    std::fs::write(&file, bytes).unwrap();
+    let error = reconcile::state::load_file(&file, &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        format!(
+            "error: {}:4:20: the file is not valid UTF-8 text\n  help: save it as UTF-8 (a Latin-1 or Windows editor setting, or a binary file)",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn thousands_of_findings_are_capped_with_a_count_of_the_rest() {
+    let credentials: String = (0..200)
+        .map(|i| format!("  SERVICE{i}_TOKEN: plain-{i}\n"))
+        .collect();
+    let source = BASE.replacen("services:", &format!("env:\n{credentials}services:"), 1);
+    let error = load(&source).unwrap_err();
+    assert_eq!(
+        error.lines().filter(|l| l.starts_with("error: ")).count(),
+        50
+    );
+    assert!(
+        error.ends_with(
+            "\n... and 150 more errors not shown: fix these first, then validate again\n200 errors in state files"
+        ),
+        "{}",
+        &error[error.len().saturating_sub(300)..]
+    );
+}
+
+#[test]
+fn a_file_too_large_to_read_says_so_without_library_internals() {
+    let entries: String = (0..130_000).map(|i| format!("  V{i}: x\n")).collect();
+    let source = BASE.replacen("services:", &format!("env:\n{entries}services:"), 1);
+    let error = load(&source).unwrap_err();
+    assert!(
+        error.contains("the file is too large to read: more YAML nodes than a state file can hold"),
+        "{}",
+        &error[..error.len().min(300)]
+    );
+    assert!(
+        !error.contains("budget") && !error.contains("Nodes {"),
+        "{error}"
+    );
+}

@@ -60,19 +60,52 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// All problems found in one or more state files; loading stops before any AWS call when this is non-empty.
+/// All problems found in one or more state files; loading stops before any AWS call when this is
+/// non-empty. At most `Diagnostics::SHOWN` per file are kept (and located); `omitted` counts the
+/// rest, so a file of thousands of mistakes is reported quickly and readably.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
+pub struct Diagnostics {
+    pub list: Vec<Diagnostic>,
+    pub omitted: usize,
+}
+
+impl Diagnostics {
+    /// How many problems of one file are shown.
+    pub const SHOWN: usize = 50;
+
+    /// The first `SHOWN` of `problems`, each turned into a diagnostic by `locate` (only those are
+    /// located), and the count of the rest.
+    pub fn capped<T>(problems: Vec<T>, locate: impl FnMut(T) -> Diagnostic) -> Self {
+        let omitted = problems.len().saturating_sub(Self::SHOWN);
+        Diagnostics {
+            list: problems.into_iter().take(Self::SHOWN).map(locate).collect(),
+            omitted,
+        }
+    }
+}
+
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(list: Vec<Diagnostic>) -> Self {
+        Diagnostics { list, omitted: 0 }
+    }
+}
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, diagnostic) in self.0.iter().enumerate() {
+        for (index, diagnostic) in self.list.iter().enumerate() {
             if index > 0 {
                 writeln!(f)?;
             }
             write!(f, "error: {diagnostic}")?;
         }
-        let count = self.0.len();
+        if self.omitted > 0 {
+            write!(
+                f,
+                "\n... and {} more errors not shown: fix these first, then validate again",
+                self.omitted
+            )?;
+        }
+        let count = self.list.len() + self.omitted;
         if count > 1 {
             write!(f, "\n{count} errors in state files")?;
         }

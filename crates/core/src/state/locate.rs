@@ -1,6 +1,8 @@
 //! Maps a field path such as `services.api.cpu` back to its line and column in the YAML source,
 //! so that checks made after parsing can point at the exact spot.
 
+use std::collections::BTreeMap;
+
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -16,7 +18,9 @@ pub struct Located {
 enum Children {
     #[default]
     Scalar,
-    Map(Vec<(String, u64, u64, Located)>),
+    /// By key (the typed parse has rejected duplicate keys): looking a path up costs a few
+    /// comparisons per segment however large the mapping, so locating many findings stays linear.
+    Map(BTreeMap<String, (u64, u64, Located)>),
     Seq(Vec<Located>),
 }
 
@@ -40,9 +44,8 @@ impl Located {
         for segment in path.split('.').filter(|segment| !segment.is_empty()) {
             let next = match &node.children {
                 Children::Map(entries) => entries
-                    .iter()
-                    .find(|(key, ..)| key == segment)
-                    .map(|(_, line, column, child)| (child, (*line, *column))),
+                    .get(segment)
+                    .map(|(line, column, child)| (child, (*line, *column))),
                 Children::Seq(items) => segment
                     .parse::<usize>()
                     .ok()
@@ -130,15 +133,13 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
+        let mut entries = BTreeMap::new();
         while let Some(key) = map.next_key::<Spanned<String>>()? {
             let value: Spanned<Node> = map.next_value()?;
-            entries.push((
+            entries.insert(
                 key.value,
-                key.referenced.line(),
-                key.referenced.column(),
-                value.into(),
-            ));
+                (key.referenced.line(), key.referenced.column(), value.into()),
+            );
         }
         Ok(Node(Children::Map(entries)))
     }

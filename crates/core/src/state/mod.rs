@@ -29,7 +29,7 @@ pub fn process_env(name: &str) -> Option<String> {
 /// Every state file (`*.yaml`, `*.yml`) in `dir`, sorted by name.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
     let entries = std::fs::read_dir(dir).map_err(|error| {
-        Diagnostics(vec![
+        Diagnostics::from(vec![
             Diagnostic::new(dir, "", format!("cannot read the state directory: {error}")).help(
                 "pass the folder that holds one YAML file per environment with `--state DIR`",
             ),
@@ -62,7 +62,7 @@ pub fn find(dir: &Path, environment: &str) -> Result<PathBuf, Diagnostics> {
                 .iter()
                 .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
                 .collect();
-            Diagnostics(vec![
+            Diagnostics::from(vec![
                 Diagnostic::new(
                     dir,
                     "",
@@ -79,12 +79,30 @@ pub fn find(dir: &Path, environment: &str) -> Result<PathBuf, Diagnostics> {
 
 /// Reads and loads one state file.
 pub fn load_file(path: &Path, lookup: EnvLookup) -> Result<DesiredState, Diagnostics> {
-    let source = std::fs::read_to_string(path).map_err(|error| {
-        Diagnostics(vec![Diagnostic::new(
+    let bytes = std::fs::read(path).map_err(|error| {
+        Diagnostics::from(vec![Diagnostic::new(
             path,
             "",
             format!("cannot read the file: {error}"),
         )])
+    })?;
+    let source = String::from_utf8(bytes).map_err(|error| {
+        // Where the first byte that is not UTF-8 is: its line, and its column in characters.
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        let line = valid.matches('\n').count() as u64 + 1;
+        let column = valid
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count() as u64
+            + 1;
+        Diagnostics::from(vec![
+            Diagnostic::new(path, "", "the file is not valid UTF-8 text")
+                .at(line, column)
+                .help("save it as UTF-8 (a Latin-1 or Windows editor setting, or a binary file)"),
+        ])
     })?;
     load_str(path, &source, lookup)
 }
@@ -102,20 +120,20 @@ pub fn load_str(path: &Path, source: &str, lookup: EnvLookup) -> Result<DesiredS
         diagnostic
     };
     let mut value = serde_json::to_value(&parsed)
-        .map_err(|error| Diagnostics(vec![Diagnostic::new(path, "", error.to_string())]))?;
+        .map_err(|error| Diagnostics::from(vec![Diagnostic::new(path, "", error.to_string())]))?;
     let findings = interpolate::interpolate(&mut value, lookup);
     if !findings.is_empty() {
-        return Err(Diagnostics(findings.into_iter().map(at).collect()));
+        return Err(Diagnostics::capped(findings, at));
     }
     let state: StateFile = serde_json::from_value(value)
-        .map_err(|error| Diagnostics(vec![Diagnostic::new(path, "", error.to_string())]))?;
+        .map_err(|error| Diagnostics::from(vec![Diagnostic::new(path, "", error.to_string())]))?;
     let stem = path
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or_default();
     let findings = validate::check(&state, stem);
     if !findings.is_empty() {
-        return Err(Diagnostics(findings.into_iter().map(at).collect()));
+        return Err(Diagnostics::capped(findings, at));
     }
     Ok(resolve::resolve(path, &state))
 }
@@ -134,8 +152,28 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
             .map(|location| (location.line(), location.column()))
             .unwrap_or((0, 0));
         let raw = error.without_snippet().to_string();
-        let (message, help, extra_segment) = explain(strip_position(&raw));
         let mut field_path = clean_path(&field_path);
+        let mut raw = strip_position(&raw).to_string();
+        // A tagged backing entry is read whole, so the parser names only the entry: read it again
+        // as its engine's type to find the field inside it, and point at that field.
+        if raw.starts_with("invalid")
+            && let Some((inner, message)) = inner_backing_error(source, &field_path)
+            && let Some(located) = Located::parse(source)
+        {
+            field_path = inner;
+            (line, column) = located.find(&field_path);
+            raw = message;
+        }
+        let (mut message, mut help, extra_segment) = explain(&raw);
+        // An unclosed quote runs on to wherever the next quote is: point at where it opens.
+        if raw.contains("quoted")
+            && let Some((opened, at)) = unclosed_quote(source, line)
+        {
+            (line, column) = (opened, at);
+            message = "a quoted value opens here and is not closed on its line".into();
+            help = Some("close the quote at the end of the value, or remove it".into());
+            field_path.clear();
+        }
         // Inside a tagged entry (`backing.KEY`) the path stops at the entry: point at the key.
         let named = match message.strip_prefix("unknown key `") {
             Some(rest) => rest.strip_suffix('`'),
@@ -155,9 +193,22 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
             }
         }
         if let Some(segment) = extra_segment {
-            // A missing key is reported at the key of the mapping that lacks it.
+            // A missing key is reported at the key of the mapping that lacks it, or where it is
+            // written with the wrong indentation.
             if let Some(located) = Located::parse(source) {
                 (line, column) = located.find(&format!("{field_path}#key"));
+            }
+            if let Some((at, indent, expected)) = misindented(source, line, &segment) {
+                let mut diagnostic = Diagnostic::new(
+                    path,
+                    format!("{field_path}.{segment}").trim_start_matches('.'),
+                    format!(
+                        "`{segment}:` is indented by {indent} spaces where the keys beside it have {expected}, so YAML reads it as part of the line above"
+                    ),
+                )
+                .at(at, indent as u64 + 1);
+                diagnostic.help = Some(format!("indent `{segment}:` by {expected} spaces"));
+                return Diagnostics::from(vec![diagnostic]);
             }
             if !field_path.is_empty() {
                 field_path.push('.');
@@ -166,16 +217,113 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         }
         let mut diagnostic = Diagnostic::new(path, field_path, message).at(line, column);
         diagnostic.help = help;
-        Diagnostics(vec![diagnostic])
+        Diagnostics::from(vec![diagnostic])
     })
 }
 
-/// serde_path_to_error writes `.` for the root and `?` for a position it could not name.
+/// serde_path_to_error writes `.` for the root, `?` for a position it could not name and `[N]` for
+/// a list item; field paths here are dotted throughout (`migrations.0.service`).
 fn clean_path(raw: &str) -> String {
-    raw.split('.')
+    raw.replace('[', ".")
+        .replace(']', "")
+        .split('.')
         .filter(|segment| !segment.is_empty() && *segment != "?")
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// The line and column where a quote opens that its line does not close, at or before `until`.
+fn unclosed_quote(source: &str, until: u64) -> Option<(u64, u64)> {
+    for (index, text) in source.lines().enumerate().take(until.max(1) as usize) {
+        let mut open: Option<(char, usize)> = None;
+        let mut previous = ' ';
+        for (at, c) in text.char_indices() {
+            match open {
+                None if c == '#' && (previous == ' ' || at == 0) => break,
+                None if (c == '"' || c == '\'')
+                    && matches!(previous, ' ' | ':' | '[' | ',' | '-') =>
+                {
+                    open = Some((c, at));
+                }
+                Some(('"', _)) if c == '"' && previous != '\\' => open = None,
+                Some(('\'', _)) if c == '\'' => open = None,
+                _ => {}
+            }
+            previous = c;
+        }
+        if let Some((_, at)) = open {
+            let column = text[..at].chars().count() as u64 + 1;
+            return Some((index as u64 + 1, column));
+        }
+    }
+    None
+}
+
+/// A line of the mapping that `reported` points into (its key, or one of its keys) that writes
+/// `key:` indented less than the mapping's keys but more than its parent, which YAML does not read
+/// as one of them: (its line, its indentation, theirs).
+fn misindented(source: &str, reported: u64, key: &str) -> Option<(u64, usize, usize)> {
+    let lines: Vec<&str> = source.lines().collect();
+    let indent = |text: &str| text.len() - text.trim_start().len();
+    let content = |index: usize| {
+        lines
+            .get(index)
+            .filter(|text| !text.trim().is_empty() && !text.trim_start().starts_with('#'))
+    };
+    let at = reported.checked_sub(1)? as usize;
+    let here = indent(content(at)?);
+    let next = (at + 1..lines.len()).find_map(|index| content(index).map(|text| indent(text)));
+    // The reported line is the mapping's own key (its keys follow, indented), or one of its keys.
+    let (start, siblings, parent) = match next {
+        Some(next) if next > here => (at + 1, next, here),
+        _ => {
+            let parent_line = (0..at)
+                .rev()
+                .find(|index| content(*index).is_some_and(|text| indent(text) < here))?;
+            (parent_line + 1, here, indent(lines[parent_line]))
+        }
+    };
+    for (index, text) in lines.iter().enumerate().skip(start) {
+        if content(index).is_none() {
+            continue;
+        }
+        let width = indent(text);
+        if width <= parent {
+            break;
+        }
+        if width < siblings && text.trim_start().starts_with(&format!("{key}:")) {
+            return Some((index as u64 + 1, width, siblings));
+        }
+    }
+    None
+}
+
+/// For an error the parser could place only at a backing entry (`backing.KEY`): the path of the
+/// field inside the entry and the error there, from reading the entry as its engine's type.
+fn inner_backing_error(source: &str, field_path: &str) -> Option<(String, String)> {
+    let key = field_path.strip_prefix("backing.")?;
+    if key.contains('.') {
+        return None;
+    }
+    let document: serde_json::Value = serde_saphyr::from_str(source).ok()?;
+    let mut entry = document.get("backing")?.get(key)?.clone();
+    let engine = entry.as_object_mut()?.remove("engine")?;
+    fn inner<T: serde::de::DeserializeOwned>(entry: serde_json::Value) -> Option<(String, String)> {
+        match serde_path_to_error::deserialize::<_, T>(entry) {
+            Ok(_) => None,
+            Err(error) => Some((
+                clean_path(&error.path().to_string()),
+                error.into_inner().to_string(),
+            )),
+        }
+    }
+    let (path, message) = match engine.as_str()? {
+        "postgres" => inner::<schema::PostgresSpec>(entry),
+        "redis" => inner::<schema::RedisSpec>(entry),
+        "rabbitmq" => inner::<schema::RabbitmqSpec>(entry),
+        _ => None,
+    }?;
+    (!path.is_empty()).then(|| (format!("{field_path}.{path}"), message))
 }
 
 fn strip_position(message: &str) -> &str {
@@ -282,8 +430,23 @@ fn explain(message: &str) -> (String, Option<String>, Option<String>) {
             "write `key: value` pairs",
         );
     }
-    if message.contains("invalid type: boolean") || message.starts_with("invalid boolean") {
+    if message.contains("invalid type: boolean")
+        || message.starts_with("invalid boolean")
+        || message.ends_with("expected a boolean")
+    {
         return plain("expected true or false", "write `true` or `false`");
+    }
+    if message.starts_with("multiple YAML documents") {
+        return plain(
+            "the file holds more than one YAML document",
+            "a state file is one document: remove the `---` line and what follows it, or move that to a file of its own",
+        );
+    }
+    if message.starts_with("budget breached") {
+        return plain(
+            "the file is too large to read: more YAML nodes than a state file can hold",
+            "a state file describes one environment by hand; check that this is the file you meant",
+        );
     }
     (message.to_string(), None, None)
 }
