@@ -2,6 +2,7 @@
 //! fixed latency to every call. Prints API calls, wall time and peak memory.
 //!
 //! cargo bench --bench plan -- [--environments N] [--latency-ms MS] [--concurrency K]
+//! cargo bench --bench plan -- --validate-mb 10   # validate a file of plaintext credentials
 
 #[path = "../tests/it/support.rs"]
 #[allow(dead_code)]
@@ -20,6 +21,8 @@ struct Options {
     environments: usize,
     latency: Duration,
     concurrency: usize,
+    /// Instead of planning: validate a state file this many MB large, full of mistakes.
+    validate_mb: Option<u64>,
 }
 
 fn options() -> Options {
@@ -27,6 +30,7 @@ fn options() -> Options {
         environments: 20,
         latency: Duration::ZERO,
         concurrency: 8,
+        validate_mb: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut index = 0;
@@ -40,6 +44,7 @@ fn options() -> Options {
             "--concurrency" => {
                 options.concurrency = value().expect("--concurrency K").max(1) as usize
             }
+            "--validate-mb" => options.validate_mb = Some(value().expect("--validate-mb MB")),
             _ => {} // cargo bench passes `--bench`
         }
         index += 1;
@@ -129,9 +134,53 @@ async fn plan_all(aws: &Aws, states: &[DesiredState], concurrency: usize) -> Dur
     elapsed
 }
 
+/// Validates a state file of about `megabytes` MB whose every line under `env:` is a plaintext
+/// credential (each one a finding), and prints the time, the peak memory and the report's size.
+fn validate_large(megabytes: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(support::root().join("state/staging.yaml")).unwrap();
+    let line = |i: usize| {
+        format!(
+            "  SERVICE{i}_TOKEN: plaintext-credential-{i:08}-{}\n",
+            "x".repeat(48)
+        )
+    };
+    let per_line = line(0).len();
+    let count = (megabytes as usize * 1_000_000) / per_line;
+    let entries: String = (0..count).map(line).collect();
+    let path = dir.path().join("staging.yaml");
+    std::fs::write(
+        &path,
+        base.replacen("env:\n", &format!("env:\n{entries}"), 1),
+    )
+    .unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let lookup = |name: &str| match name {
+        "KAAPI_AWS_ACCOUNT_ID" => Some("123456789012".to_string()),
+        _ => Some("subnet-a".to_string()),
+    };
+    reset_peak_rss();
+    let started = Instant::now();
+    let report = reconcile::state::load_file(&path, &lookup)
+        .unwrap_err()
+        .to_string();
+    let elapsed = started.elapsed();
+    println!(
+        "validate: {:.1} MB, {count} findings, {:.2} s, peak RSS {:.1} MiB, report {} lines",
+        size as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        peak_rss_kib() as f64 / 1024.0,
+        report.lines().count()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let options = options();
+    if let Some(megabytes) = options.validate_mb {
+        validate_large(megabytes);
+        return;
+    }
     let emulator = support::Emulator::start();
     let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
     let dir = tempfile::tempdir().unwrap();

@@ -274,7 +274,7 @@ fn secret_value_instead_of_reference() {
             "prefix: kaapi",
             "prefix: kaapi\nsecrets:\n  SENTRY_DSN: https://key@sentry.io/1",
         )],
-        "error: state/staging.yaml:6:15: secrets.SENTRY_DSN: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN; never the value itself",
+        "error: state/staging.yaml:6:15: secrets.SENTRY_DSN: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`); never the value itself",
     );
 }
 
@@ -752,5 +752,38 @@ fn a_file_too_large_to_read_says_so_without_library_internals() {
     assert!(
         !error.contains("budget") && !error.contains("Nodes {"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_node_type_elasticache_does_not_offer_is_refused() {
+    check(
+        &[(
+            "services:",
+            "backing:\n  redis:\n    engine: redis\n    version: \"7.1\"\n    node_type: cache.t4g.smal\nservices:",
+        )],
+        "error: state/staging.yaml:16:16: backing.redis.node_type: AWS offers no node_type `cache.t4g.smal`\n  help: cache.t4g comes in micro, small, medium",
+    );
+}
+
+#[test]
+fn a_broker_instance_type_amazon_mq_does_not_offer_is_refused() {
+    check(
+        &[(
+            "services:",
+            "backing:\n  rabbitmq:\n    engine: rabbitmq\n    version: \"3.13\"\n    instance_type: mq.t4g.micro\n    admin_user: kaapi\n    admin_password: secretsmanager:kaapi/staging:RABBITMQ_PASSWORD\nservices:",
+        )],
+        "error: state/staging.yaml:16:20: backing.rabbitmq.instance_type: AWS offers no instance_type `mq.t4g.micro`\n  help: families offered: mq.t3, mq.m5, mq.m7g",
+    );
+}
+
+#[test]
+fn a_secrets_manager_arn_without_secret_is_refused() {
+    check(
+        &[(
+            "services:",
+            "secrets:\n  SECRET_KEY: arn:aws:secretsmanager:ap-south-1:123456789012:kaapi/staging\nservices:",
+        )],
+        "error: state/staging.yaml:13:15: secrets.SECRET_KEY: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`); never the value itself",
     );
 }

@@ -213,8 +213,19 @@ impl SecretRef {
                 name: name.to_string(),
             });
         }
+        // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[...] or arn:aws:ssm:...:parameter/NAME
         Arn::parse(reference)
-            .filter(|arn| matches!(arn.service, "secretsmanager" | "ssm"))
+            .filter(|arn| match arn.service {
+                "secretsmanager" => arn
+                    .resource
+                    .strip_prefix("secret:")
+                    .is_some_and(|name| !name.is_empty()),
+                "ssm" => arn
+                    .resource
+                    .strip_prefix("parameter/")
+                    .is_some_and(|name| !name.is_empty()),
+                _ => false,
+            })
             .map(|_| SecretRef::Arn(reference.to_string()))
     }
 

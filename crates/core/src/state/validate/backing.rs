@@ -87,6 +87,15 @@ impl Checker<'_> {
         }
     }
 
+    /// A type AWS does not offer (checked when the value at least looks like a type).
+    fn offered(&mut self, field: &str, value: &str, offered: fn(&str) -> Result<(), String>) {
+        if value.split('.').count() == 3
+            && let Err(help) = offered(value)
+        {
+            self.fail(field, format!("AWS offers no {field} `{value}`"), &help);
+        }
+    }
+
     fn window(&mut self, window: &Option<String>, field: &str, weekly: bool) {
         let Some(window) = window else { return };
         let valid = window.split_once('-').is_some_and(|(from, to)| {
@@ -219,6 +228,11 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
                 check.identifier(&name, 40, "replication group id");
                 check.version(&redis.version, "7.1");
                 check.class("node_type", &redis.node_type, "cache.", "cache.t4g.small");
+                check.offered(
+                    "node_type",
+                    &redis.node_type,
+                    super::offered::cache_node_type,
+                );
                 let replicas = redis.replicas.unwrap_or(0);
                 if replicas > 5 {
                     check.fail(
@@ -270,6 +284,11 @@ pub(super) fn check_backing(state: &StateFile, out: &mut Vec<Finding>) {
                 }
                 check.version(&mq.version, "3.13");
                 check.class("instance_type", &mq.instance_type, "mq.", "mq.m5.large");
+                check.offered(
+                    "instance_type",
+                    &mq.instance_type,
+                    super::offered::rabbitmq_instance_type,
+                );
                 check.secret("admin_password", &mq.admin_password);
                 if mq.admin_user.len() < 2 || mq.admin_user.contains([',', ':', '=']) {
                     check.fail(

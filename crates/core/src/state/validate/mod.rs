@@ -7,6 +7,7 @@
 mod backing;
 mod finding;
 mod network;
+mod offered;
 mod rules;
 mod service;
 mod variables;

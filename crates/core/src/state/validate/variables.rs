@@ -130,7 +130,7 @@ pub(super) fn check_variables(
             out.push(finding(
                 path,
                 "not a secret reference".to_string(),
-                "write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN; never the value itself",
+                "write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`); never the value itself",
             ));
         }
     }
