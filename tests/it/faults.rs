@@ -647,8 +647,9 @@ fn a_lost_answer_to_the_locks_own_writes_is_recognized_as_ours() {
 
 #[test]
 fn no_write_is_sent_once_the_lease_can_no_longer_be_confirmed() {
-    // Every renewal fails, and the migration's RunTask is answered only after the 3 s lease has
-    // run out: nothing may be written after it, so the service is never created.
+    // Every renewal fails, and the migration's RunTask is answered only after the 9 s lease has
+    // run out: nothing may be written after it, so the service is never created. (The lease
+    // leaves a loaded machine seconds to reach the RunTask before the fence closes.)
     let (_emulator, seed, state, proxy) = behind_proxy(
         vec![
             Fault {
@@ -661,19 +662,20 @@ fn no_write_is_sent_once_the_lease_can_no_longer_be_confirmed() {
             Fault {
                 operation: "RunTask",
                 times: 1,
-                delay: Duration::from_secs(4),
+                delay: Duration::from_secs(10),
                 ..Fault::default()
             },
         ],
         Gate::new(&[]),
     );
+    let lease = Duration::from_secs(9);
     let args = [
         "apply",
         "--env",
         "staging",
         "--yes",
         "--lock-lease",
-        "3s",
+        "9s",
         "--state",
         state.path().to_str().unwrap(),
     ];
@@ -696,7 +698,7 @@ fn no_write_is_sent_once_the_lease_can_no_longer_be_confirmed() {
     assert!(writes.iter().any(|(operation, _)| operation == "RunTask"));
     let late: Vec<_> = writes
         .iter()
-        .filter(|(_, at)| at.duration_since(taken) >= Duration::from_secs(3))
+        .filter(|(_, at)| at.duration_since(taken) >= lease)
         .map(|(operation, _)| operation)
         .collect();
     assert!(late.is_empty(), "written after the lease ran out: {late:?}");
