@@ -383,3 +383,46 @@ fn no_secret_value_reaches_plan_text_json_or_logs() {
         "a secret value was printed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_version_aws_upgraded_is_reported_and_blocks_nothing() {
+    let fixture = Fixture::production_applied().await;
+    // AWS's automatic minor upgrade, as it happens behind everyone's back.
+    fixture
+        .aws
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier("kaapi-postgres")
+        .engine_version("16.4")
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fixture.postgres().await.engine_version(), Some("16.4"));
+    fixture
+        .state
+        .edit("production", "version: \"16\"", "version: \"16.3\"");
+    let plan = fixture.plan().await;
+    let postgres = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-postgres")
+        .unwrap();
+    assert!(postgres.fields.is_empty(), "{postgres:?}");
+    assert!(
+        !matches!(
+            postgres.operation,
+            reconcile::plan::Operation::ModifyBacking(_)
+                | reconcile::plan::Operation::ReplaceBacking { .. }
+        ),
+        "nothing is modified: {:?}",
+        postgres.operation
+    );
+    assert!(
+        plan.warnings.iter().any(|w| w.starts_with(
+            "RDS instance kaapi-postgres: version: AWS upgraded it to \"16.4\" past the pinned \"16.3\"; nothing is changed"
+        )),
+        "{:?}",
+        plan.warnings
+    );
+}

@@ -158,6 +158,8 @@ fn sorted(value: &Value) -> Value {
 #[derive(Debug, PartialEq)]
 enum Verdict {
     Same,
+    /// The same, except that AWS upgraded it past a pinned version: worth saying, not changing.
+    Upgraded(String),
     Differs(ChangeClass),
     Refused(String),
 }
@@ -208,6 +210,16 @@ fn verdict(
             };
             if have.starts_with(&want) {
                 return Verdict::Same;
+            }
+            // Pinned to the last part (`16.3`) and AWS moved that part on (`16.4`, an automatic
+            // minor upgrade): what runs is the state's version, upgraded; nothing to do or refuse.
+            if want.len() == have.len()
+                && want[..want.len() - 1] == have[..have.len() - 1]
+                && want < have
+            {
+                return Verdict::Upgraded(format!(
+                    "AWS upgraded it to {live} past the pinned {desired}; nothing is changed. Write {live} (or the major version alone) in the state file to match"
+                ));
             }
             if want < have {
                 return Verdict::Refused(format!(
@@ -274,6 +286,8 @@ pub struct Assessment {
     pub refusals: Vec<String>,
     /// Some field can only change by replacing the resource.
     pub replace: bool,
+    /// What is worth knowing and needs no change (a pinned version AWS upgraded), as `field: note`.
+    pub notes: Vec<String>,
 }
 
 /// Compares a desired entry with its live resource, pending modifications applied.
@@ -304,6 +318,7 @@ pub fn assess(desired: &DesiredBacking, live: &LiveBacking) -> Assessment {
                         .push(change(ChangeClass::Pending, current, pending));
                 }
             }
+            Verdict::Upgraded(note) => out.notes.push(format!("{}: {note}", rule.field)),
             Verdict::Refused(reason) => {
                 out.refusals.push(format!("{}: {reason}", rule.field));
                 out.fields
@@ -332,13 +347,15 @@ fn resource(backing: &DesiredBacking) -> Resource {
     }
 }
 
-/// The change each backing entry needs, and the reasons no plan can be made (as `key: reason`).
+/// The change each backing entry needs, the reasons no plan can be made, and notes for the plan's
+/// warnings (each as `KIND NAME: field: text`).
 pub(super) fn backing_changes(
     state: &DesiredState,
     live: &BTreeMap<String, LiveBacking>,
-) -> (Vec<Change>, Vec<String>) {
+) -> (Vec<Change>, Vec<String>, Vec<String>) {
     let mut changes = Vec::new();
     let mut refusals = Vec::new();
+    let mut notes = Vec::new();
     for backing in &state.backing {
         // The record of the settings applied, as on services: tells drift from pending work.
         let fingerprint = crate::fingerprint::fingerprint(&backing.settings);
@@ -399,6 +416,12 @@ pub(super) fn backing_changes(
                 .refusals
                 .iter()
                 .map(|reason| format!("{} {}: {reason}", backing.kind.label(), backing.name)),
+        );
+        notes.extend(
+            assessment
+                .notes
+                .iter()
+                .map(|note| format!("{} {}: {note}", backing.kind.label(), backing.name)),
         );
         let ready = backing.kind.ready_status();
         let waiting = if current.status == ready {
@@ -483,7 +506,7 @@ pub(super) fn backing_changes(
             ..Change::new(resource(backing), action, reason, operation)
         });
     }
-    (changes, refusals)
+    (changes, refusals, notes)
 }
 
 /// Where the describe call reports tags (RDS, Amazon MQ), the record tells drift from pending;

@@ -43,13 +43,14 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         operation: Operation::None,
     });
     changes.push(cluster_change(state, live));
-    let (backing, refusals) = backing_changes(state, &live.backing);
+    let (backing, refusals, notes) = backing_changes(state, &live.backing);
     if !refusals.is_empty() {
         return Err(PlanError::NotAllowed { refusals });
     }
     changes.extend(backing);
     changes.extend(log_group_changes(state, live));
     let mut warnings = warnings;
+    warnings.extend(notes);
     warnings.extend(live.unmanaged_backing.iter().map(|(kind, name)| {
         format!(
             "{} {name} is tagged as this environment's but no entry under `backing:` names it: it is no longer managed, and reconcile deletes nothing (delete it by hand if it is not needed)",

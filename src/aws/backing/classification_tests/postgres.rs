@@ -97,6 +97,15 @@ pub(super) fn rows() -> Vec<Row> {
             &[("version", Deferred)],
         ),
         Row {
+            desired: vec![("version", json!("16.3"))],
+            ..row(
+                Postgres,
+                "pinned 16.3, AWS upgraded to 16.4: no change, no refusal",
+                || postgres(|b| b.engine_version("16.4")),
+                &[],
+            )
+        },
+        Row {
             desired: vec![("instance_class", json!("db.r6g.large"))],
             ..row(
                 Postgres,
