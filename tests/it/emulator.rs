@@ -639,3 +639,69 @@ async fn another_accounts_credentials_are_named_before_what_they_cannot_read() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_whose_revision_was_deregistered_moves_to_an_active_one() {
+    let fixture = Fixture::production_applied().await;
+    let running = |fixture: &Fixture| {
+        let aws = fixture.aws.clone();
+        async move {
+            aws.ecs
+                .describe_services()
+                .cluster("kaapi-cluster")
+                .services("kaapi-service")
+                .send()
+                .await
+                .unwrap()
+                .services()[0]
+                .task_definition()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let before = running(&fixture).await;
+    fixture
+        .aws
+        .ecs
+        .deregister_task_definition()
+        .task_definition(&before)
+        .send()
+        .await
+        .unwrap();
+    let plan = fixture.plan().await;
+    let family = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(
+        family.action,
+        Action::Create,
+        "{}",
+        reconcile::render::text(&plan)
+    );
+    assert!(
+        family.reason.contains("is INACTIVE (deregistered)"),
+        "{}",
+        family.reason
+    );
+    let report = apply(&fixture.aws, &plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    let after = running(&fixture).await;
+    assert_ne!(after, before);
+    let status = fixture
+        .aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(&after)
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .and_then(|d| d.status().cloned());
+    assert_eq!(
+        status,
+        Some(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+    );
+    assert!(!fixture.plan().await.has_changes());
+}

@@ -193,8 +193,9 @@ fn current_revision<'a>(
         .and_then(|running| live.task_definitions.get(&running.task_definition_arn))
 }
 
-/// Families whose running revision differs from the desired content: the observer then fetches
-/// their recent ACTIVE revisions so the plan can reuse a matching one instead of registering.
+/// Families whose running revision differs from the desired content, or was deregistered
+/// (INACTIVE): the observer then fetches their recent ACTIVE revisions so the plan can reuse a
+/// matching one instead of registering.
 pub fn families_needing_candidates(
     state: &DesiredState,
     live: &LiveEnvironment,
@@ -212,8 +213,10 @@ pub fn families_needing_candidates(
                 &image_uri,
                 &known,
             ));
-            current_revision(live, service)
-                .is_none_or(|current| normalize::task_definition(&current.content) != desired)
+            current_revision(live, service).is_none_or(|current| {
+                current.status != "ACTIVE"
+                    || normalize::task_definition(&current.content) != desired
+            })
         })
         .map(|service| service.family.clone())
         .collect())
@@ -233,7 +236,11 @@ pub(super) fn task_definition_change(
         name: service.family.clone(),
     };
     let current = current_revision(live, service);
+    // A deregistered (INACTIVE) revision keeps running, but ECS cannot start new tasks of it
+    // for a new deployment: the service moves to an ACTIVE revision of the same content.
+    let inactive = current.filter(|current| current.status != "ACTIVE");
     if let Some(current) = current
+        && current.status == "ACTIVE"
         && normalize::task_definition(&current.content) == desired
     {
         return (
@@ -292,7 +299,13 @@ pub(super) fn task_definition_change(
                 resource,
                 action: Action::NoOp,
                 reason: format!(
-                    "reuses {}: an existing revision with exactly this content",
+                    "{}reuses {}: an existing revision with exactly this content",
+                    inactive
+                        .map(|current| format!(
+                            "{} runs but is INACTIVE (deregistered), so ECS cannot start it again; ",
+                            current.short_name()
+                        ))
+                        .unwrap_or_default(),
                     matching.short_name()
                 ),
                 fields,
@@ -309,7 +322,17 @@ pub(super) fn task_definition_change(
         1 => "the family's only recent ACTIVE revision".to_string(),
         count => format!("each of the family's {count} most recent ACTIVE revisions"),
     };
+    let same_as_inactive =
+        inactive.is_some_and(|current| normalize::task_definition(&current.content) == desired);
     let reason = match (current, candidates.len()) {
+        (Some(current), count) if same_as_inactive => format!(
+            "{} runs but is INACTIVE (deregistered), so ECS cannot start it again, and {}",
+            current.short_name(),
+            match count {
+                0 => "no ACTIVE revision of the family was found".to_string(),
+                count => format!("its content differs from {}", checked(count)),
+            }
+        ),
         (Some(current), 0) => format!("content differs from {}", current.short_name()),
         (Some(current), count) => format!(
             "content differs from {} and from {}",

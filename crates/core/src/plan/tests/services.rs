@@ -432,3 +432,56 @@ fn a_plan_that_registers_a_revision_reads_back_from_its_saved_form() {
     let read: Plan = serde_json::from_str(&saved).unwrap();
     assert_eq!(read, plan);
 }
+
+#[test]
+fn a_service_running_an_inactive_revision_moves_to_an_active_one() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    let running = live.services["kaapi-service"].task_definition_arn.clone();
+    live.task_definitions.get_mut(&running).unwrap().status = "INACTIVE".into();
+    assert!(
+        families_needing_candidates(&state, &live)
+            .unwrap()
+            .contains(&"kaapi-task".to_string())
+    );
+    // No other ACTIVE revision: one is registered with the same content.
+    let first = plan(&state, &live).unwrap();
+    let family = first
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(family.action, Create);
+    assert!(
+        family.reason.contains(
+            "kaapi-task:7 runs but is INACTIVE (deregistered), so ECS cannot start it again, and no ACTIVE revision of the family was found"
+        ),
+        "{}",
+        family.reason
+    );
+    assert!(
+        family.fields.is_empty(),
+        "same content: {:?}",
+        family.fields
+    );
+    // An older ACTIVE revision with that content is reused instead.
+    let mut older = live.task_definitions[&running].clone();
+    older.arn = older.arn.replace(":7", ":6");
+    older.revision = 6;
+    older.status = "ACTIVE".into();
+    live.candidates.insert("kaapi-task".into(), vec![older]);
+    let second = plan(&state, &live).unwrap();
+    let service = second
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-service")
+        .unwrap();
+    let Operation::UpdateService {
+        task_definition: Some(TaskDefinitionRef::Existing { arn }),
+        ..
+    } = &service.operation
+    else {
+        panic!("{:?}", service.operation)
+    };
+    assert!(arn.ends_with("kaapi-task:6"), "{arn}");
+}
