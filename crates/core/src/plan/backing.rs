@@ -213,7 +213,9 @@ fn verdict(
             }
             // Pinned to the last part (`16.3`) and AWS moved that part on (`16.4`, an automatic
             // minor upgrade): what runs is the state's version, upgraded; nothing to do or refuse.
-            if want.len() == have.len()
+            // A major version alone (`15` against `16`) is a downgrade, never an upgrade by AWS.
+            if want.len() >= 2
+                && want.len() == have.len()
                 && want[..want.len() - 1] == have[..have.len() - 1]
                 && want < have
             {

@@ -97,6 +97,15 @@ pub(super) fn rows() -> Vec<Row> {
             &[("version", Deferred)],
         ),
         Row {
+            desired: vec![("version", json!("15"))],
+            ..row(
+                Postgres,
+                "a major alone, lower than the live major: refused",
+                || postgres(|b| b.engine_version("16")),
+                &[("version", NotAllowed)],
+            )
+        },
+        Row {
             desired: vec![("version", json!("16.3"))],
             ..row(
                 Postgres,
