@@ -9,8 +9,8 @@ use super::ecs::rollout;
 use super::{Aws, AwsError, backing, ecs, logs};
 use crate::model::{LiveBacking, TaskDefinition};
 use crate::plan::{
-    Action, Change, KnownAfterApply, Operation, Plan, Resource, ResourceKind, TagApi,
-    TaskDefinitionRef, short_revision,
+    Action, Change, KnownAfterApply, Operation, Plan, Resource, ResourceKind, ServiceCreate,
+    ServiceUpdate, TagApi, TaskDefinitionRef, short_revision,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -304,74 +304,49 @@ async fn execute(
             context.registered.insert(definition.family, arn.clone());
             Ok(format!("registered {}", short_revision(&arn)))
         }
-        Operation::CreateService { .. } | Operation::UpdateService { .. } => {
-            write_service(aws, &change.operation, context).await
-        }
+        Operation::CreateService(service) => create_service(aws, service, context).await,
+        Operation::UpdateService(update) => update_service(aws, update, context).await,
     }
 }
 
-/// CreateService or UpdateService (then the service's tags), keeping the deployment it started.
-async fn write_service(
+/// CreateService, keeping the deployment it started.
+async fn create_service(
     aws: &Aws,
-    operation: &Operation,
+    service: &ServiceCreate,
     context: &mut Context,
 ) -> Result<String, AwsError> {
-    match operation {
-        Operation::CreateService {
-            cluster,
-            name,
-            task_definition,
-            settings,
-            tags,
-        } => {
-            let arn = task_definition_arn(task_definition, &context.registered)?;
-            let service = ecs::write::NewService {
-                cluster,
-                name,
-                task_definition: &arn,
-                settings,
-                tags,
-            };
-            let rollout = ecs::write::create_service(aws, &service).await?;
-            context.rollouts.extend(rollout);
-            Ok(format!(
-                "created service {name} running {}",
-                short_revision(&arn)
-            ))
-        }
-        Operation::UpdateService {
-            cluster,
-            name,
-            arn,
-            task_definition,
-            patch,
-            force_new_deployment,
-            tags,
-        } => {
-            let definition = task_definition
-                .as_ref()
-                .map(|reference| task_definition_arn(reference, &context.registered))
-                .transpose()?;
-            let update = ecs::write::ServiceUpdate {
-                cluster,
-                name,
-                task_definition: definition.as_deref(),
-                patch,
-                force_new_deployment: *force_new_deployment,
-            };
-            let rollout = ecs::write::update_service(aws, &update).await?;
-            context.rollouts.extend(rollout);
-            if !tags.is_empty() {
-                ecs::write::tag(aws, arn, tags, name).await?;
-            }
-            Ok(match definition {
-                Some(definition) => format!(
-                    "updated service {name}, now running {}",
-                    short_revision(&definition)
-                ),
-                None => format!("updated service {name}"),
-            })
-        }
-        _ => Ok(String::new()),
+    let arn = task_definition_arn(&service.task_definition, &context.registered)?;
+    let rollout = ecs::write::create_service(aws, service, &arn).await?;
+    context.rollouts.extend(rollout);
+    Ok(format!(
+        "created service {} running {}",
+        service.name,
+        short_revision(&arn)
+    ))
+}
+
+/// UpdateService, then the service's tags, keeping the deployment it started.
+async fn update_service(
+    aws: &Aws,
+    update: &ServiceUpdate,
+    context: &mut Context,
+) -> Result<String, AwsError> {
+    let definition = update
+        .task_definition
+        .as_ref()
+        .map(|reference| task_definition_arn(reference, &context.registered))
+        .transpose()?;
+    let rollout = ecs::write::update_service(aws, update, definition.as_deref()).await?;
+    context.rollouts.extend(rollout);
+    if !update.tags.is_empty() {
+        ecs::write::tag(aws, &update.arn, &update.tags, &update.name).await?;
     }
+    let name = &update.name;
+    Ok(match definition {
+        Some(definition) => format!(
+            "updated service {name}, now running {}",
+            short_revision(&definition)
+        ),
+        None => format!("updated service {name}"),
+    })
 }

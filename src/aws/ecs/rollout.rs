@@ -10,7 +10,7 @@ use crate::rollout::{DeploymentState, Progress, ServiceRollout};
 
 /// The deployment a CreateService / UpdateService answer shows as PRIMARY, when it still has to
 /// roll out: `(id, task definition)`.
-pub fn new_deployment(service: Option<&Service>) -> Option<(String, String)> {
+fn new_deployment(service: Option<&Service>) -> Option<(String, String)> {
     let primary = service?
         .deployments()
         .iter()

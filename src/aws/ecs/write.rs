@@ -12,7 +12,8 @@ use super::convert::{
 };
 use super::rollout::{self, Rollout};
 use crate::aws::{Aws, AwsError, epoch_seconds, unique_token};
-use crate::model::{ServiceSetting, ServiceSettings, TaskDefinition};
+use crate::model::{ServiceSetting, TaskDefinition};
+use crate::plan::{ServiceCreate, ServiceUpdate};
 
 /// Writes one service setting into a CreateService or UpdateService request: the one place where
 /// a setting meets its SDK field, for both calls.
@@ -121,20 +122,12 @@ pub async fn register_task_definition(
         .to_string())
 }
 
-/// A service to create: where, what it runs, its settings and tags.
-#[derive(Debug)]
-pub struct NewService<'a> {
-    pub cluster: &'a str,
-    pub name: &'a str,
-    pub task_definition: &'a str,
-    pub settings: &'a ServiceSettings,
-    pub tags: &'a BTreeMap<String, String>,
-}
-
-/// CreateService with every setting; returns the deployment it started, to follow.
+/// CreateService with every setting, running `task_definition` (the ARN the plan's reference
+/// resolved to); returns the deployment it started, to follow.
 pub async fn create_service(
     aws: &Aws,
-    service: &NewService<'_>,
+    service: &ServiceCreate,
+    task_definition: &str,
 ) -> Result<Option<Rollout>, AwsError> {
     let since = epoch_seconds();
     let request = aws
@@ -143,45 +136,37 @@ pub async fn create_service(
         // The SDK retries a timed-out request with the same token: ECS then answers with the
         // service the first attempt created instead of "already exists".
         .client_token(unique_token())
-        .cluster(service.cluster)
-        .service_name(service.name)
-        .task_definition(service.task_definition)
-        .set_tags(Some(tags_to_sdk(service.tags)));
+        .cluster(&service.cluster)
+        .service_name(&service.name)
+        .task_definition(task_definition)
+        .set_tags(Some(tags_to_sdk(&service.tags)));
     let request = service.settings.each().iter().fold(request, create_setting);
     let output = request
         .send()
         .await
-        .map_err(|e| AwsError::call("CreateService", service.name, e))?;
+        .map_err(|e| AwsError::call("CreateService", &service.name, e))?;
     Ok(rollout::started(
-        service.cluster,
-        service.name,
+        &service.cluster,
+        &service.name,
         output.service(),
         since,
     ))
 }
 
-/// A service update: the settings that change, and the task definition when it moves.
-#[derive(Debug)]
-pub struct ServiceUpdate<'a> {
-    pub cluster: &'a str,
-    pub name: &'a str,
-    pub task_definition: Option<&'a str>,
-    pub patch: &'a [ServiceSetting],
-    pub force_new_deployment: bool,
-}
-
-/// UpdateService with the patch's settings; returns the deployment it started, to follow.
+/// UpdateService with the patch's settings, and `task_definition` (resolved) when it moves;
+/// returns the deployment it started, to follow. The tags are the caller's to write after.
 pub async fn update_service(
     aws: &Aws,
-    update: &ServiceUpdate<'_>,
+    update: &ServiceUpdate,
+    task_definition: Option<&str>,
 ) -> Result<Option<Rollout>, AwsError> {
     let since = epoch_seconds();
     let request = aws
         .ecs
         .update_service()
-        .cluster(update.cluster)
-        .service(update.name)
-        .set_task_definition(update.task_definition.map(str::to_string))
+        .cluster(&update.cluster)
+        .service(&update.name)
+        .set_task_definition(task_definition.map(str::to_string))
         .set_force_new_deployment(update.force_new_deployment.then_some(true));
     let output = update
         .patch
@@ -189,10 +174,10 @@ pub async fn update_service(
         .fold(request, update_setting)
         .send()
         .await
-        .map_err(|e| AwsError::call("UpdateService", update.name, e))?;
+        .map_err(|e| AwsError::call("UpdateService", &update.name, e))?;
     Ok(rollout::started(
-        update.cluster,
-        update.name,
+        &update.cluster,
+        &update.name,
         output.service(),
         since,
     ))

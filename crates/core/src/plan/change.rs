@@ -241,30 +241,8 @@ pub enum Operation {
         /// Deletion protection is on and must be turned off first.
         deletion_protected: bool,
     },
-    CreateService {
-        cluster: String,
-        name: String,
-        task_definition: TaskDefinitionRef,
-        settings: ServiceSettings,
-        tags: BTreeMap<String, String>,
-    },
-    UpdateService {
-        cluster: String,
-        name: String,
-        arn: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        task_definition: Option<TaskDefinitionRef>,
-        /// The settings that change, each with its new value.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        patch: Vec<ServiceSetting>,
-        /// Start a new deployment although the task definition stays: a setting of the patch
-        /// reaches running tasks only when they are replaced.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        force_new_deployment: bool,
-        /// Tags to add or correct with the update (never removes tags someone else set).
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        tags: BTreeMap<String, String>,
-    },
+    CreateService(ServiceCreate),
+    UpdateService(ServiceUpdate),
 }
 
 /// Which API a `TagResource` goes to.
@@ -284,6 +262,36 @@ pub enum TagApi {
 pub enum ReplicaChange {
     Increase(i32),
     Decrease(i32),
+}
+
+/// A service to create: where, the task definition it runs, every setting, its tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceCreate {
+    pub cluster: String,
+    pub name: String,
+    pub task_definition: TaskDefinitionRef,
+    pub settings: ServiceSettings,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A service update: the settings that change, and the task definition when it moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceUpdate {
+    pub cluster: String,
+    pub name: String,
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<TaskDefinitionRef>,
+    /// The settings that change, each with its new value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patch: Vec<ServiceSetting>,
+    /// Start a new deployment although the task definition stays: a setting of the patch
+    /// reaches running tasks only when they are replaced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_new_deployment: bool,
+    /// Tags to add or correct with the update (never removes tags someone else set).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A backing service's modification: the fields to write and every choice the API needs, made.

@@ -70,10 +70,8 @@ pub(super) fn migration_changes(
             };
             let deploys = service_change.action != Action::NoOp
                 && match &service_change.operation {
-                    Operation::CreateService { .. } => true,
-                    Operation::UpdateService {
-                        task_definition, ..
-                    } => task_definition.is_some(),
+                    Operation::CreateService(_) => true,
+                    Operation::UpdateService(update) => update.task_definition.is_some(),
                     _ => false,
                 };
             let (run, reason) = match migration.when {

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::change::{
-    Action, Change, Operation, RecordStatus, Resource, ResourceKind, TagApi, TaskDefinitionRef,
-    short_revision,
+    Action, Change, Operation, RecordStatus, Resource, ResourceKind, ServiceCreate, ServiceUpdate,
+    TagApi, TaskDefinitionRef, short_revision,
 };
 use super::fields::{FieldChange, field_changes};
 use super::tags::tag_changes;
@@ -66,13 +66,13 @@ pub(super) fn service_change(
             content: None,
             // Never applied: whatever the state says is still to do.
             record: Some(RecordStatus::Stale),
-            operation: Operation::CreateService {
+            operation: Operation::CreateService(ServiceCreate {
                 cluster: state.cluster.clone(),
                 name: service.name.clone(),
                 task_definition: target,
                 settings,
                 tags: with_commit(wanted_tags),
-            },
+            }),
         };
     };
     let current = normalize::service_settings(&live.settings);
@@ -149,7 +149,7 @@ pub(super) fn service_change(
             tags,
         }
     } else {
-        Operation::UpdateService {
+        Operation::UpdateService(ServiceUpdate {
             cluster: state.cluster.clone(),
             name: service.name.clone(),
             arn: live.arn.clone(),
@@ -158,14 +158,11 @@ pub(super) fn service_change(
             task_definition,
             patch,
             tags,
-        }
+        })
     };
     let replaces_tasks = matches!(
-        operation,
-        Operation::UpdateService {
-            force_new_deployment: true,
-            ..
-        }
+        &operation,
+        Operation::UpdateService(update) if update.force_new_deployment
     );
     Change {
         reason: if what.is_empty() {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::ServiceSetting;
+use crate::plan::ServiceUpdate;
 
 #[test]
 fn a_live_environment_matching_the_state_has_no_changes() {
@@ -177,12 +178,12 @@ fn ecs_exec_switched_on_behind_the_states_back_is_drift_turned_off_by_a_new_depl
             Some(serde_json::json!(false))
         )]
     );
-    let Operation::UpdateService {
+    let Operation::UpdateService(ServiceUpdate {
         patch,
         force_new_deployment,
         task_definition,
         ..
-    } = &change.operation
+    }) = &change.operation
     else {
         panic!("{:?}", change.operation)
     };
@@ -210,12 +211,12 @@ fn ecs_exec_asked_for_with_a_new_revision_needs_no_forced_deployment() {
         .iter()
         .find(|c| c.resource.name == "kaapi-service")
         .unwrap();
-    let Operation::UpdateService {
+    let Operation::UpdateService(ServiceUpdate {
         patch,
         force_new_deployment,
         task_definition,
         ..
-    } = &service.operation
+    }) = &service.operation
     else {
         panic!("{:?}", service.operation)
     };
@@ -395,11 +396,11 @@ fn declared_load_balancers_and_grace_period_are_compared_and_updated_whole() {
     assert_eq!(change.action, Update);
     let paths: Vec<&str> = change.fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["load_balancers", "health_check_grace_period"]);
-    let Operation::UpdateService {
+    let Operation::UpdateService(ServiceUpdate {
         patch,
         task_definition,
         ..
-    } = &change.operation
+    }) = &change.operation
     else {
         panic!("{:?}", change.operation)
     };
@@ -476,10 +477,10 @@ fn a_service_running_an_inactive_revision_moves_to_an_active_one() {
         .iter()
         .find(|c| c.resource.name == "kaapi-service")
         .unwrap();
-    let Operation::UpdateService {
+    let Operation::UpdateService(ServiceUpdate {
         task_definition: Some(TaskDefinitionRef::Existing { arn }),
         ..
-    } = &service.operation
+    }) = &service.operation
     else {
         panic!("{:?}", service.operation)
     };
