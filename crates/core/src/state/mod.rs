@@ -147,6 +147,9 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         })
     });
     result.map_err(|error| {
+        // The position tree, built once and only where a message needs it.
+        let located = std::cell::OnceCell::new();
+        let tree = || located.get_or_init(|| Located::parse(source)).as_ref();
         let (mut line, mut column): (u64, u64) = error
             .location()
             .map(|location| (location.line(), location.column()))
@@ -158,7 +161,7 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         // as its engine's type to find the field inside it, and point at that field.
         if raw.starts_with("invalid")
             && let Some((inner, message)) = inner_backing_error(source, &field_path)
-            && let Some(located) = Located::parse(source)
+            && let Some(located) = tree()
         {
             field_path = inner;
             (line, column) = located.find(&field_path);
@@ -183,7 +186,7 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         };
         if let Some(unknown) = named
             && !field_path.ends_with(unknown)
-            && let Some(located) = Located::parse(source)
+            && let Some(located) = tree()
         {
             let inner = format!("{field_path}.{unknown}");
             let position = located.find(&format!("{inner}#key"));
@@ -195,7 +198,7 @@ fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {
         if let Some(segment) = extra_segment {
             // A missing key is reported at the key of the mapping that lacks it, or where it is
             // written with the wrong indentation.
-            if let Some(located) = Located::parse(source) {
+            if let Some(located) = tree() {
                 (line, column) = located.find(&format!("{field_path}#key"));
             }
             if let Some((at, indent, expected)) = misindented(source, line, &segment) {
