@@ -254,6 +254,15 @@ impl FaultProxy {
         Aws::from_config(&config.build())
     }
 
+    /// Waits (a minute at most) until a request for `operation` has arrived.
+    fn wait_for(&self, operation: &str, what: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.count(operation) == 0 {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn count(&self, operation: &str) -> usize {
         self.seen
             .lock()
@@ -535,6 +544,15 @@ async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
     );
 }
 
+/// Sends `signal` (`INT`, `TERM`) to the child, as a person or a CI runner would.
+fn send(child: &std::process::Child, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
 /// Requests the proxy saw that write to AWS, the lock's own DynamoDB calls left out.
 fn proxied_writes(proxy: &FaultProxy) -> Vec<(String, std::time::Instant)> {
     let seen = proxy.seen.lock().unwrap();
@@ -791,14 +809,7 @@ fn a_rerun_after_a_kill_during_the_migration_follows_it_and_starts_no_second_one
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while proxy.count("DescribeTasks") == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the migration never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    proxy.wait_for("DescribeTasks", "the migration never started");
     first.kill().unwrap();
     let _ = first.wait();
     assert_eq!(proxy.count("RunTask"), 1);
@@ -872,16 +883,8 @@ fn interrupted_apply(signal: &str) -> (std::process::Output, FaultProxy, Emulato
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while proxy.count("RunTask") == 0 {
-        assert!(std::time::Instant::now() < deadline, "no migration started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    proxy.wait_for("RunTask", "no migration started");
+    send(&child, signal);
     (child.wait_with_output().unwrap(), proxy, emulator)
 }
 
@@ -968,16 +971,8 @@ fn a_sigint_during_a_drift_run_ends_the_loop_after_that_runs_report() {
     .stderr(std::process::Stdio::piped())
     .spawn()
     .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while proxy.count("DescribeServices") == 0 {
-        assert!(std::time::Instant::now() < deadline, "no run started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    proxy.wait_for("DescribeServices", "no run started");
+    send(&child, "INT");
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),

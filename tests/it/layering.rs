@@ -196,9 +196,6 @@ fn import_graph() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
             if let Some(target) = target
                 && target != file
             {
-                if std::env::var_os("LAYERING_DEBUG").is_some() {
-                    eprintln!("{} -> {} via {:?}", file.display(), target.display(), path);
-                }
                 edges.insert(target.clone());
             }
         }
