@@ -253,9 +253,11 @@ async fn execute(
     let resource = &change.resource;
     match &change.operation {
         Operation::None => Ok(String::new()),
-        Operation::CreateCluster { name, tags } => {
-            ecs::write::create_cluster(aws, name, tags).await
-        }
+        Operation::CreateCluster {
+            name,
+            tags,
+            capacity_providers,
+        } => ecs::write::create_cluster(aws, name, tags, capacity_providers).await,
         Operation::CreateLogGroup { name, tags } => logs::create_log_group(aws, name, tags).await,
         Operation::TagResource { api, arn, tags } => {
             match api {

@@ -12,29 +12,68 @@ const LOG_LINES: i32 = 20;
 /// Parallel DescribeLogGroups calls.
 const CONCURRENCY: usize = 4;
 
-/// Whether each log group exists: one DescribeLogGroups by name prefix per group, concurrently.
+/// The groups to look up, gathered by the directory they sit in (`/ecs/CLUSTER/`), each set with
+/// the longest name prefix its members share: one lookup answers for all the groups of a cluster.
+fn lookups(names: BTreeSet<String>) -> Vec<(String, BTreeSet<String>)> {
+    let mut by_parent: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for name in names {
+        let parent = name.rfind('/').map_or("", |at| &name[..=at]).to_string();
+        by_parent.entry(parent).or_default().insert(name);
+    }
+    by_parent
+        .into_values()
+        .map(|names| {
+            let first = names.first().cloned().unwrap_or_default();
+            let prefix = names.iter().fold(first, |prefix, name| {
+                let shared = prefix
+                    .char_indices()
+                    .zip(name.chars())
+                    .take_while(|((_, a), b)| a == b)
+                    .last()
+                    .map_or(0, |((at, c), _)| at + c.len_utf8());
+                prefix[..shared].to_string()
+            });
+            (prefix, names)
+        })
+        .collect()
+}
+
+/// Whether each log group exists: DescribeLogGroups by name prefix, one lookup per directory of
+/// groups (paged until every group of it is found), concurrently.
 pub async fn check_log_groups(
     aws: &Aws,
     names: BTreeSet<String>,
 ) -> Result<BTreeMap<String, bool>, AwsError> {
-    stream::iter(names.into_iter().map(|name| async move {
-        let output = aws
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(&name)
-            .limit(50)
-            .send()
-            .await
-            .map_err(|e| AwsError::call("DescribeLogGroups", name.clone(), e))?;
-        let exists = output
-            .log_groups()
-            .iter()
-            .any(|group| group.log_group_name() == Some(name.as_str()));
-        Ok::<_, AwsError>((name, exists))
-    }))
+    let found: Vec<BTreeMap<String, bool>> = stream::iter(lookups(names).into_iter().map(
+        |(prefix, wanted)| async move {
+            let mut found: BTreeMap<String, bool> =
+                wanted.iter().map(|name| (name.clone(), false)).collect();
+            let mut pages = aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(&prefix)
+                .limit(50)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| AwsError::call("DescribeLogGroups", prefix.clone(), e))?;
+                for group in page.log_groups() {
+                    if let Some(exists) = group.log_group_name().and_then(|n| found.get_mut(n)) {
+                        *exists = true;
+                    }
+                }
+                if found.values().all(|exists| *exists) {
+                    break;
+                }
+            }
+            Ok::<_, AwsError>(found)
+        },
+    ))
     .buffer_unordered(CONCURRENCY)
     .try_collect()
-    .await
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// CreateLogGroup; a group created since the plan was made (a concurrent or earlier, interrupted
@@ -103,5 +142,24 @@ pub async fn last_lines(aws: &Aws, group: &str, stream: &str) -> String {
             stream,
             AwsError::summary(&error)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lookups;
+
+    #[test]
+    fn groups_of_one_directory_share_one_lookup() {
+        let names = [
+            "/ecs/kaapi-cluster/kaapi-service",
+            "/ecs/kaapi-cluster/kaapi-celery-task",
+            "/kaapi/api",
+        ]
+        .map(String::from)
+        .into_iter()
+        .collect();
+        let prefixes: Vec<String> = lookups(names).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(prefixes, ["/ecs/kaapi-cluster/kaapi-", "/kaapi/api"]);
     }
 }

@@ -1,9 +1,9 @@
 //! Reads the live state of one environment, concurrently and with as few calls as possible:
 //! caller identity, the image, the cluster, all services and the backing services at once; then
-//! the task definitions the services run (and the backing services' details); then, only for
-//! families whose content changed, their recent ACTIVE revisions, and only for secrets and log
-//! groups no running task uses yet, whether they exist (metadata, never values). The one module
-//! besides `apply` that calls across APIs.
+//! the task definitions the services run, the log groups the containers write to (one lookup per
+//! directory of groups) and the backing services' details; then, only for families whose content
+//! changed, their recent ACTIVE revisions, and only for secrets no running task uses yet, whether
+//! they exist (metadata, never values). The one module besides `apply` that calls across APIs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,12 +42,18 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             .map(|service| service.task_definition_arn.clone())
             .filter(|arn| !arn.is_empty())
             .collect();
-        let task_definitions = describe_revisions(aws, running.into_iter()).await?;
-        Ok::<_, AwsError>((account, Some((image, cluster, services, task_definitions))))
+        // Every log group a container writes to is looked up, whoever uses it: beside the task
+        // definitions, as it needs nothing they hold.
+        let (task_definitions, log_groups) = tokio::join!(
+            describe_revisions(aws, running.into_iter()),
+            logs::check_log_groups(aws, log_groups_to_check(state)),
+        );
+        let found = (image, cluster, services, task_definitions?, log_groups?);
+        Ok::<_, AwsError>((account, Some(found)))
     };
     let (ecs, backing) = tokio::join!(ecs, backing::observe(aws, state));
     let (account, found) = ecs?;
-    let Some((image, cluster, services, task_definitions)) = found else {
+    let Some((image, cluster, services, task_definitions, log_groups)) = found else {
         return Ok(LiveEnvironment {
             account,
             ..LiveEnvironment::default()
@@ -62,7 +68,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         task_definitions,
         candidates: BTreeMap::new(),
         secrets: BTreeMap::new(),
-        log_groups: BTreeMap::new(),
+        log_groups,
         backing,
         unmanaged_backing,
     };
@@ -73,14 +79,12 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             let revisions = candidates(aws, &family, known).await?;
             Ok::<_, AwsError>((family, revisions))
         }));
-        let (revisions, secrets, log_groups) = tokio::join!(
+        let (revisions, secrets) = tokio::join!(
             revisions,
             secrets::check_secrets(aws, secrets_to_check(state, &live)),
-            logs::check_log_groups(aws, log_groups_to_check(state, &live)),
         );
         live.candidates.extend(revisions?);
         live.secrets = secrets;
-        live.log_groups = log_groups?;
     }
     Ok(live)
 }

@@ -75,6 +75,15 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    moto 5.2.5 ignores it on create (UpdateService already stores it) and leaves it out of
    DescribeServices until then.
 
+12. Services keep `capacityProviderStrategy`, `enableECSManagedTags` and
+   `availabilityZoneRebalancing`.
+   AWS: CreateService stores a capacity provider strategy in place of a launch type, and
+   DescribeServices returns it without `launchType`; UpdateService with a strategy moves the
+   service off its launch type (with forceNewDeployment). enableECSManagedTags is stored (false
+   when not given). availabilityZoneRebalancing defaults to ENABLED on CreateService
+   (ECS API reference, CreateService, UpdateService). moto 5.2.5 ignores all three on create and
+   keeps the launch type after an update with a strategy.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -113,6 +122,12 @@ def _create_service(self):
     if grace is not None:
         service.health_check_grace_period_seconds = grace
     service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
+    strategy = self._get_param("capacityProviderStrategy")
+    if strategy:
+        service.capacity_provider_strategy = strategy
+        service.launch_type = None
+    service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags", False))
+    service.availability_zone_rebalancing = self._get_param("availabilityZoneRebalancing", "ENABLED")
     return result
 
 
@@ -360,6 +375,8 @@ def _update_service(self, service_properties):
     previous = before.task_definition if before else None
     force = service_properties.get("force_new_deployment")
     service = _original_update_service(self, service_properties)
+    if service_properties.get("capacity_provider_strategy"):
+        service.launch_type = None
     if service.task_definition != previous or force:
         for deployment in service.deployments:
             if deployment["status"] == "PRIMARY":

@@ -6,7 +6,13 @@ Usage: python tamper.py ENDPOINT CLUSTER SERVICE CHANGE [ARGS...]
   image CONTAINER IMAGE  run another image in one container (new revision)
   cpu CPU MEMORY         resize the task (new revision)
   desired-count N        scale the service
+  set PATH JSON          set one field of the task definition (new revision): PATH is dotted, a
+                         list element is named by its `name` (containerDefinitions.backend.user);
+                         JSON null removes the field
+  service PARAM JSON     UpdateService with one parameter (propagateTags "SERVICE", ...)
 """
+
+import json
 
 import sys
 
@@ -23,6 +29,10 @@ def main():
     live = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
     if change == "desired-count":
         ecs.update_service(cluster=cluster, service=service, desiredCount=int(args[0]))
+        return
+    if change == "service":
+        param, value = args
+        ecs.update_service(cluster=cluster, service=service, **{param: json.loads(value)})
         return
     definition = ecs.describe_task_definition(taskDefinition=live["taskDefinition"])["taskDefinition"]
     definition = {k: v for k, v in definition.items() if k not in READ_ONLY}
@@ -45,10 +55,22 @@ def main():
         manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                     "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
                                "digest": "sha256:" + "0" * 63 + "1"}, "layers": []}
-        import json
         ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
     elif change == "cpu":
         definition["cpu"], definition["memory"] = args
+    elif change == "set":
+        path, value = args
+        *parents, last = path.split(".")
+        target = definition
+        for part in parents:
+            if isinstance(target, list):
+                target = next(item for item in target if item.get("name") == part)
+            else:
+                target = target.setdefault(part, {})
+        if json.loads(value) is None:
+            target.pop(last, None)
+        else:
+            target[last] = json.loads(value)
     else:
         raise SystemExit(f"unknown change {change}")
     arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]

@@ -471,8 +471,8 @@ async fn a_no_op_plan_reads_in_two_concurrent_waves() {
     // The gate answers nothing of a wave until the whole wave waits at once: a plan that read
     // the account, image, cluster, services and backing services one after another (or then the
     // two running task definitions and the backing details one after the other) would leave
-    // requests waiting for the deadline.
-    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[7, 4]));
+    // requests waiting for the deadline. The second wave also looks up the log groups.
+    let (emulator, seed, state, proxy) = behind_proxy(vec![], Gate::new(&[7, 5]));
     let desired = state.load("production", &seed);
     let direct = Aws::from_config(&emulator.sdk_config());
     assert!(plan_and_apply(&direct, &desired).await.succeeded());
@@ -496,13 +496,14 @@ async fn a_no_op_plan_reads_in_two_concurrent_waves() {
             vec![
                 "DescribeBroker",
                 "DescribeCacheClusters",
+                "DescribeLogGroups",
                 "DescribeTaskDefinition",
                 "DescribeTaskDefinition"
             ],
         ]
     );
     assert_eq!(timeouts, 0, "every wave's requests were in flight together");
-    assert_eq!(aws.calls.count(), 11, "{:?}", aws.calls.operations());
+    assert_eq!(aws.calls.count(), 12, "{:?}", aws.calls.operations());
     assert!(aws.calls.max_concurrency() >= 7);
 }
 

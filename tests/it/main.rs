@@ -1,6 +1,7 @@
 //! One integration-test binary (ripgrep style): emulator-backed behaviour, CLI behaviour,
 //! malformed state files, and the architecture's layering rule.
 
+mod adoption;
 mod backing;
 mod cli;
 mod emulator;

@@ -64,7 +64,7 @@ fn unknown_top_level_key_suggests_the_closest() {
 fn unknown_service_key_suggests_the_closest() {
     check(
         &[("    memory: 1024", "    memroy: 1024")],
-        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, env, secrets, containers",
+        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, propagate_tags, enable_ecs_managed_tags, capacity_provider_strategy, availability_zone_rebalancing, env, secrets, runtime_platform, ephemeral_storage_gib, volumes, pid_mode, drop_unmanaged, containers",
     );
 }
 
@@ -72,7 +72,7 @@ fn unknown_service_key_suggests_the_closest() {
 fn unknown_container_key_suggests_the_closest() {
     check(
         &[("        port: 80", "        prot: 80")],
-        "error: state/staging.yaml:18:9: services.api.containers.backend.prot: unknown key `prot`\n  help: did you mean `port`? valid keys here: image, command, entry_point, port, cpu, memory, memory_reservation, essential, env, secrets, health_check, logs",
+        "error: state/staging.yaml:18:9: services.api.containers.backend.prot: unknown key `prot`\n  help: did you mean `port`? valid keys here: image, command, entry_point, port, port_name, app_protocol, cpu, memory, memory_reservation, essential, inherit_variables, env, secrets, health_check, logs, working_directory, user, readonly_root_filesystem, start_timeout, stop_timeout, ulimits, docker_labels, depends_on, mount_points, linux_parameters, firelens, environment_files",
     );
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use reconcile::aws::Aws;
 use reconcile::engine::plan_environment;
-use reconcile::plan::{Action, Plan};
+use reconcile::plan::{Action, Operation, Plan};
 
 use super::support::root;
 
@@ -134,17 +134,21 @@ fn recordings() -> BTreeMap<&'static str, String> {
         ),
         ("ListBrokers", recording("list-brokers.json")),
         ("DescribeBroker", recording("describe-broker.json")),
+        ("DescribeLogGroups", recording("describe-log-groups.json")),
     ])
 }
 
 async fn plan_against(bodies: BTreeMap<&'static str, String>) -> (Plan, Vec<String>) {
+    plan_state_against("tests/fixtures/aws/state/production.yaml", bodies).await
+}
+
+async fn plan_state_against(
+    state: &str,
+    bodies: BTreeMap<&'static str, String>,
+) -> (Plan, Vec<String>) {
     let server = RecordedAws::start(bodies);
     let aws = Aws::from_config(&server.sdk_config());
-    let state = reconcile::state::load_file(
-        &root().join("tests/fixtures/aws/state/production.yaml"),
-        &|_| None,
-    )
-    .unwrap();
+    let state = reconcile::state::load_file(&root().join(state), &|_| None).unwrap();
     let (plan, _) = plan_environment(&aws, &state).await.unwrap();
     (plan, aws.calls.operations())
 }
@@ -169,9 +173,58 @@ async fn what_aws_adds_and_reorders_is_not_a_change() {
     assert_eq!(
         plan.changes.len(),
         8,
-        "image, cluster, 3 backing services, log group (written to by the running task), task definition, service"
+        "image, cluster, 3 backing services, log group, task definition, service"
     );
-    assert_eq!(calls.len(), 10, "{calls:?}");
+    assert_eq!(calls.len(), 11, "{calls:?}");
+}
+
+/// A revision with the settings real teams add (ARM64, a FireLens sidecar it waits for, EFS with
+/// an access point and IAM, task storage, ulimits, labels, an init process, dropped capabilities,
+/// stop timeouts, a `.env` file in S3, named ports), as AWS describes it: AWS's own additions
+/// (empty lists, `host: {}`, `readOnly: false`, `rootDirectory: /`, requiresAttributes) and its
+/// order are not changes against the state that says the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_with_sidecars_volumes_and_limits_matches_the_state_that_says_so() {
+    let mut bodies = recordings();
+    bodies.insert(
+        "DescribeTaskDefinition",
+        recording("describe-task-definition-sidecars.json"),
+    );
+    let state = "tests/fixtures/aws/state/sidecars/production.yaml";
+    let (plan, _) = plan_state_against(state, bodies.clone()).await;
+    // Only reconcile's own record moves: the service's fingerprint tag names the plain state.
+    let changed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .filter(|c| !(c.fields.is_empty() && matches!(c.operation, Operation::TagResource { .. })))
+        .collect();
+    assert!(changed.is_empty(), "{}", reconcile::render::text(&plan));
+
+    // The same revision against the plain state: every setting it adds is a named difference,
+    // and none is a setting outside the format.
+    let (plan, _) = plan_against(bodies).await;
+    let paths = field_paths(&plan, "kaapi-task");
+    for expected in [
+        "runtime_platform.cpu_architecture",
+        "ephemeral_storage_gib",
+        "pid_mode",
+        "containers.backend.depends_on",
+        "containers.backend.linux_parameters.init_process_enabled",
+        "containers.backend.log_configuration.log_driver",
+        "containers.celery-worker.ulimits",
+        "containers.celery-worker.environment_files",
+        "containers.log-router",
+    ] {
+        assert!(
+            paths.iter().any(|p| p.starts_with(expected)),
+            "{expected} in {paths:?}"
+        );
+    }
+    assert!(
+        !paths.iter().any(|p| p.starts_with("unmanaged")),
+        "{paths:?}"
+    );
 }
 
 /// Each field of each resource that is not plainly equal, as `resource field class`.

@@ -5,12 +5,17 @@
 //! as sorted sets; empty and absent are the same; AWS defaults are filled in (`essential: true`,
 //! container `cpu: 0`, `protocol: tcp`, `hostPort = containerPort` under awsvpc, health-check
 //! interval 30 / timeout 5 / retries 3 / start period 0, network mode `bridge` when unset, Fargate
-//! `platformVersion: LATEST`, `assignPublicIp: DISABLED`, circuit breaker off with 100/200 percent);
-//! task CPU and memory written as `1 vCPU` / `2 GB` become units and MiB; `aws:*` tags are ignored.
+//! `platformVersion: LATEST`, `assignPublicIp: DISABLED`, circuit breaker off with 100/200 percent,
+//! runtime platform `LINUX`/`X86_64`, EFS root directory `/` without TLS or IAM, read-only flags
+//! off); volumes, ulimits, dependencies, mount points and capabilities are sets; task CPU and
+//! memory written as `1 vCPU` / `2 GB` become units and MiB; `aws:*` tags are ignored.
 
 use std::collections::BTreeMap;
 
-use crate::model::{Deployment, HealthCheck, Network, ServiceSettings, TaskDefinition};
+use crate::model::{
+    Capabilities, ContainerSettings, Deployment, HealthCheck, LinuxParameters, Network,
+    RuntimePlatform, ServiceSettings, TaskDefinition, TaskSettings,
+};
 
 /// Task CPU as AWS reports it for registration: units, accepting `1 vCPU` / `0.25 vcpu`.
 fn cpu_units(value: &str) -> String {
@@ -51,7 +56,9 @@ pub fn task_definition(definition: &TaskDefinition) -> TaskDefinition {
     let awsvpc = network_mode == "awsvpc";
     out.requires_compatibilities.sort();
     out.requires_compatibilities.dedup();
+    task_settings(&mut out.settings);
     for container in &mut out.containers {
+        container_settings(&mut container.settings);
         container.essential.get_or_insert(true);
         container.cpu.get_or_insert(0);
         for mapping in &mut container.port_mappings {
@@ -75,6 +82,51 @@ pub fn task_definition(definition: &TaskDefinition) -> TaskDefinition {
     }
     out.containers.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// Task-level settings: LINUX on X86_64 is what no runtime platform means; volumes are a set by
+/// name; EFS mounts the root directory without TLS or IAM unless told otherwise.
+fn task_settings(settings: &mut TaskSettings) {
+    settings.runtime_platform = settings.runtime_platform.take().and_then(|platform| {
+        let platform = RuntimePlatform {
+            cpu_architecture: Some(platform.cpu_architecture.unwrap_or_else(|| "X86_64".into())),
+            operating_system_family: Some(
+                platform
+                    .operating_system_family
+                    .unwrap_or_else(|| "LINUX".into()),
+            ),
+        };
+        let default = platform.cpu_architecture.as_deref() == Some("X86_64")
+            && platform.operating_system_family.as_deref() == Some("LINUX");
+        (!default).then_some(platform)
+    });
+    for volume in &mut settings.volumes {
+        if let Some(efs) = &mut volume.efs {
+            efs.root_directory.get_or_insert_with(|| "/".into());
+            efs.iam.get_or_insert(false);
+            efs.transit_encryption.get_or_insert(false);
+        }
+    }
+    settings.volumes.sort();
+    settings.volumes.dedup();
+}
+
+/// Container settings: limits, dependencies, mounts and capabilities are sets; Linux parameters
+/// that set nothing are none.
+fn container_settings(settings: &mut ContainerSettings) {
+    settings.ulimits.sort();
+    settings.depends_on.sort();
+    settings.mount_points.sort();
+    settings.linux_parameters = settings.linux_parameters.take().and_then(|mut linux| {
+        linux.capabilities = linux.capabilities.take().and_then(|mut capabilities| {
+            capabilities.add.sort();
+            capabilities.add.dedup();
+            capabilities.drop.sort();
+            capabilities.drop.dedup();
+            (capabilities != Capabilities::default()).then_some(capabilities)
+        });
+        (linux != LinuxParameters::default()).then_some(linux)
+    });
 }
 
 /// The canonical form of a service's managed settings.
@@ -103,11 +155,27 @@ pub fn service_settings(settings: &ServiceSettings) -> ServiceSettings {
         }),
         health_check_grace_period: settings.health_check_grace_period,
         enable_execute_command: settings.enable_execute_command,
-        deployment: Some(settings.deployment.unwrap_or_default()).map(|deployment| Deployment {
-            // AWS ignores `rollback` while the breaker is off; so does the comparison.
-            circuit_breaker_rollback: deployment.circuit_breaker_enable
-                && deployment.circuit_breaker_rollback,
-            ..deployment
+        propagate_tags: settings.propagate_tags.clone(),
+        enable_ecs_managed_tags: settings.enable_ecs_managed_tags,
+        // Weights and bases are per provider: the order does not matter.
+        capacity_provider_strategy: settings.capacity_provider_strategy.clone().map(|mut list| {
+            list.sort();
+            list
+        }),
+        availability_zone_rebalancing: settings.availability_zone_rebalancing.clone(),
+        deployment: Some(settings.deployment.clone().unwrap_or_default()).map(|deployment| {
+            Deployment {
+                // AWS ignores `rollback` while the breaker is off; so does the comparison.
+                circuit_breaker_rollback: deployment.circuit_breaker_enable
+                    && deployment.circuit_breaker_rollback,
+                // Alarm names are a set; alarms without names watch nothing.
+                alarms: deployment.alarms.clone().and_then(|mut alarms| {
+                    alarms.names.sort();
+                    alarms.names.dedup();
+                    (!alarms.names.is_empty()).then_some(alarms)
+                }),
+                ..deployment
+            }
         }),
     }
 }

@@ -119,6 +119,7 @@ mod tests {
                 arn: "arn:aws:ecs:ap-south-1:024209611402:cluster/kaapi-cluster".into(),
                 status: "ACTIVE".into(),
                 tags: BTreeMap::new(),
+                capacity_providers: Vec::new(),
             }),
             ..LiveEnvironment::default()
         }

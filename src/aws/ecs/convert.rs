@@ -1,14 +1,14 @@
-//! Conversion between aws-sdk-rust types and the model. Faithful in both directions: defaults are
-//! not filled here (that is `normalize`'s job), so what AWS left out stays `None`.
+//! Conversion between aws-sdk-rust types and the model for services, their settings and tags
+//! (task definitions are `revision`'s). Faithful in both directions: defaults are not filled here
+//! (that is `normalize`'s job), so what AWS left out stays `None`.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types as ecs;
-use serde_json::Value;
 
 use crate::model::{
-    ContainerDefinition, Deployment, HealthCheck, LiveService, LoadBalancer, LogConfiguration,
-    Network, PortMapping, Revision, ServiceSettings, TaskDefinition,
+    CapacityProvider, Deployment, DeploymentAlarms, LiveService, LoadBalancer, Network,
+    ServiceSettings,
 };
 
 pub fn tags_from_sdk(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
@@ -25,260 +25,6 @@ pub fn tags_from_sdk(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
 pub fn tags_to_sdk(tags: &BTreeMap<String, String>) -> Vec<ecs::Tag> {
     tags.iter()
         .map(|(key, value)| ecs::Tag::builder().key(key).value(value).build())
-        .collect()
-}
-
-fn non_empty<T: std::fmt::Debug>(out: &mut BTreeMap<String, Value>, key: String, items: &[T]) {
-    if !items.is_empty() {
-        out.insert(key, Value::String(format!("{items:?}")));
-    }
-}
-
-fn present<T: std::fmt::Debug>(out: &mut BTreeMap<String, Value>, key: String, item: Option<T>) {
-    if let Some(item) = item {
-        out.insert(key, Value::String(format!("{item:?}")));
-    }
-}
-
-fn container_from_sdk(
-    container: &ecs::ContainerDefinition,
-    unmanaged: &mut BTreeMap<String, Value>,
-) -> ContainerDefinition {
-    let name = container.name().unwrap_or_default().to_string();
-    let at = |field: &str| format!("containerDefinitions.{name}.{field}");
-    non_empty(unmanaged, at("mountPoints"), container.mount_points());
-    non_empty(unmanaged, at("volumesFrom"), container.volumes_from());
-    non_empty(unmanaged, at("dependsOn"), container.depends_on());
-    non_empty(unmanaged, at("ulimits"), container.ulimits());
-    non_empty(
-        unmanaged,
-        at("environmentFiles"),
-        container.environment_files(),
-    );
-    non_empty(unmanaged, at("links"), container.links());
-    present(
-        unmanaged,
-        at("workingDirectory"),
-        container.working_directory(),
-    );
-    present(unmanaged, at("user"), container.user());
-    present(
-        unmanaged,
-        at("linuxParameters"),
-        container.linux_parameters(),
-    );
-    present(
-        unmanaged,
-        at("firelensConfiguration"),
-        container.firelens_configuration(),
-    );
-    present(
-        unmanaged,
-        at("repositoryCredentials"),
-        container.repository_credentials(),
-    );
-    present(unmanaged, at("stopTimeout"), container.stop_timeout());
-    present(unmanaged, at("startTimeout"), container.start_timeout());
-    if container.readonly_root_filesystem() == Some(true) {
-        unmanaged.insert(at("readonlyRootFilesystem"), Value::Bool(true));
-    }
-    if container
-        .docker_labels()
-        .is_some_and(|labels| !labels.is_empty())
-    {
-        present(unmanaged, at("dockerLabels"), container.docker_labels());
-    }
-    ContainerDefinition {
-        image: container.image().unwrap_or_default().to_string(),
-        essential: container.essential(),
-        cpu: Some(container.cpu()),
-        memory: container.memory(),
-        memory_reservation: container.memory_reservation(),
-        command: container.command().to_vec(),
-        entry_point: container.entry_point().to_vec(),
-        port_mappings: container
-            .port_mappings()
-            .iter()
-            .map(|mapping| PortMapping {
-                container_port: mapping.container_port().unwrap_or(0),
-                host_port: mapping.host_port(),
-                protocol: mapping.protocol().map(|p| p.as_str().to_string()),
-            })
-            .collect(),
-        environment: container
-            .environment()
-            .iter()
-            .filter_map(|pair| {
-                Some((
-                    pair.name()?.to_string(),
-                    pair.value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
-        secrets: container
-            .secrets()
-            .iter()
-            .map(|secret| (secret.name().to_string(), secret.value_from().to_string()))
-            .collect(),
-        health_check: container.health_check().map(|health| HealthCheck {
-            command: health.command().to_vec(),
-            interval: health.interval(),
-            timeout: health.timeout(),
-            retries: health.retries(),
-            start_period: health.start_period(),
-        }),
-        log_configuration: container.log_configuration().map(|log| LogConfiguration {
-            log_driver: log.log_driver().as_str().to_string(),
-            options: log
-                .options()
-                .map(|options| {
-                    options
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }),
-        name,
-    }
-}
-
-/// A live task definition in model form.
-pub fn revision_from_sdk(definition: &ecs::TaskDefinition) -> Revision {
-    let mut unmanaged = BTreeMap::new();
-    non_empty(&mut unmanaged, "volumes".into(), definition.volumes());
-    non_empty(
-        &mut unmanaged,
-        "placementConstraints".into(),
-        definition.placement_constraints(),
-    );
-    non_empty(
-        &mut unmanaged,
-        "inferenceAccelerators".into(),
-        definition.inference_accelerators(),
-    );
-    present(&mut unmanaged, "pidMode".into(), definition.pid_mode());
-    present(&mut unmanaged, "ipcMode".into(), definition.ipc_mode());
-    present(
-        &mut unmanaged,
-        "proxyConfiguration".into(),
-        definition.proxy_configuration(),
-    );
-    present(
-        &mut unmanaged,
-        "ephemeralStorage".into(),
-        definition.ephemeral_storage(),
-    );
-    // The console writes LINUX/X86_64 explicitly; it is also what an absent runtimePlatform means.
-    if let Some(platform) = definition.runtime_platform() {
-        let default_arch = platform
-            .cpu_architecture()
-            .is_none_or(|arch| arch.as_str() == "X86_64");
-        let default_os = platform
-            .operating_system_family()
-            .is_none_or(|os| os.as_str() == "LINUX");
-        if !(default_arch && default_os) {
-            present(&mut unmanaged, "runtimePlatform".into(), Some(platform));
-        }
-    }
-    let containers = definition
-        .container_definitions()
-        .iter()
-        .map(|container| container_from_sdk(container, &mut unmanaged))
-        .collect();
-    Revision {
-        arn: definition
-            .task_definition_arn()
-            .unwrap_or_default()
-            .to_string(),
-        revision: definition.revision(),
-        status: definition
-            .status()
-            .map(|status| status.as_str().to_string())
-            .unwrap_or_default(),
-        content: TaskDefinition {
-            family: definition.family().unwrap_or_default().to_string(),
-            cpu: definition.cpu().map(str::to_string),
-            memory: definition.memory().map(str::to_string),
-            network_mode: definition
-                .network_mode()
-                .map(|mode| mode.as_str().to_string()),
-            requires_compatibilities: definition
-                .requires_compatibilities()
-                .iter()
-                .map(|c| c.as_str().to_string())
-                .collect(),
-            execution_role_arn: definition.execution_role_arn().map(str::to_string),
-            task_role_arn: definition.task_role_arn().map(str::to_string),
-            containers,
-            unmanaged,
-        },
-    }
-}
-
-/// Container definitions for RegisterTaskDefinition.
-pub fn containers_to_sdk(definition: &TaskDefinition) -> Vec<ecs::ContainerDefinition> {
-    definition
-        .containers
-        .iter()
-        .map(|container| {
-            let mut builder = ecs::ContainerDefinition::builder()
-                .name(&container.name)
-                .image(&container.image)
-                .set_essential(container.essential)
-                .set_cpu(container.cpu)
-                .set_memory(container.memory)
-                .set_memory_reservation(container.memory_reservation)
-                .set_command((!container.command.is_empty()).then(|| container.command.clone()))
-                .set_entry_point(
-                    (!container.entry_point.is_empty()).then(|| container.entry_point.clone()),
-                );
-            for mapping in &container.port_mappings {
-                builder = builder.port_mappings(
-                    ecs::PortMapping::builder()
-                        .container_port(mapping.container_port)
-                        .set_host_port(mapping.host_port)
-                        .set_protocol(
-                            mapping
-                                .protocol
-                                .as_deref()
-                                .map(ecs::TransportProtocol::from),
-                        )
-                        .build(),
-                );
-            }
-            for (name, value) in &container.environment {
-                builder = builder
-                    .environment(ecs::KeyValuePair::builder().name(name).value(value).build());
-            }
-            for (name, value_from) in &container.secrets {
-                if let Ok(secret) = ecs::Secret::builder()
-                    .name(name)
-                    .value_from(value_from)
-                    .build()
-                {
-                    builder = builder.secrets(secret);
-                }
-            }
-            if let Some(health) = &container.health_check {
-                let health = ecs::HealthCheck::builder()
-                    .set_command(Some(health.command.clone()))
-                    .set_interval(health.interval)
-                    .set_timeout(health.timeout)
-                    .set_retries(health.retries)
-                    .set_start_period(health.start_period)
-                    .build();
-                builder = builder.set_health_check(health.ok());
-            }
-            if let Some(log) = &container.log_configuration {
-                let log = ecs::LogConfiguration::builder()
-                    .log_driver(ecs::LogDriver::from(log.log_driver.as_str()))
-                    .set_options(Some(log.options.clone().into_iter().collect()))
-                    .build();
-                builder = builder.set_log_configuration(log.ok());
-            }
-            builder.build()
-        })
         .collect()
 }
 
@@ -308,7 +54,38 @@ pub fn deployment_to_sdk(deployment: &Deployment) -> ecs::DeploymentConfiguratio
         )
         .minimum_healthy_percent(deployment.min_healthy_percent)
         .maximum_percent(deployment.max_percent)
+        // Always written, so that alarms the state no longer names are switched off.
+        .set_alarms(
+            ecs::DeploymentAlarms::builder()
+                .set_alarm_names(Some(
+                    deployment
+                        .alarms
+                        .as_ref()
+                        .map(|alarms| alarms.names.clone())
+                        .unwrap_or_default(),
+                ))
+                .enable(deployment.alarms.is_some())
+                .rollback(deployment.alarms.as_ref().is_some_and(|a| a.rollback))
+                .build()
+                .ok(),
+        )
         .build()
+}
+
+pub fn capacity_providers_to_sdk(
+    strategy: &[CapacityProvider],
+) -> Vec<ecs::CapacityProviderStrategyItem> {
+    strategy
+        .iter()
+        .filter_map(|item| {
+            ecs::CapacityProviderStrategyItem::builder()
+                .capacity_provider(&item.capacity_provider)
+                .weight(item.weight)
+                .base(item.base)
+                .build()
+                .ok()
+        })
+        .collect()
 }
 
 /// A live service in model form.
@@ -331,6 +108,13 @@ pub fn service_from_sdk(service: &ecs::Service) -> LiveService {
                 .minimum_healthy_percent()
                 .unwrap_or(defaults.min_healthy_percent),
             max_percent: config.maximum_percent().unwrap_or(defaults.max_percent),
+            alarms: config
+                .alarms()
+                .filter(|alarms| alarms.enable())
+                .map(|alarms| DeploymentAlarms {
+                    names: alarms.alarm_names().to_vec(),
+                    rollback: alarms.rollback(),
+                }),
         }
     });
     LiveService {
@@ -357,6 +141,29 @@ pub fn service_from_sdk(service: &ecs::Service) -> LiveService {
             ),
             health_check_grace_period: service.health_check_grace_period_seconds(),
             enable_execute_command: Some(service.enable_execute_command()),
+            propagate_tags: Some(
+                service
+                    .propagate_tags()
+                    .map_or("NONE", |p| p.as_str())
+                    .to_string(),
+            ),
+            enable_ecs_managed_tags: Some(service.enable_ecs_managed_tags()),
+            capacity_provider_strategy: (!service.capacity_provider_strategy().is_empty()).then(
+                || {
+                    service
+                        .capacity_provider_strategy()
+                        .iter()
+                        .map(|item| CapacityProvider {
+                            capacity_provider: item.capacity_provider().to_string(),
+                            weight: item.weight(),
+                            base: item.base(),
+                        })
+                        .collect()
+                },
+            ),
+            availability_zone_rebalancing: service
+                .availability_zone_rebalancing()
+                .map(|r| r.as_str().to_string()),
         },
         running_count: service.running_count(),
         pending_count: service.pending_count(),

@@ -49,11 +49,13 @@ pub async fn run_migration(
     };
     let task_id = task_arn.rsplit('/').next().unwrap_or(&task_arn).to_string();
     let task = wait_stopped(aws, migration, &task_arn, &subject, progress).await?;
-    let stream = format!(
-        "{}/{}/{task_id}",
-        migration.log_stream_prefix, migration.container
-    );
-    let lines = logs::last_lines(aws, &migration.log_group, &stream).await;
+    let lines = match (&migration.log_group, &migration.log_stream_prefix) {
+        (Some(group), Some(prefix)) => {
+            let stream = format!("{prefix}/{}/{task_id}", migration.container);
+            logs::last_lines(aws, group, &stream).await
+        }
+        _ => String::new(),
+    };
     let container = task
         .containers()
         .iter()

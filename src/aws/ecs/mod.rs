@@ -5,5 +5,7 @@
 pub mod convert;
 pub mod migration;
 pub mod read;
+pub mod revision;
 pub mod rollout;
+mod unmanaged;
 pub mod write;

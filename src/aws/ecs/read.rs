@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionStatus};
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::convert::{revision_from_sdk, service_from_sdk, tags_from_sdk};
+use super::convert::{service_from_sdk, tags_from_sdk};
+use super::revision::revision_from_sdk;
 use crate::aws::{Aws, AwsError};
 use crate::model::{LiveCluster, LiveService, Revision};
 use crate::state::DesiredState;
@@ -30,6 +31,7 @@ pub async fn cluster(aws: &Aws, name: &str) -> Result<Option<LiveCluster>, AwsEr
         arn: cluster.cluster_arn().unwrap_or_default().to_string(),
         status: cluster.status().unwrap_or_default().to_string(),
         tags: tags_from_sdk(cluster.tags()),
+        capacity_providers: cluster.capacity_providers().to_vec(),
     }))
 }
 

@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
 use aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder;
-use aws_sdk_ecs::types::{Compatibility, LaunchType, NetworkMode};
+use aws_sdk_ecs::types::{
+    AvailabilityZoneRebalancing, Compatibility, LaunchType, NetworkMode, PropagateTags,
+};
 
 use super::convert::{
-    containers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk, tags_to_sdk,
+    capacity_providers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk,
+    tags_to_sdk,
 };
+use super::revision::{containers_to_sdk, task_settings_to_sdk};
 use super::rollout::{self, Rollout};
 use crate::aws::{Aws, AwsError, epoch_seconds, unique_token};
 use crate::model::{ServiceSetting, TaskDefinition};
@@ -37,6 +41,16 @@ macro_rules! setting_writer {
                     builder.health_check_grace_period_seconds(*seconds)
                 }
                 ServiceSetting::EnableExecuteCommand(on) => builder.enable_execute_command(*on),
+                ServiceSetting::PropagateTags(from) => {
+                    builder.propagate_tags(PropagateTags::from(from.as_str()))
+                }
+                ServiceSetting::EnableEcsManagedTags(on) => builder.enable_ecs_managed_tags(*on),
+                ServiceSetting::CapacityProviderStrategy(strategy) => builder
+                    .set_capacity_provider_strategy(Some(capacity_providers_to_sdk(strategy))),
+                ServiceSetting::AvailabilityZoneRebalancing(mode) => builder
+                    .availability_zone_rebalancing(AvailabilityZoneRebalancing::from(
+                        mode.as_str(),
+                    )),
             }
         }
     };
@@ -60,11 +74,15 @@ pub async fn create_cluster(
     aws: &Aws,
     name: &str,
     tags: &BTreeMap<String, String>,
+    capacity_providers: &[String],
 ) -> Result<String, AwsError> {
     aws.ecs
         .create_cluster()
         .cluster_name(name)
         .set_tags(Some(tags_to_sdk(tags)))
+        .set_capacity_providers(
+            (!capacity_providers.is_empty()).then(|| capacity_providers.to_vec()),
+        )
         .send()
         .await
         .map_err(|e| AwsError::call("CreateCluster", name, e))?;
@@ -94,6 +112,7 @@ pub async fn register_task_definition(
     definition: &TaskDefinition,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
+    let settings = task_settings_to_sdk(&definition.settings);
     let output = aws
         .ecs
         .register_task_definition()
@@ -111,6 +130,10 @@ pub async fn register_task_definition(
         .set_execution_role_arn(definition.execution_role_arn.clone())
         .set_task_role_arn(definition.task_role_arn.clone())
         .set_container_definitions(Some(containers_to_sdk(definition)))
+        .set_runtime_platform(settings.runtime_platform)
+        .set_ephemeral_storage(settings.ephemeral_storage)
+        .set_volumes(settings.volumes)
+        .set_pid_mode(settings.pid_mode)
         .set_tags(Some(tags_to_sdk(tags)))
         .send()
         .await

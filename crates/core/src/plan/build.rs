@@ -14,7 +14,9 @@ use super::preconditions::{PlanError, check_preconditions};
 use super::service::service_change;
 use super::startup::{check_secrets, log_group_changes};
 use super::tags::tag_changes;
-use super::task_definition::{desired_task_definition, known_outputs, task_definition_change};
+use super::task_definition::{
+    check_unmanaged, desired_task_definition, known_outputs, task_definition_change,
+};
 use crate::model::LiveEnvironment;
 use crate::normalize;
 use crate::state::DesiredState;
@@ -22,7 +24,8 @@ use crate::state::DesiredState;
 /// Computes the plan that makes `live` match `state`.
 pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanError> {
     let image_uri = check_preconditions(state, live)?;
-    let warnings = check_secrets(state, live)?;
+    let mut warnings = check_secrets(state, live)?;
+    warnings.extend(check_unmanaged(state, live)?);
     let mut changes = Vec::new();
 
     let digest = live
@@ -43,13 +46,13 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         operation: Operation::None,
     });
     changes.push(cluster_change(state, live));
-    let (backing, refusals, notes) = backing_changes(state, &live.backing);
+    let (backing, mut refusals, notes) = backing_changes(state, &live.backing);
+    refusals.extend(capacity_provider_refusals(state, live));
     if !refusals.is_empty() {
         return Err(PlanError::NotAllowed { refusals });
     }
     changes.extend(backing);
     changes.extend(log_group_changes(state, live));
-    let mut warnings = warnings;
     warnings.extend(notes);
     warnings.extend(live.unmanaged_backing.iter().map(|(kind, name)| {
         format!(
@@ -58,6 +61,7 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         )
     }));
 
+    warnings.extend(kept_strategies(state, live));
     let known = known_outputs(state, live);
     let mut definition_changes = Vec::new();
     let mut service_changes = Vec::new();
@@ -106,6 +110,78 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     })
 }
 
+/// The capacity providers the services' strategies name, each once, in order of first use.
+fn capacity_providers_named(state: &DesiredState) -> Vec<String> {
+    let mut providers: Vec<String> = Vec::new();
+    let named = state
+        .services
+        .iter()
+        .flat_map(|service| service.capacity_provider_strategy.iter().flatten());
+    for item in named {
+        if !providers.contains(&item.capacity_provider) {
+            providers.push(item.capacity_provider.clone());
+        }
+    }
+    providers
+}
+
+/// Services running on a capacity provider strategy the state does not name: ECS cannot move a
+/// service back to a launch type, so the strategy stays, and the plan says so.
+fn kept_strategies(state: &DesiredState, live: &LiveEnvironment) -> Vec<String> {
+    state
+        .services
+        .iter()
+        .filter(|service| service.capacity_provider_strategy.is_none())
+        .filter_map(|service| {
+            let strategy = live
+                .services
+                .get(&service.name)?
+                .settings
+                .capacity_provider_strategy
+                .as_ref()?;
+            let providers: Vec<String> = strategy
+                .iter()
+                .map(|item| {
+                    format!(
+                        "{} weight {} base {}",
+                        item.capacity_provider, item.weight, item.base
+                    )
+                })
+                .collect();
+            Some(format!(
+                "service {} runs on a capacity provider strategy ({}) that services.{}.capacity_provider_strategy does not name; ECS cannot move a service back to a launch type, so it keeps running on it: write the strategy into the state file",
+                service.name,
+                providers.join(", "),
+                service.key
+            ))
+        })
+        .collect()
+}
+
+/// Refusals for strategies naming a capacity provider the existing cluster does not have: ECS
+/// would refuse the service ("capacity provider ... is not associated with the cluster").
+fn capacity_provider_refusals(state: &DesiredState, live: &LiveEnvironment) -> Vec<String> {
+    let Some(cluster) = live.cluster.as_ref().filter(|c| c.status == "ACTIVE") else {
+        return Vec::new();
+    };
+    capacity_providers_named(state)
+        .into_iter()
+        .filter(|provider| !cluster.capacity_providers.contains(provider))
+        .map(|provider| {
+            format!(
+                "cluster {} has no capacity provider {provider}, which a service's capacity_provider_strategy names: associate it first (aws ecs put-cluster-capacity-providers --cluster {} ..., keeping the ones it has: {})",
+                cluster.name,
+                cluster.name,
+                if cluster.capacity_providers.is_empty() {
+                    "none".to_string()
+                } else {
+                    cluster.capacity_providers.join(", ")
+                }
+            )
+        })
+        .collect()
+}
+
 fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
     let resource = Resource {
         kind: ResourceKind::Cluster,
@@ -126,6 +202,7 @@ fn cluster_change(state: &DesiredState, live: &LiveEnvironment) -> Change {
             operation: Operation::CreateCluster {
                 name: state.cluster.clone(),
                 tags: state.tags.clone(),
+                capacity_providers: capacity_providers_named(state),
             },
         },
         Some(cluster) => {

@@ -207,6 +207,9 @@ pub enum Operation {
     CreateCluster {
         name: String,
         tags: BTreeMap<String, String>,
+        /// Capacity providers the services' strategies name, associated at creation.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        capacity_providers: Vec<String>,
     },
     CreateLogGroup {
         name: String,
@@ -338,9 +341,12 @@ pub struct MigrationTask {
     pub network: Network,
     pub platform_version: String,
     pub timeout_seconds: u64,
-    /// Where its awslogs lines go: group and stream prefix.
-    pub log_group: String,
-    pub log_stream_prefix: String,
+    /// Where its awslogs lines go: group and stream prefix; none when the container logs
+    /// through another driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_stream_prefix: Option<String>,
 }
 
 /// The task definition a service should run.

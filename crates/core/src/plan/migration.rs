@@ -116,8 +116,12 @@ pub(super) fn migration_changes(
                         network: service.network.clone(),
                         platform_version: service.platform_version.clone(),
                         timeout_seconds: migration.timeout_seconds,
-                        log_group: container.logs.group.clone(),
-                        log_stream_prefix: container.logs.stream_prefix.clone(),
+                        log_group: container.logs.awslogs.as_ref().map(|l| l.group.clone()),
+                        log_stream_prefix: container
+                            .logs
+                            .awslogs
+                            .as_ref()
+                            .map(|l| l.stream_prefix.clone()),
                     }),
                 }
             } else {

@@ -33,6 +33,44 @@ pub enum PlanError {
         refusals.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
     )]
     NotAllowed { refusals: Vec<String> },
+    #[error("{}", unmanaged_text(file, holders))]
+    UnmanagedSettings {
+        file: String,
+        holders: Vec<UnmanagedHolder>,
+    },
+}
+
+/// A running revision holding settings the state format cannot express.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmanagedHolder {
+    /// The key under `services:`.
+    pub service: String,
+    pub service_name: String,
+    /// `family:revision`.
+    pub revision: String,
+    /// AWS JSON path and value, as compact JSON.
+    pub settings: Vec<(String, String)>,
+}
+
+fn unmanaged_text(file: &str, holders: &[UnmanagedHolder]) -> String {
+    let mut text = String::from(
+        "the running task definitions hold settings the state format cannot express, and a new revision would drop them:",
+    );
+    for holder in holders {
+        text.push_str(&format!(
+            "\n  {} (service {}, key `{}`):",
+            holder.revision, holder.service_name, holder.service
+        ));
+        for (path, value) in &holder.settings {
+            text.push_str(&format!("\n    - {path}: {value}"));
+        }
+    }
+    let keys: Vec<String> = holders.iter().map(|h| h.service.clone()).collect();
+    text.push_str(&format!(
+        "\nnothing was changed. Two ways out, for each service:\n  - drop them: list their paths under `services.{}.drop_unmanaged:` in {file}; the next revision is registered without them\n  - keep them: take the service out of {file}; reconcile then leaves it and its task definition as they are",
+        keys.join("`/`services.")
+    ));
+    text
 }
 
 pub(super) fn check_preconditions(

@@ -19,13 +19,21 @@ use crate::state::desired::{COMMIT_TAG, DesiredService, FINGERPRINT_TAG};
 pub(super) fn desired_settings(service: &DesiredService) -> ServiceSettings {
     ServiceSettings {
         desired_count: service.desired_count.map(|count| count as i32),
-        launch_type: Some("FARGATE".into()),
+        // A capacity provider strategy takes the launch type's place.
+        launch_type: service
+            .capacity_provider_strategy
+            .is_none()
+            .then(|| "FARGATE".into()),
         platform_version: Some(service.platform_version.clone()),
         network: Some(service.network.clone()),
-        deployment: Some(service.deployment),
+        deployment: Some(service.deployment.clone()),
         load_balancers: service.load_balancers.clone(),
         health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),
         enable_execute_command: Some(service.enable_execute_command),
+        propagate_tags: Some(service.propagate_tags.clone()),
+        enable_ecs_managed_tags: Some(service.enable_ecs_managed_tags),
+        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+        availability_zone_rebalancing: service.availability_zone_rebalancing.clone(),
     }
 }
 

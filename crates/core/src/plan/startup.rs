@@ -101,38 +101,31 @@ pub(super) fn check_secrets(
 /// The awslogs groups the desired containers write to, each once, in order of first use.
 fn desired_log_groups(state: &DesiredState) -> Vec<&str> {
     let mut groups: Vec<&str> = Vec::new();
-    for container in state.services.iter().flat_map(|s| &s.containers) {
-        if !groups.contains(&container.logs.group.as_str()) {
-            groups.push(&container.logs.group);
+    let awslogs = state
+        .services
+        .iter()
+        .flat_map(|s| &s.containers)
+        .filter_map(|container| container.logs.awslogs.as_ref());
+    for logs in awslogs {
+        if !groups.contains(&logs.group.as_str()) {
+            groups.push(&logs.group);
         }
     }
     groups
 }
 
-/// Log groups the running task definitions write to: those exist, or their tasks could not run.
-fn log_groups_in_use(live: &LiveEnvironment) -> BTreeSet<&str> {
-    live.task_definitions
-        .values()
-        .flat_map(|revision| &revision.content.containers)
-        .filter_map(|container| container.log_configuration.as_ref())
-        .filter_map(|logs| logs.options.get("awslogs-group"))
-        .map(String::as_str)
-        .collect()
-}
-
-/// Log groups whose existence the observer should check: desired ones no running task writes to.
-pub fn log_groups_to_check(state: &DesiredState, live: &LiveEnvironment) -> BTreeSet<String> {
-    let in_use = log_groups_in_use(live);
+/// Log groups whose existence the observer checks: every group a desired container writes to.
+/// Running tasks writing to a group prove nothing: a group deleted after they started stays
+/// "in use" by them while the next deployment's tasks could not start.
+pub fn log_groups_to_check(state: &DesiredState) -> BTreeSet<String> {
     desired_log_groups(state)
         .into_iter()
-        .filter(|group| !in_use.contains(group))
         .map(str::to_string)
         .collect()
 }
 
 /// A task whose awslogs group does not exist fails to start, so a missing group is created first.
 pub(super) fn log_group_changes(state: &DesiredState, live: &LiveEnvironment) -> Vec<Change> {
-    let in_use = log_groups_in_use(live);
     desired_log_groups(state)
         .into_iter()
         .map(|group| {
@@ -149,9 +142,6 @@ pub(super) fn log_group_changes(state: &DesiredState, live: &LiveEnvironment) ->
                 record: None,
                 operation: Operation::None,
             };
-            if in_use.contains(group) {
-                return exists("written to by the running tasks");
-            }
             match live.log_groups.get(group) {
                 Some(true) => exists("exists"),
                 _ => Change {

@@ -9,14 +9,14 @@ use super::change::{
     Action, Change, Content, KnownAfterApply, Operation, Resource, ResourceKind, TaskDefinitionRef,
 };
 use super::fields::field_changes;
-use super::preconditions::{PlanError, check_preconditions};
+use super::preconditions::{PlanError, UnmanagedHolder, check_preconditions};
 use crate::model::{
     ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, PortMapping, Revision,
     TaskDefinition,
 };
 use crate::normalize;
 use crate::state::DesiredState;
-use crate::state::desired::DesiredService;
+use crate::state::desired::{DesiredLogs, DesiredService};
 use crate::state::template::Template;
 
 /// Backing-service outputs known now, as `(key, output)` to value. Outputs of a service that does
@@ -124,6 +124,8 @@ pub fn desired_task_definition(
                     container_port: i32::from(port),
                     host_port: Some(i32::from(port)),
                     protocol: Some("tcp".into()),
+                    name: container.port_name.clone(),
+                    app_protocol: container.app_protocol.clone(),
                 })
                 .into_iter()
                 .collect(),
@@ -158,17 +160,8 @@ pub fn desired_task_definition(
                 retries: Some(health.retries as i32),
                 start_period: Some(health.start_period as i32),
             }),
-            log_configuration: Some(LogConfiguration {
-                log_driver: "awslogs".into(),
-                options: BTreeMap::from([
-                    ("awslogs-group".to_string(), container.logs.group.clone()),
-                    ("awslogs-region".to_string(), state.region.clone()),
-                    (
-                        "awslogs-stream-prefix".to_string(),
-                        container.logs.stream_prefix.clone(),
-                    ),
-                ]),
-            }),
+            log_configuration: Some(log_configuration(state, account, &container.logs)),
+            settings: container.settings.clone(),
         })
         .collect();
     TaskDefinition {
@@ -180,7 +173,30 @@ pub fn desired_task_definition(
         execution_role_arn: service.execution_role_arn.clone(),
         task_role_arn: service.task_role_arn.clone(),
         containers,
+        settings: service.task.clone(),
         unmanaged: BTreeMap::new(),
+    }
+}
+
+/// A container's log configuration: awslogs writes to its group in the environment's region.
+fn log_configuration(state: &DesiredState, account: &str, logs: &DesiredLogs) -> LogConfiguration {
+    let mut options = logs.options.clone();
+    if let Some(awslogs) = &logs.awslogs {
+        options.insert("awslogs-group".to_string(), awslogs.group.clone());
+        options.insert("awslogs-region".to_string(), state.region.clone());
+        options.insert(
+            "awslogs-stream-prefix".to_string(),
+            awslogs.stream_prefix.clone(),
+        );
+    }
+    LogConfiguration {
+        log_driver: logs.driver.clone(),
+        options,
+        secret_options: logs
+            .secret_options
+            .iter()
+            .map(|(name, reference)| (name.clone(), reference.value_from(&state.region, account)))
+            .collect(),
     }
 }
 
@@ -191,6 +207,54 @@ fn current_revision<'a>(
     live.services
         .get(&service.name)
         .and_then(|running| live.task_definitions.get(&running.task_definition_arn))
+}
+
+/// Stops the plan when a running revision holds settings the format cannot express that the
+/// state does not let go of (`drop_unmanaged`): registering any other revision would drop them.
+/// Paths listed to drop that the revision does not hold are warnings (the list outlived its use).
+pub(super) fn check_unmanaged(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> Result<Vec<String>, PlanError> {
+    let mut holders = Vec::new();
+    let mut warnings = Vec::new();
+    for service in &state.services {
+        let Some(current) = current_revision(live, service) else {
+            continue;
+        };
+        let kept: Vec<(String, String)> = current
+            .content
+            .unmanaged
+            .iter()
+            .filter(|(path, _)| !service.drop_unmanaged.contains(path))
+            .map(|(path, value)| (path.clone(), value.to_string()))
+            .collect();
+        for path in &service.drop_unmanaged {
+            if !current.content.unmanaged.contains_key(path) {
+                warnings.push(format!(
+                    "services.{}.drop_unmanaged lists `{path}`, which {} does not hold: remove it from the state file",
+                    service.key,
+                    current.short_name()
+                ));
+            }
+        }
+        if !kept.is_empty() {
+            holders.push(UnmanagedHolder {
+                service: service.key.clone(),
+                service_name: service.name.clone(),
+                revision: current.short_name(),
+                settings: kept,
+            });
+        }
+    }
+    if holders.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(PlanError::UnmanagedSettings {
+            file: state.file.display().to_string(),
+            holders,
+        })
+    }
 }
 
 /// Families whose running revision differs from the desired content, or was deregistered

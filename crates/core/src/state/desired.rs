@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use super::arn::Arn;
 use super::template::Template;
-use crate::model::{BackingKind, Deployment, LoadBalancer, Network, SecretId};
+use crate::model::{
+    BackingKind, CapacityProvider, ContainerSettings, Deployment, LoadBalancer, Network, SecretId,
+    TaskSettings,
+};
 
 /// Tag that marks every resource this tool manages.
 pub const MANAGED_BY_TAG: &str = "managed-by";
@@ -124,6 +127,19 @@ pub struct DesiredService {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period: Option<u32>,
     pub enable_execute_command: bool,
+    pub propagate_tags: String,
+    pub enable_ecs_managed_tags: bool,
+    /// `None`: the FARGATE launch type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProvider>>,
+    /// `None`: not managed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_zone_rebalancing: Option<String>,
+    /// Platform, storage, volumes and process settings of the task definition.
+    pub task: TaskSettings,
+    /// AWS JSON paths of unmanaged settings of the running revision that may be dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drop_unmanaged: Vec<String>,
     pub containers: Vec<DesiredContainer>,
 }
 
@@ -139,6 +155,10 @@ pub struct DesiredContainer {
     pub entry_point: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
     pub cpu: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<u32>,
@@ -156,6 +176,9 @@ pub struct DesiredContainer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<DesiredHealthCheck>,
     pub logs: DesiredLogs,
+    /// Working directory, user, timeouts, limits, labels, dependencies, mounts, Linux options,
+    /// FireLens and environment files, as the task definition holds them.
+    pub settings: ContainerSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -167,8 +190,23 @@ pub struct DesiredHealthCheck {
     pub start_period: u32,
 }
 
+/// A container's log configuration with its defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredLogs {
+    pub driver: String,
+    /// Where awslogs writes; `None` for any other driver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awslogs: Option<AwsLogs>,
+    /// The driver's other options, as written.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_options: BTreeMap<String, SecretRef>,
+}
+
+/// The CloudWatch Logs group and stream prefix of an awslogs container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsLogs {
     pub group: String,
     pub stream_prefix: String,
 }

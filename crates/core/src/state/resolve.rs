@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::desired::{
-    DesiredBacking, DesiredContainer, DesiredHealthCheck, DesiredLogs, DesiredMigration,
+    AwsLogs, DesiredBacking, DesiredContainer, DesiredHealthCheck, DesiredLogs, DesiredMigration,
     DesiredService, DesiredState, ENVIRONMENT_TAG, ImageRef, MANAGED_BY_TAG, MANAGED_BY_VALUE,
     SecretRef,
 };
@@ -17,7 +17,10 @@ use super::schema::{
     ServiceSpec, StateFile,
 };
 use super::template::Template;
-use crate::model::{BackingKind, Deployment, LoadBalancer, Network};
+use crate::model::{
+    BackingKind, ContainerSettings, DependsOn, Deployment, LoadBalancer, Network, TaskSettings,
+    Volume,
+};
 
 pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
     let names = Names::new(&state.prefix, &state.environment);
@@ -294,6 +297,7 @@ fn resolve_service(
             circuit_breaker_rollback: circuit_breaker == CircuitBreakerMode::Rollback,
             min_healthy_percent: deployment.min_healthy_percent.unwrap_or(100) as i32,
             max_percent: deployment.max_percent.unwrap_or(200) as i32,
+            alarms: deployment.alarms.clone(),
         },
         platform_version: service
             .platform_version
@@ -314,6 +318,32 @@ fn resolve_service(
         }),
         health_check_grace_period: service.health_check_grace_period,
         enable_execute_command: service.enable_execute_command.unwrap_or(false),
+        propagate_tags: service
+            .propagate_tags
+            .clone()
+            .unwrap_or_else(|| "NONE".to_string()),
+        enable_ecs_managed_tags: service.enable_ecs_managed_tags.unwrap_or(false),
+        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+        availability_zone_rebalancing: service.availability_zone_rebalancing.clone(),
+        task: TaskSettings {
+            runtime_platform: service.runtime_platform.clone(),
+            ephemeral_storage_gib: service.ephemeral_storage_gib.map(|gib| gib as i32),
+            volumes: service
+                .volumes
+                .iter()
+                .map(|(name, volume)| Volume {
+                    name: name.clone(),
+                    efs: volume.efs.clone().map(|mut efs| {
+                        // Access points and IAM authorization work only over TLS.
+                        let needs_tls = efs.iam == Some(true) || efs.access_point_id.is_some();
+                        efs.transit_encryption.get_or_insert(needs_tls);
+                        efs
+                    }),
+                })
+                .collect(),
+            pid_mode: service.pid_mode.clone(),
+        },
+        drop_unmanaged: service.drop_unmanaged.clone(),
         containers,
         name,
     }
@@ -336,9 +366,12 @@ fn resolve_container(
     container: &ContainerSpec,
 ) -> DesiredContainer {
     // Validation guarantees every value parses; a value without references is plain text.
+    let none = BTreeMap::new();
+    let inherit = container.inherit_variables != Some(false);
+    let shared = |level| if inherit { level } else { &none };
     let mut env = BTreeMap::new();
     let mut env_outputs = BTreeMap::new();
-    for (key, value) in merged([&state.env, &service.env, &container.env]) {
+    for (key, value) in merged([shared(&state.env), shared(&service.env), &container.env]) {
         let Ok(template) = Template::parse(&value) else {
             continue;
         };
@@ -353,7 +386,11 @@ fn resolve_container(
     }
     let mut secrets = BTreeMap::new();
     let mut secret_outputs = BTreeMap::new();
-    for (key, reference) in merged([&state.secrets, &service.secrets, &container.secrets]) {
+    for (key, reference) in merged([
+        shared(&state.secrets),
+        shared(&service.secrets),
+        &container.secrets,
+    ]) {
         if let Some(parsed) = SecretRef::parse(&reference) {
             secrets.insert(key, parsed);
         } else if let Ok(template) = Template::parse(&reference) {
@@ -382,12 +419,15 @@ fn resolve_container(
         }
     });
     let logs = container.logs.clone().unwrap_or_default();
+    let driver = logs.driver.clone().unwrap_or_else(|| "awslogs".to_string());
     DesiredContainer {
         name: name.to_string(),
         image: container.image.clone(),
         command: container.command.clone(),
         entry_point: container.entry_point.clone(),
         port,
+        port_name: container.port_name.clone(),
+        app_protocol: container.app_protocol.clone(),
         cpu: container.cpu.unwrap_or(0),
         memory: container.memory,
         memory_reservation: container.memory_reservation,
@@ -398,10 +438,44 @@ fn resolve_container(
         secret_outputs,
         health_check,
         logs: DesiredLogs {
-            group: logs
-                .group
-                .unwrap_or_else(|| Names::log_group(cluster, service_name)),
-            stream_prefix: logs.stream_prefix.unwrap_or_else(|| "ecs".to_string()),
+            awslogs: (driver == "awslogs").then(|| AwsLogs {
+                group: logs
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| Names::log_group(cluster, service_name)),
+                stream_prefix: logs
+                    .stream_prefix
+                    .clone()
+                    .unwrap_or_else(|| "ecs".to_string()),
+            }),
+            driver,
+            options: logs.options.clone(),
+            secret_options: logs
+                .secret_options
+                .iter()
+                .filter_map(|(name, reference)| Some((name.clone(), SecretRef::parse(reference)?)))
+                .collect(),
+        },
+        settings: ContainerSettings {
+            working_directory: container.working_directory.clone(),
+            user: container.user.clone(),
+            readonly_root_filesystem: container.readonly_root_filesystem.unwrap_or(false),
+            start_timeout: container.start_timeout.map(|s| s as i32),
+            stop_timeout: container.stop_timeout.map(|s| s as i32),
+            ulimits: container.ulimits.clone(),
+            docker_labels: container.docker_labels.clone(),
+            depends_on: container
+                .depends_on
+                .iter()
+                .map(|(name, condition)| DependsOn {
+                    container_name: name.clone(),
+                    condition: condition.clone(),
+                })
+                .collect(),
+            mount_points: container.mount_points.clone(),
+            linux_parameters: container.linux_parameters.clone(),
+            firelens: container.firelens.clone(),
+            environment_files: container.environment_files.clone(),
         },
     }
 }

@@ -9,6 +9,11 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::model::{
+    CapacityProvider, DeploymentAlarms, EfsVolume, Firelens, LinuxParameters, MountPoint,
+    RuntimePlatform, Ulimit,
+};
+
 /// One environment of one application: the whole desired state that `reconcile` makes AWS match.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +185,23 @@ pub struct ServiceSpec {
     /// AWS, so a switch made in the console shows in plan and drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_execute_command: Option<bool>,
+    /// Where tasks get their tags from: `SERVICE`, `TASK_DEFINITION` or `NONE`. Default: `NONE`,
+    /// as in AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagate_tags: Option<String>,
+    /// ECS-managed tags (`aws:ecs:clusterName`, `aws:ecs:serviceName`) on the service's tasks.
+    /// Default: false, as in AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_ecs_managed_tags: Option<bool>,
+    /// Run on capacity providers instead of the FARGATE launch type, for example
+    /// `[{capacity_provider: FARGATE, base: 1, weight: 1}, {capacity_provider: FARGATE_SPOT,
+    /// weight: 3}]`. The cluster must have them. Default: the FARGATE launch type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProvider>>,
+    /// Let ECS move tasks to even out Availability Zones: `ENABLED` or `DISABLED`. When absent,
+    /// the live value is left as it is (AWS's default depends on when the service was created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_rebalancing: Option<String>,
     /// Plain environment variables for every container of this service (over the environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, ScalarValue>")]
@@ -187,8 +209,36 @@ pub struct ServiceSpec {
     /// Secret references for every container of this service (over the environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, String>,
+    /// CPU architecture and operating system of the tasks. Default: `X86_64` on `LINUX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_platform: Option<RuntimePlatform>,
+    /// Fargate ephemeral storage in GiB (21 to 200). Default: AWS's 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage_gib: Option<u32>,
+    /// Task volumes by name: an EFS file system (`efs:`), or `{}` for task storage the
+    /// containers share (a bind mount).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub volumes: IndexMap<String, VolumeSpec>,
+    /// Process namespace: `task` shares one among the task's containers (Fargate allows only
+    /// `task`). Default: each container has its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<String>,
+    /// Settings of the running task definition that this format cannot express, by the AWS JSON
+    /// path a plan names (`containerDefinitions.backend.privileged`): listing one lets reconcile
+    /// register a revision without it. Without it, the plan stops rather than drop the setting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_unmanaged: Vec<String>,
     /// Containers, in task-definition order (the first one is the main container).
     pub containers: IndexMap<String, ContainerSpec>,
+}
+
+/// A task volume.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSpec {
+    /// The EFS file system to mount. Absent: task storage shared by the containers that mount it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efs: Option<EfsVolume>,
 }
 
 /// One target group of an Application or Network Load Balancer.
@@ -218,6 +268,9 @@ pub struct DeploymentSpec {
     /// Upper limit of tasks during a deployment, in percent of the desired count. Default: 200.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_percent: Option<u32>,
+    /// CloudWatch alarms that fail a deployment when they go into ALARM. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
 }
 
 /// What the ECS deployment circuit breaker does.
@@ -248,6 +301,12 @@ pub struct ContainerSpec {
     /// TCP port the container listens on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u32>,
+    /// The port mapping's name, for Service Connect (the console writes `NAME-PORT-tcp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_name: Option<String>,
+    /// The port's application protocol for Service Connect: `http`, `http2` or `grpc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
     /// CPU units reserved for this container. Default: 0 (share the task's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<u32>,
@@ -260,6 +319,11 @@ pub struct ContainerSpec {
     /// Whether the task stops when this container stops. Default: true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub essential: Option<bool>,
+    /// Whether the container receives the environment's and the service's `env:` and `secrets:`
+    /// (a sidecar such as a log router runs another program and needs none of them; `required_env`
+    /// then does not apply to it). Default: true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inherit_variables: Option<bool>,
     /// Plain environment variables for this container (over the service's and environment's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, ScalarValue>")]
@@ -270,9 +334,49 @@ pub struct ContainerSpec {
     /// Container health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckSpec>,
-    /// CloudWatch Logs (awslogs) settings. Default group: `/ecs/{cluster}/{service}`, stream prefix `ecs`.
+    /// Log routing. Default: CloudWatch Logs (awslogs), group `/ecs/{cluster}/{service}`,
+    /// stream prefix `ecs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<LogsSpec>,
+    /// The directory the command runs in, an absolute path. Default: the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// The user the command runs as (`name`, `uid`, `uid:gid`, ...). Default: the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Mount the container's root file system read-only. Default: false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readonly_root_filesystem: Option<bool>,
+    /// Seconds ECS waits for the container's dependencies before giving up on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timeout: Option<u32>,
+    /// Seconds between SIGTERM and SIGKILL when the task stops (2 to 120 on Fargate).
+    /// Default: 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u32>,
+    /// Resource limits, for example `[{name: nofile, soft_limit: 65536, hard_limit: 65536}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    /// Docker labels on the container.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker_labels: BTreeMap<String, String>,
+    /// Containers of this task to wait for, with the condition: `START`, `COMPLETE`, `SUCCESS`
+    /// or `HEALTHY`, for example `{log-router: START}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub depends_on: IndexMap<String, String>,
+    /// Task volumes mounted into the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_points: Vec<MountPoint>,
+    /// Linux options: an init process, kernel capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux_parameters: Option<LinuxParameters>,
+    /// Make this container the task's FireLens log router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens: Option<Firelens>,
+    /// `.env` files in S3 (`arn:aws:s3:::BUCKET/KEY.env`), read at task start in this order;
+    /// `env:` and `secrets:` win over them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment_files: Vec<String>,
 }
 
 /// A container health check: either an HTTP `path` probed with curl on the container's port, or a
@@ -300,16 +404,29 @@ pub struct HealthCheckSpec {
     pub start_period: Option<u32>,
 }
 
-/// awslogs log configuration.
+/// A container's log configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogsSpec {
-    /// CloudWatch Logs group. Default: `/ecs/{cluster}/{service}`.
+    /// The log driver: `awslogs` (default), `awsfirelens` (through the task's FireLens router)
+    /// or `splunk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// awslogs only: the CloudWatch Logs group. Default: `/ecs/{cluster}/{service}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// Stream prefix. Default: `ecs`.
+    /// awslogs only: the stream prefix. Default: `ecs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_prefix: Option<String>,
+    /// Further driver options, as the driver names them (`mode: non-blocking`,
+    /// `max-buffer-size: 25m`; for awsfirelens `Name: cloudwatch_logs`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, ScalarValue>")]
+    pub options: BTreeMap<String, String>,
+    /// Driver options whose values are secrets, as references (`secretsmanager:NAME[:KEY]`,
+    /// `ssm:/NAME` or an ARN), for example a Splunk token.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_options: BTreeMap<String, String>,
 }
 
 /// What a variable's value may be written as in YAML; numbers and booleans are kept as written.

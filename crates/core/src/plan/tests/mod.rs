@@ -11,6 +11,11 @@ use crate::state::DesiredState;
 const ACCOUNT: &str = "024209611402";
 
 fn desired() -> DesiredState {
+    desired_from(include_str!("../../../../../state/production.yaml"))
+}
+
+/// The example production state from `text`, with the account-specific values filled in.
+fn desired_from(text: &str) -> DesiredState {
     let lookup = |name: &str| match name {
         "KAAPI_AWS_ACCOUNT_ID" => Some(ACCOUNT.to_string()),
         "KAAPI_SUBNET_A" => Some("subnet-a".to_string()),
@@ -18,12 +23,8 @@ fn desired() -> DesiredState {
         "KAAPI_SECURITY_GROUP" => Some("sg-a".to_string()),
         _ => None,
     };
-    crate::state::load_str(
-        Path::new("state/production.yaml"),
-        include_str!("../../../../../state/production.yaml"),
-        &lookup,
-    )
-    .unwrap()
+    crate::state::load_str(Path::new("state/production.yaml"), text, &lookup)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A live environment exactly as the last apply of `state` left it.
@@ -43,12 +44,16 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
             arn: format!("arn:aws:ecs:ap-south-1:{ACCOUNT}:cluster/{}", state.cluster),
             status: "ACTIVE".into(),
             tags: state.tags.clone(),
+            capacity_providers: Vec::new(),
         }),
         ..LiveEnvironment::default()
     };
     for backing in &state.backing {
         live.backing
             .insert(backing.key.clone(), live_backing(backing));
+    }
+    for group in log_groups_to_check(state) {
+        live.log_groups.insert(group, true);
     }
     let known = super::task_definition::known_outputs(state, &live);
     for service in &state.services {
@@ -194,6 +199,7 @@ fn check(
 use Action::{Create, Update};
 use ResourceKind::{Cluster, Service, TaskDefinition as Family};
 
+mod adoption;
 mod backing;
 mod drift;
 mod services;

@@ -269,21 +269,6 @@ fn missing_management_tags_are_added_without_other_writes() {
 }
 
 #[test]
-fn settings_the_format_cannot_express_force_a_clean_revision() {
-    check(
-        |live| {
-            api_definition(live)
-                .unmanaged
-                .insert("volumes".into(), serde_json::json!("[efs]"));
-        },
-        &[
-            (Family, "kaapi-task", Create, &["unmanaged.volumes"]),
-            (Service, "kaapi-service", Update, &["task_definition"]),
-        ],
-    );
-}
-
-#[test]
 fn an_inactive_cluster_is_created_again() {
     check(
         |live| live.cluster.as_mut().unwrap().status = "INACTIVE".into(),

@@ -93,48 +93,29 @@ fn a_secret_that_could_not_be_checked_is_a_warning_not_an_error() {
 }
 
 #[test]
-fn log_groups_are_checked_only_when_no_running_task_writes_to_them() {
+fn a_missing_log_group_is_created_even_while_running_tasks_write_to_it() {
     let state = desired();
-    let live = live_matching(&state);
-    assert!(log_groups_to_check(&state, &live).is_empty());
-    let unchanged = plan(&state, &live).unwrap();
-    let groups: Vec<(&str, Action, &str)> = unchanged
-        .changes
-        .iter()
-        .filter(|c| c.resource.kind == ResourceKind::LogGroup)
-        .map(|c| (c.resource.name.as_str(), c.action, c.reason.as_str()))
-        .collect();
+    let mut live = live_matching(&state);
     assert_eq!(
-        groups,
+        log_groups_to_check(&state).into_iter().collect::<Vec<_>>(),
         [
-            (
-                "/ecs/kaapi-cluster/kaapi-service",
-                Action::NoOp,
-                "written to by the running tasks"
-            ),
-            (
-                "/ecs/kaapi-cluster/kaapi-celery-task",
-                Action::NoOp,
-                "written to by the running tasks"
-            ),
-        ]
+            "/ecs/kaapi-cluster/kaapi-celery-task",
+            "/ecs/kaapi-cluster/kaapi-service"
+        ],
+        "every group a container writes to is looked up"
     );
-
-    let mut fresh = live_matching(&state);
-    fresh.services.clear();
-    fresh.task_definitions.clear();
-    assert_eq!(
-        log_groups_to_check(&state, &fresh).len(),
-        2,
-        "both groups are new"
+    let unchanged = plan(&state, &live).unwrap();
+    assert!(
+        unchanged
+            .changes
+            .iter()
+            .filter(|c| c.resource.kind == ResourceKind::LogGroup)
+            .all(|c| c.action == Action::NoOp && c.reason == "exists")
     );
-    fresh
-        .log_groups
-        .insert("/ecs/kaapi-cluster/kaapi-service".into(), true);
-    fresh
-        .log_groups
+    // Deleted behind the running tasks' back: they keep running, the next ones could not start.
+    live.log_groups
         .insert("/ecs/kaapi-cluster/kaapi-celery-task".into(), false);
-    let plan = plan(&state, &fresh).unwrap();
+    let plan = plan(&state, &live).unwrap();
     let creates: Vec<&Operation> = plan
         .changes
         .iter()
@@ -148,6 +129,13 @@ fn log_groups_are_checked_only_when_no_running_task_writes_to_them() {
             tags: state.tags.clone(),
         }]
     );
+    let order: Vec<ResourceKind> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| c.resource.kind)
+        .collect();
+    assert_eq!(order.first(), Some(&ResourceKind::LogGroup), "{order:?}");
 }
 
 #[test]

@@ -10,6 +10,8 @@ mod network;
 mod offered;
 mod rules;
 mod service;
+mod service_settings;
+mod task;
 mod variables;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -101,6 +101,8 @@ pub(super) fn check_service(
         }
     }
     check_load_balancers(state, service, path, out);
+    super::task::check_task(service, path, out);
+    super::service_settings::check_service_settings(service, path, out);
     check_variables(
         &service.env,
         &service.secrets,

@@ -136,7 +136,8 @@ pub(super) fn check_variables(
     }
 }
 
-/// Every container gets every variable that `required_env` lists, from any level.
+/// Every container that takes the shared variables gets every variable `required_env` lists,
+/// from any level (a sidecar with `inherit_variables: false` runs another program).
 pub(super) fn check_required(state: &StateFile, out: &mut Vec<Finding>) {
     let mut listed = BTreeSet::new();
     for (index, name) in state.required_env.iter().enumerate() {
@@ -156,7 +157,11 @@ pub(super) fn check_required(state: &StateFile, out: &mut Vec<Finding>) {
         }
     }
     for (key, service) in &state.services {
-        for (container_key, container) in &service.containers {
+        let inheriting = service
+            .containers
+            .iter()
+            .filter(|(_, container)| container.inherit_variables != Some(false));
+        for (container_key, container) in inheriting {
             let gets = |name: &str| {
                 [&state.env, &state.secrets, &service.env, &service.secrets]
                     .into_iter()

@@ -8,6 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod ecs;
+pub use ecs::{
+    Capabilities, ContainerSettings, DependsOn, EfsVolume, Firelens, LinuxParameters, MountPoint,
+    RuntimePlatform, TaskSettings, Ulimit, Volume,
+};
+
 /// An ECS task definition's content: everything that makes two revisions equal or different.
 /// Optional fields are `None` where AWS may leave them out; `normalize` fills AWS's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,8 +33,13 @@ pub struct TaskDefinition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
     pub containers: Vec<ContainerDefinition>,
-    /// Settings present on a live revision that the state format cannot express (volumes, ulimits, ...),
-    /// by AWS field name. A revision carrying any of them never matches a desired one.
+    /// Platform, storage, volumes and process settings.
+    #[serde(flatten)]
+    pub settings: TaskSettings,
+    /// Settings present on a live revision that the state format cannot express, by AWS JSON path
+    /// (`containerDefinitions.NAME.privileged`) with AWS's JSON value. A revision carrying any of
+    /// them never matches a desired one, and the planner will not replace it without them unless
+    /// the state says so.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unmanaged: BTreeMap<String, serde_json::Value>,
 }
@@ -63,6 +74,10 @@ pub struct ContainerDefinition {
     pub health_check: Option<HealthCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<LogConfiguration>,
+    /// Working directory, user, timeouts, limits, labels, dependencies, mounts, Linux options,
+    /// FireLens and environment files.
+    #[serde(flatten)]
+    pub settings: ContainerSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -73,6 +88,12 @@ pub struct PortMapping {
     pub host_port: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// The mapping's name (Service Connect refers to it; the console always sets one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `http`, `http2` or `grpc` (Service Connect).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +116,9 @@ pub struct LogConfiguration {
     pub log_driver: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
+    /// Log options whose values ECS reads from a secret: name to `valueFrom` (an ARN).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_options: BTreeMap<String, String>,
 }
 
 /// A task definition as it exists in AWS: its identity plus its content.
@@ -122,12 +146,52 @@ pub struct Network {
 }
 
 /// Rolling-deployment settings of a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
     pub circuit_breaker_enable: bool,
     pub circuit_breaker_rollback: bool,
     pub min_healthy_percent: i32,
     pub max_percent: i32,
+    /// CloudWatch alarms that fail a deployment; `None` when alarms are off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
+}
+
+/// CloudWatch alarms watched during a deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentAlarms {
+    /// Alarm names, in the service's region.
+    pub names: Vec<String>,
+    /// Roll back to the last completed deployment when one goes into ALARM. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback: bool,
+}
+
+/// One capacity provider of a service's strategy.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityProvider {
+    /// `FARGATE` or `FARGATE_SPOT`.
+    pub capacity_provider: String,
+    /// Relative share of the tasks beyond the base (0 to 1000).
+    #[serde(default)]
+    pub weight: i32,
+    /// Tasks placed here first, before weights apply (0 to 100000; only one provider may
+    /// have a base). Default: 0.
+    #[serde(default)]
+    pub base: i32,
 }
 
 impl Default for Deployment {
@@ -138,6 +202,7 @@ impl Default for Deployment {
             circuit_breaker_rollback: false,
             min_healthy_percent: 100,
             max_percent: 200,
+            alarms: None,
         }
     }
 }
@@ -159,10 +224,28 @@ pub struct ServiceSettings {
     /// ECS Exec. Written only when on, so records made before the setting existed stay valid.
     #[serde(default, skip_serializing_if = "is_off")]
     pub enable_execute_command: Option<bool>,
+    /// Where tasks get the service's tags: `SERVICE`, `TASK_DEFINITION` or `NONE` (AWS's
+    /// default, left out of records).
+    #[serde(default, skip_serializing_if = "is_none_value")]
+    pub propagate_tags: Option<String>,
+    /// ECS-managed tags on tasks (`aws:ecs:clusterName`, ...). Written only when on.
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub enable_ecs_managed_tags: Option<bool>,
+    /// Capacity providers in place of a launch type; `None` on the desired side: the launch type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProvider>>,
+    /// `ENABLED` or `DISABLED`; `None` on the desired side: not managed (AWS's default depends on
+    /// when the service was created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_rebalancing: Option<String>,
 }
 
 fn is_off(value: &Option<bool>) -> bool {
     *value != Some(true)
+}
+
+fn is_none_value(value: &Option<String>) -> bool {
+    value.as_deref().is_none_or(|v| v == "NONE")
 }
 
 /// One managed setting of an ECS service with its value: what CreateService is given and what an
@@ -183,6 +266,11 @@ pub enum ServiceSetting {
     LoadBalancers(Vec<LoadBalancer>),
     HealthCheckGracePeriod(i32),
     EnableExecuteCommand(bool),
+    PropagateTags(String),
+    EnableEcsManagedTags(bool),
+    /// The complete strategy.
+    CapacityProviderStrategy(Vec<CapacityProvider>),
+    AvailabilityZoneRebalancing(String),
 }
 
 impl ServiceSetting {
@@ -197,6 +285,10 @@ impl ServiceSetting {
             ServiceSetting::LoadBalancers(_) => "load_balancers",
             ServiceSetting::HealthCheckGracePeriod(_) => "health_check_grace_period",
             ServiceSetting::EnableExecuteCommand(_) => "enable_execute_command",
+            ServiceSetting::PropagateTags(_) => "propagate_tags",
+            ServiceSetting::EnableEcsManagedTags(_) => "enable_ecs_managed_tags",
+            ServiceSetting::CapacityProviderStrategy(_) => "capacity_provider_strategy",
+            ServiceSetting::AvailabilityZoneRebalancing(_) => "availability_zone_rebalancing",
         }
     }
 
@@ -207,9 +299,17 @@ impl ServiceSetting {
 
     /// Whether running tasks take the new value only when they are replaced: UpdateService then
     /// has to force a new deployment (ECS Exec: "update-service --enable-execute-command
-    /// --force-new-deployment", ECS Developer Guide, "Using ECS Exec").
+    /// --force-new-deployment", ECS Developer Guide, "Using ECS Exec"; tags reach only tasks
+    /// started after the change; a new capacity provider strategy places only new tasks, and
+    /// moving off a launch type requires forceNewDeployment, UpdateService API reference).
     pub fn needs_new_tasks(&self) -> bool {
-        matches!(self, ServiceSetting::EnableExecuteCommand(_))
+        matches!(
+            self,
+            ServiceSetting::EnableExecuteCommand(_)
+                | ServiceSetting::PropagateTags(_)
+                | ServiceSetting::EnableEcsManagedTags(_)
+                | ServiceSetting::CapacityProviderStrategy(_)
+        )
     }
 
     /// The value AWS means when it reports none, where that is a value.
@@ -223,6 +323,15 @@ impl ServiceSetting {
             ServiceSetting::EnableExecuteCommand(_) => {
                 Some(ServiceSetting::EnableExecuteCommand(false))
             }
+            ServiceSetting::PropagateTags(_) => Some(ServiceSetting::PropagateTags("NONE".into())),
+            ServiceSetting::EnableEcsManagedTags(_) => {
+                Some(ServiceSetting::EnableEcsManagedTags(false))
+            }
+            // "If the service never had an AvailabilityZoneRebalancing value set, Amazon ECS
+            // treats this as DISABLED" (UpdateService API reference).
+            ServiceSetting::AvailabilityZoneRebalancing(_) => Some(
+                ServiceSetting::AvailabilityZoneRebalancing("DISABLED".into()),
+            ),
             _ => None,
         }
     }
@@ -251,6 +360,10 @@ impl ServiceSettings {
             load_balancers,
             health_check_grace_period,
             enable_execute_command,
+            propagate_tags,
+            enable_ecs_managed_tags,
+            capacity_provider_strategy,
+            availability_zone_rebalancing,
         } = self.clone();
         [
             desired_count.map(ServiceSetting::DesiredCount),
@@ -261,6 +374,10 @@ impl ServiceSettings {
             load_balancers.map(ServiceSetting::LoadBalancers),
             health_check_grace_period.map(ServiceSetting::HealthCheckGracePeriod),
             enable_execute_command.map(ServiceSetting::EnableExecuteCommand),
+            propagate_tags.map(ServiceSetting::PropagateTags),
+            enable_ecs_managed_tags.map(ServiceSetting::EnableEcsManagedTags),
+            capacity_provider_strategy.map(ServiceSetting::CapacityProviderStrategy),
+            availability_zone_rebalancing.map(ServiceSetting::AvailabilityZoneRebalancing),
         ]
         .into_iter()
         .flatten()
@@ -296,6 +413,9 @@ pub struct LiveCluster {
     pub arn: String,
     pub status: String,
     pub tags: BTreeMap<String, String>,
+    /// The capacity providers services of the cluster may use (`FARGATE`, `FARGATE_SPOT`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<String>,
 }
 
 /// The ECR image an environment deploys.
@@ -443,6 +563,10 @@ mod tests {
             load_balancers: Some(Vec::new()),
             health_check_grace_period: Some(0),
             enable_execute_command: Some(true),
+            propagate_tags: Some("SERVICE".into()),
+            enable_ecs_managed_tags: Some(true),
+            capacity_provider_strategy: Some(Vec::new()),
+            availability_zone_rebalancing: Some("ENABLED".into()),
         };
         let mut listed: Vec<&str> = settings.each().iter().map(ServiceSetting::name).collect();
         let serde_json::Value::Object(fields) = serde_json::to_value(&settings).unwrap() else {

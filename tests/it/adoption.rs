@@ -1,0 +1,386 @@
+//! Adopting real deployments on the emulator: every task, container and service setting beyond
+//! the basics is applied from the state, a change to any of them made behind reconcile's back is
+//! named by the next plan, and apply brings it back.
+
+use reconcile::aws::Aws;
+use reconcile::plan::Plan;
+
+use super::support::{
+    Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
+};
+
+const CLUSTER: &str = "kaapi-staging-cluster";
+const SERVICE: &str = "kaapi-staging-service";
+
+/// The staging example's API service with every setting of the extended format.
+fn extended_staging() -> StateDir {
+    let state = StateDir::examples();
+    state.edit(
+        "staging",
+        "    containers:\n      backend:\n        port: 80\n",
+        concat!(
+            "    propagate_tags: SERVICE\n",
+            "    enable_ecs_managed_tags: true\n",
+            "    availability_zone_rebalancing: ENABLED\n",
+            "    capacity_provider_strategy:\n",
+            "      - { capacity_provider: FARGATE, base: 1, weight: 1 }\n",
+            "      - { capacity_provider: FARGATE_SPOT, weight: 3 }\n",
+            "    runtime_platform: { cpu_architecture: ARM64 }\n",
+            "    ephemeral_storage_gib: 40\n",
+            "    pid_mode: task\n",
+            "    volumes:\n",
+            "      uploads: { efs: { file_system_id: fs-0a1b2c3d, access_point_id: fsap-0a1b2c3d, iam: true } }\n",
+            "      scratch: {}\n",
+            "    containers:\n",
+            "      backend:\n",
+            "        port: 80\n",
+            "        port_name: backend-80-tcp\n",
+            "        app_protocol: http\n",
+            "        working_directory: /app\n",
+            "        user: \"1000\"\n",
+            "        readonly_root_filesystem: true\n",
+            "        start_timeout: 60\n",
+            "        stop_timeout: 90\n",
+            "        memory_reservation: 512\n",
+            "        ulimits: [{ name: nofile, soft_limit: 65536, hard_limit: 65536 }]\n",
+            "        docker_labels: { team: backend }\n",
+            "        depends_on: { log-router: START }\n",
+            "        mount_points:\n",
+            "          - { source_volume: uploads, container_path: /app/uploads }\n",
+            "          - { source_volume: scratch, container_path: /tmp/scratch, read_only: false }\n",
+            "        linux_parameters: { init_process_enabled: true, capabilities: { drop: [NET_RAW] } }\n",
+        ),
+    );
+    state.edit(
+        "staging",
+        "        command: [uv, run, celery, -A, app.celery.celery_app, worker, --loglevel=info]\n",
+        concat!(
+            "        command: [uv, run, celery, -A, app.celery.celery_app, worker, --loglevel=info]\n",
+            "        environment_files: [arn:aws:s3:::kaapi-config/staging/celery.env]\n",
+            "        logs: { driver: awsfirelens, options: { Name: cloudwatch_logs, region: ap-south-1, log_group_name: /kaapi/celery } }\n",
+            "      log-router:\n",
+            "        image: public.ecr.aws/aws-observability/aws-for-fluent-bit:stable\n",
+            "        essential: false\n",
+            "        inherit_variables: false\n",
+            "        firelens: { type: fluentbit, options: { enable-ecs-log-metadata: \"true\" } }\n",
+        ),
+    );
+    state
+}
+
+/// The field paths of the differences a plan shows for the API's task definition (registered, or
+/// an earlier revision reused) and service.
+fn changed_fields(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.resource.name == "kaapi-staging-task" || c.resource.name == SERVICE)
+        .flat_map(|c| c.fields.iter().map(|f| f.path.clone()))
+        .filter(|path| path != "task_definition")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_extended_setting_is_applied_found_when_changed_by_hand_and_converged() {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let desired = extended_staging().load("staging", &seed);
+    let report = plan_and_apply(&aws, &desired).await;
+    assert!(report.succeeded(), "{report:?}");
+
+    // What AWS holds is what the state says.
+    let service = aws
+        .ecs
+        .describe_services()
+        .cluster(CLUSTER)
+        .services(SERVICE)
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone();
+    assert_eq!(
+        service.propagate_tags().map(|p| p.as_str()),
+        Some("SERVICE")
+    );
+    assert!(service.enable_ecs_managed_tags());
+    assert_eq!(service.launch_type(), None);
+    assert_eq!(service.capacity_provider_strategy().len(), 2);
+    let definition = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        definition
+            .runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str()),
+        Some("ARM64")
+    );
+    assert_eq!(definition.volumes().len(), 2);
+    let backend = definition
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some("backend"))
+        .unwrap();
+    assert_eq!(backend.stop_timeout(), Some(90));
+    assert_eq!(backend.ulimits()[0].soft_limit(), 65536);
+    assert_eq!(backend.depends_on()[0].container_name(), "log-router");
+    let router = definition
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some("log-router"))
+        .unwrap();
+    assert!(router.environment().is_empty() && router.secrets().is_empty());
+    let after = plan_of(&aws, &desired).await;
+    assert!(!after.has_changes(), "{}", reconcile::render::text(&after));
+
+    // Each setting changed by hand: the next plan names it, and apply brings it back.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["set", "runtimePlatform.cpuArchitecture", "\"X86_64\""],
+            "runtime_platform.cpu_architecture",
+        ),
+        (
+            &["set", "ephemeralStorage.sizeInGiB", "60"],
+            "ephemeral_storage_gib",
+        ),
+        (&["set", "pidMode", "null"], "pid_mode"),
+        (
+            &[
+                "set",
+                "volumes.uploads.efsVolumeConfiguration.authorizationConfig.iam",
+                "\"DISABLED\"",
+            ],
+            "volumes",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.workingDirectory",
+                "\"/srv\"",
+            ],
+            "containers.backend.working_directory",
+        ),
+        (
+            &["set", "containerDefinitions.backend.user", "\"root\""],
+            "containers.backend.user",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.readonlyRootFilesystem",
+                "false",
+            ],
+            "containers.backend.readonly_root_filesystem",
+        ),
+        (
+            &["set", "containerDefinitions.backend.startTimeout", "null"],
+            "containers.backend.start_timeout",
+        ),
+        (
+            &["set", "containerDefinitions.backend.stopTimeout", "10"],
+            "containers.backend.stop_timeout",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.memoryReservation",
+                "256",
+            ],
+            "containers.backend.memory_reservation",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.ulimits",
+                r#"[{"name": "nofile", "softLimit": 1024, "hardLimit": 4096}]"#,
+            ],
+            "containers.backend.ulimits",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.dockerLabels",
+                r#"{"team": "ops"}"#,
+            ],
+            "containers.backend.docker_labels",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.dependsOn",
+                r#"[{"containerName": "log-router", "condition": "COMPLETE"}]"#,
+            ],
+            "containers.backend.depends_on",
+        ),
+        (
+            &["set", "containerDefinitions.backend.mountPoints", "[]"],
+            "containers.backend.mount_points",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.linuxParameters.initProcessEnabled",
+                "false",
+            ],
+            "containers.backend.linux_parameters",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.backend.portMappings",
+                r#"[{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}]"#,
+            ],
+            "containers.backend.port_mappings",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.celery-worker.environmentFiles",
+                "null",
+            ],
+            "containers.celery-worker.environment_files",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.celery-worker.logConfiguration",
+                r#"{"logDriver": "awsfirelens", "options": {"Name": "stdout"}}"#,
+            ],
+            "containers.celery-worker.log_configuration",
+        ),
+        (
+            &[
+                "set",
+                "containerDefinitions.log-router.firelensConfiguration.type",
+                "\"fluentd\"",
+            ],
+            "containers.log-router.firelens",
+        ),
+        (
+            &["set", "containerDefinitions.log-router.essential", "true"],
+            "containers.log-router.essential",
+        ),
+        (&["service", "propagateTags", "\"NONE\""], "propagate_tags"),
+        (
+            &["service", "enableECSManagedTags", "false"],
+            "enable_ecs_managed_tags",
+        ),
+        (
+            &["service", "availabilityZoneRebalancing", "\"DISABLED\""],
+            "availability_zone_rebalancing",
+        ),
+        (
+            &[
+                "service",
+                "capacityProviderStrategy",
+                r#"[{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]"#,
+            ],
+            "capacity_provider_strategy",
+        ),
+    ];
+    for (change, field) in cases {
+        emulator.tamper(CLUSTER, SERVICE, change);
+        let plan = plan_of(&aws, &desired).await;
+        assert!(plan.has_changes(), "{change:?}");
+        let fields = changed_fields(&plan);
+        assert!(
+            fields.iter().any(|path| path.starts_with(field)),
+            "{change:?}: expected {field} among {fields:?}\n{}",
+            reconcile::render::text(&plan)
+        );
+        assert!(
+            !fields.iter().any(|path| path.starts_with("unmanaged")),
+            "{change:?}: {fields:?}"
+        );
+        let report = apply(&aws, &plan).await;
+        assert!(report.succeeded(), "{change:?}: {report:?}");
+        let converged = plan_of(&aws, &desired).await;
+        assert!(
+            !converged.has_changes(),
+            "{change:?}:\n{}",
+            reconcile::render::text(&converged)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_with_a_setting_outside_the_format_stops_the_plan_and_registers_nothing() {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    let desired = state.load("staging", &seed);
+    assert!(plan_and_apply(&aws, &desired).await.succeeded());
+    emulator.tamper(
+        CLUSTER,
+        SERVICE,
+        &[
+            "set",
+            "containerDefinitions.backend.extraHosts",
+            r#"[{"hostname": "db.internal", "ipAddress": "10.0.0.5"}]"#,
+        ],
+    );
+    let error = reconcile::engine::plan_environment(&aws, &desired)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            r#"    - containerDefinitions.backend.extraHosts: [{"hostname":"db.internal","ipAddress":"10.0.0.5"}]"#
+        ),
+        "{error}"
+    );
+    assert!(error.contains("services.api.drop_unmanaged"), "{error}");
+    // `apply` stops the same way, and registers nothing.
+    let revisions = || async {
+        aws.ecs
+            .list_task_definitions()
+            .family_prefix("kaapi-staging-task")
+            .send()
+            .await
+            .unwrap()
+            .task_definition_arns()
+            .len()
+    };
+    let before = revisions().await;
+    let output = reconcile(
+        Some(&emulator),
+        Some(&seed),
+        &[
+            "apply",
+            "--env",
+            "staging",
+            "--yes",
+            "--state",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("containerDefinitions.backend.extraHosts"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(revisions().await, before);
+
+    // The state lets it go: the next revision is registered without it.
+    state.edit(
+        "staging",
+        "    containers:\n      backend:\n",
+        "    drop_unmanaged: [containerDefinitions.backend.extraHosts]\n    containers:\n      backend:\n",
+    );
+    let desired = state.load("staging", &seed);
+    let plan = plan_of(&aws, &desired).await;
+    assert_eq!(
+        changed_fields(&plan),
+        ["unmanaged.containerDefinitions.backend.extraHosts"]
+    );
+    assert!(apply(&aws, &plan).await.succeeded());
+    assert!(!plan_of(&aws, &desired).await.has_changes());
+}
