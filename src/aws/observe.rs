@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ecs::read::{candidates, cluster, describe_revisions, services};
+use super::ecs::read::{candidates, cluster, describe_revisions, services, undeclared_services};
 use super::{Aws, AwsError, backing, ecr, logs, secrets, sts};
 use crate::model::LiveEnvironment;
 use crate::plan::{families_needing_candidates, log_groups_to_check, secrets_to_check};
@@ -24,11 +24,13 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             .is_some_and(|expected| expected != account)
     };
     let ecs = async {
-        let (account, image, cluster, services) = tokio::join!(
+        let declared: BTreeSet<String> = state.services.iter().map(|s| s.name.clone()).collect();
+        let (account, image, cluster, services, undeclared) = tokio::join!(
             sts::account(aws),
             ecr::image(aws, state),
             cluster(aws, &state.cluster),
             services(aws, state),
+            undeclared_services(aws, &state.cluster, &declared),
         );
         let account = account?;
         // Another account's credentials: that is the answer, whatever else failed to read (a
@@ -36,7 +38,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         if wrong_account(&account) {
             return Ok((account, None));
         }
-        let (image, cluster, services) = (image?, cluster?, services?);
+        let (image, cluster, services, undeclared) = (image?, cluster?, services?, undeclared?);
         let running: BTreeSet<String> = services
             .values()
             .map(|service| service.task_definition_arn.clone())
@@ -48,12 +50,20 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             describe_revisions(aws, running.into_iter()),
             logs::check_log_groups(aws, log_groups_to_check(state)),
         );
-        let found = (image, cluster, services, task_definitions?, log_groups?);
+        let found = (
+            image,
+            cluster,
+            (services, undeclared),
+            task_definitions?,
+            log_groups?,
+        );
         Ok::<_, AwsError>((account, Some(found)))
     };
     let (ecs, backing) = tokio::join!(ecs, backing::observe(aws, state));
     let (account, found) = ecs?;
-    let Some((image, cluster, services, task_definitions, log_groups)) = found else {
+    let Some((image, cluster, (services, undeclared_services), task_definitions, log_groups)) =
+        found
+    else {
         return Ok(LiveEnvironment {
             account,
             ..LiveEnvironment::default()
@@ -71,6 +81,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         log_groups,
         backing,
         unmanaged_backing,
+        undeclared_services,
     };
     // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
     if let Ok(families) = families_needing_candidates(state, &live) {

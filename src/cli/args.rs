@@ -141,4 +141,49 @@ pub enum Command {
     },
     /// Print the JSON Schema of the state file format.
     Schema,
+    /// Write the state file of an environment that already runs, from what AWS holds: its
+    /// services and the task definitions they run, network, roles, deployment settings, load
+    /// balancers and backing services. Reads AWS only; never overwrites a file without --force.
+    #[command(
+        after_help = "Example: reconcile import --env production --prefix kaapi --region ap-south-1\n\nThen: reconcile validate --env production; reconcile plan --env production."
+    )]
+    Import {
+        /// The environment to write (`production` writes state/production.yaml).
+        #[arg(long)]
+        env: String,
+        /// The ECS cluster. Default: the convention's name for --prefix (`{prefix}-cluster` in
+        /// production, `{prefix}-{env}-cluster` elsewhere).
+        #[arg(long)]
+        cluster: Option<String>,
+        /// The resource name prefix every default name derives from. Default: read from the
+        /// cluster name.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// A service to import (repeatable). Default: every ACTIVE service of the cluster.
+        #[arg(long = "service", value_name = "NAME")]
+        services: Vec<String>,
+        /// A backing service to import under KEY: an RDS instance, ElastiCache replication group
+        /// or MQ broker id (repeatable). Those named `{base}-postgres`, `{base}-redis` and
+        /// `{base}-rabbitmq` are found without it.
+        #[arg(long = "backing", value_name = "KEY=ID", value_parser = key_value)]
+        backing: Vec<(String, String)>,
+        /// The AWS region. Default: AWS_REGION.
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        /// Where to write. Default: STATE_DIR/ENV.yaml.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() && !value.is_empty() => {
+            Ok((key.to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{text}` is not KEY=ID")),
+    }
 }

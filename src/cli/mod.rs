@@ -10,6 +10,7 @@ use clap::Parser;
 mod apply;
 mod args;
 mod drift;
+mod import;
 mod load;
 mod output;
 
@@ -158,6 +159,29 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(EXIT_OK)
         }
+        Command::Import {
+            env,
+            cluster,
+            prefix,
+            services,
+            backing,
+            region,
+            out,
+            force,
+        } => import::run(
+            &cli,
+            import::Options {
+                env,
+                cluster: cluster.as_deref(),
+                prefix: prefix.as_deref(),
+                services,
+                backing,
+                region: region.as_deref(),
+                out: out.as_deref(),
+                force: *force,
+            },
+            &runtime()?,
+        ),
         Command::Schema => {
             let schema = schemars::schema_for!(state::schema::StateFile);
             writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;

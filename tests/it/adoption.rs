@@ -3,10 +3,10 @@
 //! named by the next plan, and apply brings it back.
 
 use reconcile::aws::Aws;
-use reconcile::plan::Plan;
+use reconcile::plan::{Operation, Plan, ResourceKind};
 
 use super::support::{
-    Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
+    Emulator, Seed, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
 };
 
 const CLUSTER: &str = "kaapi-staging-cluster";
@@ -383,4 +383,220 @@ async fn a_revision_with_a_setting_outside_the_format_stops_the_plan_and_registe
     );
     assert!(apply(&aws, &plan).await.succeeded());
     assert!(!plan_of(&aws, &desired).await.has_changes());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_service_the_state_does_not_declare_is_named_and_never_touched() {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let desired = StateDir::examples().load("staging", &seed);
+    assert!(plan_and_apply(&aws, &desired).await.succeeded());
+    // Someone else's service in the same cluster, made with the console.
+    aws.ecs
+        .register_task_definition()
+        .family("shop-task")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("web")
+                .image("public.ecr.aws/nginx/nginx:stable")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws.ecs
+        .create_service()
+        .cluster(CLUSTER)
+        .service_name("shop-web")
+        .task_definition("shop-task")
+        .desired_count(1)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(
+            aws_sdk_ecs::types::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                        .subnets(&seed.subnets[0])
+                        .security_groups(&seed.security_group)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = plan_of(&aws, &desired).await;
+    assert!(!plan.has_changes(), "{}", reconcile::render::text(&plan));
+    assert!(
+        plan.warnings.contains(&format!(
+            "service shop-web runs shop-task:1 in cluster {CLUSTER} and is not in the state: reconcile leaves it as it is"
+        )),
+        "{:?}",
+        plan.warnings
+    );
+    aws.calls.reset();
+    assert!(apply(&aws, &plan).await.succeeded());
+    let writes: Vec<String> = aws
+        .calls
+        .operations()
+        .into_iter()
+        .filter(|op| !op.contains(".Describe") && !op.contains(".List") && !op.contains(".Get"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+/// `reconcile validate` of the production file in `dir`, without AWS.
+fn validate_production(dir: &std::path::Path) -> std::process::Output {
+    reconcile(
+        None,
+        None,
+        &[
+            "validate",
+            "--env",
+            "production",
+            "--state",
+            dir.to_str().unwrap(),
+        ],
+    )
+}
+
+/// Runs `reconcile import` for production against the emulator, writing into `dir`.
+fn import_production(emulator: &Emulator, seed: &Seed, dir: &std::path::Path) -> String {
+    let output = reconcile(
+        Some(emulator),
+        Some(seed),
+        &[
+            "import",
+            "--env",
+            "production",
+            "--prefix",
+            "kaapi",
+            "--region",
+            "ap-south-1",
+            "--state",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_built_by_hand_is_imported_and_adopted_without_changing_a_setting() {
+    let (emulator, seed) = Emulator::seeded();
+    emulator.brownfield(&seed, &[]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let dir = tempfile::tempdir().unwrap();
+    let said = import_production(&emulator, &seed, dir.path());
+    assert!(said.starts_with("wrote "), "{said}");
+    assert!(!said.contains("to do"), "{said}");
+    let file = dir.path().join("production.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // It never overwrites what it wrote.
+    let again = reconcile(
+        Some(&emulator),
+        Some(&seed),
+        &[
+            "import",
+            "--env",
+            "production",
+            "--prefix",
+            "kaapi",
+            "--region",
+            "ap-south-1",
+            "--state",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+
+    let validate = validate_production(dir.path());
+    assert_eq!(
+        validate.status.code(),
+        Some(0),
+        "{}\n{text}",
+        stderr(&validate)
+    );
+    let desired = reconcile::state::load_file(&file, &|_| None).unwrap();
+    let plan = plan_of(&aws, &desired).await;
+    // Only reconcile's own tags and records: no task definition, service setting or data store.
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.action != reconcile::plan::Action::NoOp)
+    {
+        assert!(
+            matches!(change.operation, Operation::TagResource { .. }),
+            "{:?} {}: {:?}\n{}\n{text}",
+            change.resource.kind,
+            change.resource.name,
+            change.operation,
+            reconcile::render::text(&plan)
+        );
+    }
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.resource.kind == ResourceKind::TaskDefinition)
+    {
+        assert!(
+            change.fields.is_empty(),
+            "{}",
+            reconcile::render::text(&plan)
+        );
+    }
+    aws.calls.reset();
+    let report = apply(&aws, &plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    let forbidden = [
+        "RegisterTaskDefinition",
+        "CreateService",
+        "UpdateService",
+        "CreateDBInstance",
+        "ModifyDBInstance",
+        "DeleteDBInstance",
+        "CreateReplicationGroup",
+        "ModifyReplicationGroup",
+        "DeleteReplicationGroup",
+        "CreateBroker",
+        "UpdateBroker",
+        "DeleteBroker",
+    ];
+    let calls = aws.calls.operations();
+    assert!(
+        !calls
+            .iter()
+            .any(|op| forbidden.iter().any(|f| op.ends_with(&format!(".{f}")))),
+        "{calls:?}"
+    );
+    assert!(!plan_of(&aws, &desired).await.has_changes());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_password_and_a_latest_image_are_never_written_and_the_file_says_what_to_do() {
+    let (emulator, seed) = Emulator::seeded();
+    emulator.brownfield(&seed, &["--plain-password", "--latest"]);
+    let dir = tempfile::tempdir().unwrap();
+    let said = import_production(&emulator, &seed, dir.path());
+    let text = std::fs::read_to_string(dir.path().join("production.yaml")).unwrap();
+    let value = "brownfield-plain-value-of-postgres-password";
+    assert!(!text.contains(value) && !said.contains(value));
+    assert!(!text.contains("latest"), "{text}");
+    assert!(text.contains("  digest: sha256:"), "{text}");
+    assert!(said.contains("secrets.POSTGRES_PASSWORD"), "{said}");
+    assert!(
+        said.contains("it fails until the items above are done"),
+        "{said}"
+    );
+    let validate = validate_production(dir.path());
+    assert_eq!(validate.status.code(), Some(1));
+    let error = stderr(&validate);
+    assert!(error.contains("secrets.POSTGRES_PASSWORD"), "{error}");
+    assert!(!error.contains(value));
 }

@@ -550,7 +550,7 @@ fn unknown_key_inside_a_backing_entry_points_at_the_key() {
                 "storage_gb: 20\n    instnce_class: db.t4g.small",
             ),
         ],
-        "error: state/staging.yaml:11:5: backing.postgres.instnce_class: unknown key `instnce_class`\n  help: did you mean `instance_class`? valid keys here: name, version, instance_class, storage_gb, max_storage_gb, storage_type, multi_az, backup_retention_days, backup_window, maintenance_window, deletion_protection, storage_encrypted, parameter_group, subnet_group, security_groups, master_username, database, apply_immediately",
+        "error: state/staging.yaml:11:5: backing.postgres.instnce_class: unknown key `instnce_class`\n  help: did you mean `instance_class`? valid keys here: name, version, instance_class, storage_gb, max_storage_gb, storage_type, multi_az, backup_retention_days, backup_window, maintenance_window, deletion_protection, storage_encrypted, parameter_group, subnet_group, security_groups, master_username, database, managed_master_password, apply_immediately",
     );
 }
 

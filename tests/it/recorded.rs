@@ -135,6 +135,7 @@ fn recordings() -> BTreeMap<&'static str, String> {
         ("ListBrokers", recording("list-brokers.json")),
         ("DescribeBroker", recording("describe-broker.json")),
         ("DescribeLogGroups", recording("describe-log-groups.json")),
+        ("ListServices", recording("list-services.json")),
     ])
 }
 
@@ -175,7 +176,7 @@ async fn what_aws_adds_and_reorders_is_not_a_change() {
         8,
         "image, cluster, 3 backing services, log group, task definition, service"
     );
-    assert_eq!(calls.len(), 11, "{calls:?}");
+    assert_eq!(calls.len(), 12, "{calls:?}");
 }
 
 /// A revision with the settings real teams add (ARM64, a FireLens sidecar it waits for, EFS with

@@ -287,6 +287,27 @@ pub fn stderr(output: &Output) -> String {
 }
 
 impl Emulator {
+    /// Builds Kaapi's production by hand, as it ran before reconcile (see
+    /// tests/emulator/brownfield.py); `flags` are that script's options.
+    pub fn brownfield(&self, seed: &Seed, flags: &[&str]) {
+        let output = Command::new(venv().join("bin/python"))
+            .arg(root().join("tests/emulator/brownfield.py"))
+            .args([
+                self.endpoint().as_str(),
+                &seed.subnets[0],
+                &seed.subnets[1],
+                &seed.security_group,
+            ])
+            .args(flags)
+            .output()
+            .expect("brownfield.py runs");
+        assert!(
+            output.status.success(),
+            "building the environment failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Changes a live service behind reconcile's back (see tests/emulator/tamper.py).
     pub fn tamper(&self, cluster: &str, service: &str, change: &[&str]) {
         let output = Command::new(venv().join("bin/python"))

@@ -63,7 +63,17 @@ pub(super) async fn primary_member(
 }
 
 /// One replication group by id (without its member's details), or `None`.
-pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking>, AwsError> {
+/// The group with every setting, its primary member's included (engine version, network,
+/// parameter group).
+pub(super) async fn describe_whole(aws: &Aws, name: &str) -> Result<Option<LiveBacking>, AwsError> {
+    let Some(group) = group(aws, name).await? else {
+        return Ok(None);
+    };
+    let member = primary_member(aws, &group).await?;
+    Ok(Some(from_sdk(&group, member.as_ref())))
+}
+
+async fn group(aws: &Aws, name: &str) -> Result<Option<ReplicationGroup>, AwsError> {
     let result = aws
         .elasticache
         .describe_replication_groups()
@@ -71,10 +81,7 @@ pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking
         .send()
         .await;
     match result {
-        Ok(output) => Ok(output
-            .replication_groups()
-            .first()
-            .map(|group| from_sdk(group, None))),
+        Ok(output) => Ok(output.replication_groups().first().cloned()),
         Err(error)
             if error
                 .as_service_error()
@@ -84,10 +91,15 @@ pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking
         }
         Err(error) => Err(AwsError::call(
             "DescribeReplicationGroups",
-            name.to_string(),
+            format!("replication group {name}"),
             error,
         )),
     }
+}
+
+/// The group's own settings (for waiting on its status; `describe_whole` adds the member's).
+pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking>, AwsError> {
+    Ok(group(aws, name).await?.map(|group| from_sdk(&group, None)))
 }
 
 /// What the describe calls answer for a replication group: the group, and its primary member

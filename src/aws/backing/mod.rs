@@ -130,6 +130,19 @@ pub async fn describe(
     }
 }
 
+/// One backing service by name with every setting it has (ElastiCache's member cluster read
+/// too), or `None` when it does not exist: what `import` writes from.
+pub async fn describe_whole(
+    aws: &Aws,
+    kind: BackingKind,
+    name: &str,
+) -> Result<Option<LiveBacking>, AwsError> {
+    match kind {
+        BackingKind::Redis => elasticache::describe_whole(aws, name).await,
+        other => describe(aws, other, name).await,
+    }
+}
+
 /// Waits until the service is in its ready status (and has its outputs), reporting each status
 /// change through `progress`; fails after the kind's time limit.
 pub async fn wait_ready(

@@ -1,7 +1,7 @@
 //! ECS reads for a plan: the cluster, the services (ten per DescribeServices), the task definitions
 //! they run, and a family's recent ACTIVE revisions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionStatus};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -40,10 +40,20 @@ pub async fn services(
     state: &DesiredState,
 ) -> Result<BTreeMap<String, LiveService>, AwsError> {
     let names: Vec<String> = state.services.iter().map(|s| s.name.clone()).collect();
+    describe_services(aws, &state.cluster, &names).await
+}
+
+/// The ACTIVE services of `cluster` among `names`, with their tags: DescribeServices ten at a
+/// time, concurrently. A cluster that does not exist has none.
+pub async fn describe_services(
+    aws: &Aws,
+    cluster: &str,
+    names: &[String],
+) -> Result<BTreeMap<String, LiveService>, AwsError> {
     let calls = names.chunks(10).map(|chunk| {
         aws.ecs
             .describe_services()
-            .cluster(&state.cluster)
+            .cluster(cluster)
             .set_services(Some(chunk.to_vec()))
             .include(ServiceField::Tags)
             .send()
@@ -67,9 +77,73 @@ pub async fn services(
             Err(error) => {
                 return Err(AwsError::call(
                     "DescribeServices",
-                    format!("in cluster {}", state.cluster),
+                    format!("in cluster {cluster}"),
                     error,
                 ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The ACTIVE services of `cluster` whose names are not in `declared`, with the task definition
+/// each runs: ListServices (paged), then DescribeServices of those alone, ten at a time (none
+/// when every listed service is declared). A cluster that does not exist has none.
+pub async fn undeclared_services(
+    aws: &Aws,
+    cluster: &str,
+    declared: &BTreeSet<String>,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut pages = aws
+        .ecs
+        .list_services()
+        .cluster(cluster)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut undeclared = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+            {
+                return Ok(BTreeMap::new());
+            }
+            Err(error) => {
+                return Err(AwsError::call(
+                    "ListServices",
+                    format!("in cluster {cluster}"),
+                    error,
+                ));
+            }
+        };
+        for arn in page.service_arns() {
+            let name = arn.rsplit('/').next().unwrap_or(arn);
+            if !declared.contains(name) {
+                undeclared.push(name.to_string());
+            }
+        }
+    }
+    let calls = undeclared.chunks(10).map(|chunk| {
+        aws.ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .send()
+    });
+    let mut out = BTreeMap::new();
+    for result in futures::future::join_all(calls).await {
+        let output = result
+            .map_err(|e| AwsError::call("DescribeServices", format!("in cluster {cluster}"), e))?;
+        for service in output.services() {
+            if service.status() == Some("ACTIVE") {
+                out.insert(
+                    service.service_name().unwrap_or_default().to_string(),
+                    service.task_definition().unwrap_or_default().to_string(),
+                );
             }
         }
     }

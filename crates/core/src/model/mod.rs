@@ -449,6 +449,10 @@ pub struct LiveEnvironment {
     pub backing: BTreeMap<String, LiveBacking>,
     /// Backing services tagged as this environment's that no entry of the state names.
     pub unmanaged_backing: Vec<(BackingKind, String)>,
+    /// ACTIVE services of the state's cluster that the state does not declare, by name, with the
+    /// task definition each runs. Never touched; the plan names them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub undeclared_services: BTreeMap<String, String>,
 }
 
 /// Which kind of backing service.

@@ -380,6 +380,15 @@ pub(super) fn backing_changes(
             description: format!("reconcile {}/{}", state.environment, backing.key),
         };
         let Some(current) = live.get(&backing.key) else {
+            if backing.settings.get("managed_master_password") == Some(&Value::Bool(false)) {
+                refusals.push(format!(
+                    "backing service {} ({} {}) does not exist, and reconcile creates DB instances only with an RDS-managed master password: remove `managed_master_password: false`",
+                    backing.key,
+                    backing.kind.label(),
+                    backing.name
+                ));
+                continue;
+            }
             // Every setting it is created with, as Terraform shows a resource to create.
             changes.push(Change {
                 resource: resource(backing),

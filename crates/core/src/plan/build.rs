@@ -62,6 +62,7 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     }));
 
     warnings.extend(kept_strategies(state, live));
+    warnings.extend(undeclared_services(state, live));
     let known = known_outputs(state, live);
     let mut definition_changes = Vec::new();
     let mut service_changes = Vec::new();
@@ -123,6 +124,33 @@ fn capacity_providers_named(state: &DesiredState) -> Vec<String> {
         }
     }
     providers
+}
+
+/// Live services of the cluster the state does not declare: left alone, and named. When a
+/// service the plan would create runs the same family, the state most likely misses its `name:`.
+fn undeclared_services(state: &DesiredState, live: &LiveEnvironment) -> Vec<String> {
+    live.undeclared_services
+        .iter()
+        .map(|(name, task_definition)| {
+            let running = super::change::short_revision(task_definition);
+            let family = running.rsplit_once(':').map_or(running.as_str(), |(f, _)| f);
+            let twin = state.services.iter().find(|service| {
+                service.family == family && !live.services.contains_key(&service.name)
+            });
+            let hint = twin
+                .map(|service| {
+                    format!(
+                        "; services.{} runs the same family and would be created beside it as {}: if it is meant to be this service, set `name: {name}` under services.{}",
+                        service.key, service.name, service.key
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "service {name} runs {running} in cluster {} and is not in the state: reconcile leaves it as it is{hint}",
+                state.cluster
+            )
+        })
+        .collect()
 }
 
 /// Services running on a capacity provider strategy the state does not name: ECS cannot move a

@@ -130,7 +130,10 @@ fn resolve_backing(
                 "master_username",
                 json!(pg.master_username.as_deref().unwrap_or("postgres")),
             );
-            set("managed_master_password", json!(true));
+            set(
+                "managed_master_password",
+                json!(pg.managed_master_password.unwrap_or(true)),
+            );
             for (field, value) in [
                 ("backup_window", optional(&pg.backup_window)),
                 ("maintenance_window", optional(&pg.maintenance_window)),

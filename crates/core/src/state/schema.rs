@@ -506,6 +506,12 @@ pub struct PostgresSpec {
     /// Database created with the instance (set at creation only). When absent, none is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// RDS keeps the master password in Secrets Manager and rotates it
+    /// (`${postgres.master_password}`). Default: true. `false` describes an instance whose
+    /// password someone else set and keeps: reconcile never reads or changes it, and cannot
+    /// create such an instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_master_password: Option<bool>,
     /// Apply changes now instead of in the next maintenance window. Default: false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_immediately: Option<bool>,

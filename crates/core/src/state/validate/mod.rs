@@ -8,7 +8,7 @@ mod backing;
 mod finding;
 mod network;
 mod offered;
-mod rules;
+pub(crate) mod rules;
 mod service;
 mod service_settings;
 mod task;

@@ -19,7 +19,7 @@ pub(super) fn fargate_memory_options(cpu: u32) -> Option<Vec<u32>> {
 }
 
 /// Whether a variable name looks like it holds a credential (and so belongs under `secrets:`).
-pub(super) fn looks_secret(name: &str) -> bool {
+pub(crate) fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     upper == "SECRET_KEY"
         || upper == "PASSWORD"

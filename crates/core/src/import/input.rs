@@ -1,0 +1,41 @@
+//! What `import` works from: the live environment as the AWS layer read it, and the application
+//! image found in it.
+
+use std::collections::BTreeMap;
+
+use crate::model::{LiveBacking, LiveService, Revision};
+
+/// What import reads from AWS for one environment.
+#[derive(Debug, Clone, Default)]
+pub struct ImportInput {
+    pub environment: String,
+    pub region: String,
+    pub account: String,
+    pub prefix: String,
+    pub cluster: String,
+    /// Each service with the revision it runs, in the order they are written.
+    pub services: Vec<(LiveService, Revision)>,
+    /// Backing services found, by the key they are written under.
+    pub backing: Vec<(String, LiveBacking)>,
+    /// The digest each `:latest` image runs, by image reference.
+    pub digests: BTreeMap<String, String>,
+}
+
+/// The application image: the ECR repository and its tag or digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppImage {
+    /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO`.
+    pub base: String,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// The image reference as the task definitions hold it.
+    pub live: String,
+}
+
+impl AppImage {
+    /// Whether a container's image is the application image (and so the state's `image:`).
+    pub fn runs(&self, image: &str) -> bool {
+        image == self.live
+    }
+}

@@ -1,0 +1,177 @@
+//! `reconcile import`: the state file of a live environment, written from what AWS holds (the
+//! services, the revisions they run and the backing services), the smallest that renders back to
+//! the same content. Pure: the AWS layer gathers an `ImportInput`; this module writes the text.
+//!
+//! Names that follow the convention are left to their defaults; variables every application
+//! container shares go to the top, those a service's containers share to the service; secrets
+//! stay references exactly as the task definition holds them; a plain value under a
+//! credential-looking name is never written (a `secrets:` entry to fill in takes its place); an
+//! image on `:latest` is pinned to the digest it runs. What the format cannot express is listed
+//! at the top of the file, never dropped silently.
+
+mod backing;
+mod input;
+mod node;
+mod references;
+mod service;
+mod variables;
+
+pub use input::{AppImage, ImportInput};
+pub use references::PLACEHOLDER;
+
+use node::{MapBuilder, Node, to_yaml};
+
+use crate::state::naming::Names;
+
+/// The written state file and what its owner has to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub text: String,
+    /// Steps before the file validates or the first apply, naming settings, never values.
+    pub todo: Vec<String>,
+}
+
+/// Why no state file could be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error(
+        "no service to import in cluster {cluster}: name them with --service, or check the cluster"
+    )]
+    NoServices { cluster: String },
+    #[error(
+        "no container of {services} runs an image from this account's ECR ({registry}): reconcile deploys an image from ECR; push it there first"
+    )]
+    NoEcrImage { services: String, registry: String },
+}
+
+/// The application image: the first container image from this account's ECR, in service order.
+fn app_image(input: &ImportInput) -> Result<AppImage, ImportError> {
+    let registry = format!("{}.dkr.ecr.{}.amazonaws.com/", input.account, input.region);
+    let live = input
+        .services
+        .iter()
+        .flat_map(|(_, revision)| &revision.content.containers)
+        .map(|container| container.image.as_str())
+        .find(|image| image.starts_with(&registry))
+        .ok_or_else(|| ImportError::NoEcrImage {
+            services: input
+                .services
+                .iter()
+                .map(|(service, _)| service.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            registry: registry.trim_end_matches('/').to_string(),
+        })?;
+    let path = &live[registry.len()..];
+    let (repository, tag, digest) = match path.split_once('@') {
+        Some((repository, digest)) => (repository, None, Some(digest.to_string())),
+        None => match path.rsplit_once(':') {
+            Some((repository, tag)) => (repository, Some(tag.to_string()), None),
+            None => (path, Some("latest".to_string()), None),
+        },
+    };
+    Ok(AppImage {
+        base: format!("{registry}{repository}"),
+        repository: repository.to_string(),
+        tag,
+        digest,
+        live: live.to_string(),
+    })
+}
+
+/// Writes the state file for `input`.
+pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
+    if input.services.is_empty() {
+        return Err(ImportError::NoServices {
+            cluster: input.cluster.clone(),
+        });
+    }
+    let names = Names::new(&input.prefix, &input.environment);
+    let image = app_image(input)?;
+    let mut todo = Vec::new();
+    let mut root = MapBuilder::new();
+    root.value("version", 1)
+        .value("environment", input.environment.as_str())
+        .value("region", input.region.as_str())
+        .value("account", input.account.as_str())
+        .value("prefix", input.prefix.as_str());
+    let mut image_map = MapBuilder::new();
+    if image.repository != names.repository() {
+        image_map.value("repository", image.repository.as_str());
+    }
+    match (&image.tag, &image.digest) {
+        (Some(tag), _) if tag == "latest" => match input.digests.get(&image.live) {
+            Some(digest) => {
+                image_map.set(
+                    "digest",
+                    Node::commented(
+                        digest.as_str(),
+                        "pinned to the digest the services run: their tag moved with every push",
+                    ),
+                );
+                todo.push(format!(
+                    "image: the services ran {}, a moving tag; the file pins the digest they run (the first apply registers revisions naming it)",
+                    image.live
+                ));
+            }
+            None => {
+                image_map.set(
+                    "tag",
+                    Node::commented("latest", "a moving tag: replace it with a version tag"),
+                );
+                todo.push(format!(
+                    "image: the services run {}, a moving tag whose digest could not be read; write the version tag or digest",
+                    image.live
+                ));
+            }
+        },
+        (Some(tag), _) => {
+            image_map.value("tag", tag.as_str());
+        }
+        (None, Some(digest)) => {
+            image_map.value("digest", digest.as_str());
+        }
+        (None, None) => {}
+    }
+    root.map("image", image_map);
+    if input.cluster != names.cluster() {
+        root.value("cluster", input.cluster.as_str());
+    }
+    let layout = service::Layout::new(input, &names, &image);
+    layout.shared(&mut root);
+    let outputs = backing::outputs(&input.backing);
+    let variables = variables::split(input, &image, &outputs);
+    variables.write_top(&mut root, &mut todo);
+    let mut backing_map = MapBuilder::new();
+    for (key, live) in &input.backing {
+        backing_map.set(key, backing::spec(input, key, live, &names, &mut todo));
+    }
+    root.map("backing", backing_map);
+    let mut services = MapBuilder::new();
+    let mut header = Vec::new();
+    for (index, (live, revision)) in input.services.iter().enumerate() {
+        let key = layout.keys[index].clone();
+        services.set(
+            &key,
+            layout.service(index, live, revision, &variables, &mut todo, &mut header),
+        );
+    }
+    root.map("services", services);
+    let mut text = format!(
+        "# Imported by `reconcile import` from {} ({} services{}) in account {}, region {}.\n# Check it with `reconcile validate`, then `reconcile plan` before the first apply.\n# No migrations were imported: add yours under `migrations:` (see the README).\n",
+        input.cluster,
+        input.services.len(),
+        if input.backing.is_empty() {
+            String::new()
+        } else {
+            format!(", {} backing services", input.backing.len())
+        },
+        input.account,
+        input.region
+    );
+    for line in &header {
+        text.push_str(&format!("# {line}\n"));
+    }
+    text.push_str(&to_yaml(&root.build()));
+    Ok(Imported { text, todo })
+}

@@ -1,0 +1,177 @@
+//! What `reconcile import` reads of a live environment: the caller's account, the cluster's
+//! services (all ACTIVE ones, or those named) with the revisions they run, the backing services
+//! named by the convention or on the command line, and the digest behind a `:latest` image.
+//! Read-only, like `observe`, and like it the one place here that calls across APIs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ecs::read::{describe_revisions, describe_services, undeclared_services};
+use super::{Aws, AwsError, backing, sts};
+use crate::import::ImportInput;
+use crate::model::BackingKind;
+use crate::state::naming::Names;
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub environment: String,
+    pub region: String,
+    pub prefix: String,
+    pub cluster: String,
+    /// Service names; empty: every ACTIVE service of the cluster.
+    pub services: Vec<String>,
+    /// Backing services by key and id, beside the conventional `{base}-postgres`, `-redis` and
+    /// `-rabbitmq` ones.
+    pub backing: Vec<(String, String)>,
+}
+
+/// A backing service given on the command line, by key and id: whichever kind has that id.
+async fn named_backing(
+    aws: &Aws,
+    key: &str,
+    id: &str,
+) -> Result<Option<crate::model::LiveBacking>, AwsError> {
+    let kinds = [
+        BackingKind::Postgres,
+        BackingKind::Redis,
+        BackingKind::Rabbitmq,
+    ];
+    let found = futures::future::try_join_all(
+        kinds.map(|kind| async move { backing::describe_whole(aws, kind, id).await }),
+    )
+    .await?;
+    let mut found: Vec<_> = found.into_iter().flatten().collect();
+    match found.len() {
+        0 => Err(AwsError::Missing {
+            operation: "import",
+            subject: format!("backing service {key}={id}"),
+            message: "no RDS instance, ElastiCache replication group or MQ broker has that id in this region".into(),
+        }),
+        _ => Ok(found.pop()),
+    }
+}
+
+/// The digest `image` names in ECR now: what tasks started from it run.
+async fn digest(aws: &Aws, image: &str) -> Result<Option<String>, AwsError> {
+    let Some((host, path)) = image.split_once('/') else {
+        return Ok(None);
+    };
+    let registry = host.split('.').next().unwrap_or_default();
+    let Some((repository, tag)) = path.rsplit_once(':') else {
+        return Ok(None);
+    };
+    let output = aws
+        .ecr
+        .describe_images()
+        .registry_id(registry)
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag(tag)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DescribeImages", format!("image {image}"), e))?;
+    Ok(output
+        .image_details()
+        .first()
+        .and_then(|detail| detail.image_digest())
+        .map(str::to_string))
+}
+
+/// Reads everything `import` writes from.
+pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError> {
+    let account = sts::account(aws).await?;
+    let names = if request.services.is_empty() {
+        undeclared_services(aws, &request.cluster, &BTreeSet::new())
+            .await?
+            .into_keys()
+            .collect()
+    } else {
+        request.services.clone()
+    };
+    let services = describe_services(aws, &request.cluster, &names).await?;
+    if let Some(missing) = names.iter().find(|name| !services.contains_key(*name)) {
+        return Err(AwsError::Missing {
+            operation: "DescribeServices",
+            subject: format!("service {missing}"),
+            message: format!(
+                "no ACTIVE service of that name in cluster {}",
+                request.cluster
+            ),
+        });
+    }
+    let running: BTreeSet<String> = services
+        .values()
+        .map(|service| service.task_definition_arn.clone())
+        .collect();
+    let revisions = describe_revisions(aws, running.into_iter()).await?;
+    let conventional = Names::new(&request.prefix, &request.environment);
+    let by_convention = [
+        ("postgres", BackingKind::Postgres),
+        ("redis", BackingKind::Redis),
+        ("rabbitmq", BackingKind::Rabbitmq),
+    ]
+    .into_iter()
+    .filter(|(key, _)| !request.backing.iter().any(|(given, _)| given == key));
+    let conventional_reads = futures::future::try_join_all(by_convention.map(|(key, kind)| {
+        let name = conventional.backing(key);
+        async move {
+            let found = backing::describe_whole(aws, kind, &name).await?;
+            Ok::<_, AwsError>(found.map(|live| (key.to_string(), live)))
+        }
+    }));
+    let named_reads =
+        futures::future::try_join_all(request.backing.iter().map(|(key, id)| async {
+            let found = named_backing(aws, key, id).await?;
+            Ok::<_, AwsError>(found.map(|live| (key.clone(), live)))
+        }));
+    let (conventional_found, named_found) = tokio::try_join!(conventional_reads, named_reads)?;
+    let mut backing: Vec<_> = conventional_found.into_iter().flatten().collect();
+    backing.extend(named_found.into_iter().flatten());
+    // Services in name order, the conventional main service first.
+    let mut ordered: Vec<_> = services.into_values().collect();
+    ordered.sort_by_key(|service| {
+        (
+            service.name != conventional.service("api"),
+            service.name.clone(),
+        )
+    });
+    let mut pairs = Vec::new();
+    for service in ordered {
+        let Some(revision) = revisions.get(&service.task_definition_arn).cloned() else {
+            return Err(AwsError::Missing {
+                operation: "DescribeTaskDefinition",
+                subject: service.task_definition_arn.clone(),
+                message: format!(
+                    "the task definition service {} runs cannot be read",
+                    service.name
+                ),
+            });
+        };
+        pairs.push((service, revision));
+    }
+    let mut digests = BTreeMap::new();
+    let latest: BTreeSet<String> = pairs
+        .iter()
+        .flat_map(|(_, revision)| &revision.content.containers)
+        .map(|container| container.image.clone())
+        .filter(|image| image.ends_with(":latest") && image.contains(".dkr.ecr."))
+        .collect();
+    for image in latest {
+        if let Some(found) = digest(aws, &image).await? {
+            digests.insert(image, found);
+        }
+    }
+    Ok(ImportInput {
+        environment: request.environment.clone(),
+        region: request.region.clone(),
+        account,
+        prefix: request.prefix.clone(),
+        cluster: request.cluster.clone(),
+        services: pairs,
+        backing,
+        digests,
+    })
+}
