@@ -600,3 +600,59 @@ async fn a_plain_password_and_a_latest_image_are_never_written_and_the_file_says
     assert!(error.contains("secrets.POSTGRES_PASSWORD"), "{error}");
     assert!(!error.contains(value));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_group_deleted_under_running_tasks_is_created_again_before_the_next_deployment() {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    let desired = state.load("staging", &seed);
+    assert!(plan_and_apply(&aws, &desired).await.succeeded());
+    // Deleted by a log-retention cleanup while the service's tasks keep "using" it.
+    let group = format!("/ecs/{CLUSTER}/{SERVICE}");
+    aws.logs
+        .delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    // The next release: the group comes first, then the revision whose tasks write to it.
+    state.edit(
+        "staging",
+        "        port: 80\n",
+        "        port: 80\n        env: { RELEASE: \"2\" }\n",
+    );
+    let desired = state.load("staging", &seed);
+    let plan = plan_of(&aws, &desired).await;
+    let order: Vec<(ResourceKind, &str)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != reconcile::plan::Action::NoOp)
+        .map(|c| (c.resource.kind, c.resource.name.as_str()))
+        .collect();
+    assert_eq!(
+        order.first(),
+        Some(&(ResourceKind::LogGroup, group.as_str())),
+        "{}",
+        reconcile::render::text(&plan)
+    );
+    assert!(
+        order.contains(&(ResourceKind::TaskDefinition, "kaapi-staging-task")),
+        "{order:?}"
+    );
+    assert!(apply(&aws, &plan).await.succeeded());
+    let found = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        found
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(group.as_str()))
+    );
+    assert!(!plan_of(&aws, &desired).await.has_changes());
+}

@@ -787,3 +787,76 @@ fn a_secrets_manager_arn_without_secret_is_refused() {
         "error: state/staging.yaml:13:15: secrets.SECRET_KEY: not a secret reference\n  help: write `secretsmanager:NAME[:JSON_KEY]`, `ssm:/PARAMETER/NAME`, or an ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`); never the value itself",
     );
 }
+
+/// The base file with `extra` lines under the backend container (and `service` lines under the
+/// API service), checked for every line of `expected` among the findings.
+#[track_caller]
+fn check_settings(service: &str, container: &str, expected: &[&str]) {
+    let source = BASE
+        .replace("    containers:\n", &format!("{service}    containers:\n"))
+        .replace(
+            "        port: 80\n",
+            &format!("        port: 80\n{container}"),
+        );
+    let error = load(&source).expect_err("accepted");
+    for line in expected {
+        assert!(error.lines().any(|l| l == *line), "{line}\nin:\n{error}");
+    }
+}
+
+#[test]
+fn container_settings_beyond_what_aws_accepts_are_named_with_the_limit() {
+    check_settings(
+        "",
+        concat!(
+            "        stop_timeout: 300\n",
+            "        ulimits: [{ name: openfiles, soft_limit: 10, hard_limit: 5 }]\n",
+            "        depends_on: { sidecar: READY }\n",
+            "        mount_points: [{ source_volume: data, container_path: data }]\n",
+            "        linux_parameters: { capabilities: { add: [NET_ADMIN] } }\n",
+            "        logs: { driver: awsfirelens, group: /x }\n",
+            "        environment_files: [s3://bucket/app.env]\n",
+            "        app_protocol: websocket\n",
+        ),
+        &[
+            "error: state/staging.yaml:19:23: services.api.containers.backend.stop_timeout: 300 is outside 2 to 120",
+            "error: state/staging.yaml:20:27: services.api.containers.backend.ulimits.0.name: `openfiles` is not a ulimit name",
+            "error: state/staging.yaml:20:50: services.api.containers.backend.ulimits.0.soft_limit: soft limit 10 is not between 0 and the hard limit 5",
+            "error: state/staging.yaml:21:32: services.api.containers.backend.depends_on.sidecar: `READY` is not a dependency condition",
+            "error: state/staging.yaml:21:23: services.api.containers.backend.depends_on.sidecar: no container `sidecar` in this service",
+            "error: state/staging.yaml:22:41: services.api.containers.backend.mount_points.0.source_volume: no volume `data` in this service",
+            "error: state/staging.yaml:22:63: services.api.containers.backend.mount_points.0.container_path: `data` is not an absolute path",
+            "error: state/staging.yaml:23:51: services.api.containers.backend.linux_parameters.capabilities.add.0: Fargate cannot add `NET_ADMIN`",
+            "error: state/staging.yaml:24:45: services.api.containers.backend.logs.group: `group` belongs to awslogs, not awsfirelens",
+            "error: state/staging.yaml:24:25: services.api.containers.backend.logs.driver: awsfirelens sends logs through the task's FireLens router, and this task has none",
+            "error: state/staging.yaml:26:23: services.api.containers.backend.app_protocol: `websocket` is not an application protocol",
+            "error: state/staging.yaml:25:29: services.api.containers.backend.environment_files.0: `s3://bucket/app.env` is not the ARN of a `.env` object in S3",
+        ],
+    );
+}
+
+#[test]
+fn task_and_service_settings_beyond_what_aws_accepts_are_named_with_the_limit() {
+    check_settings(
+        concat!(
+            "    runtime_platform: { cpu_architecture: ARM }\n",
+            "    ephemeral_storage_gib: 10\n",
+            "    pid_mode: host\n",
+            "    volumes: { data: { efs: { file_system_id: fs-1, access_point_id: fsap-1, transit_encryption: false } } }\n",
+            "    propagate_tags: TASK\n",
+            "    capacity_provider_strategy: [{ capacity_provider: SPOT, weight: 0 }]\n",
+            "    deployment: { alarms: { names: [] } }\n",
+        ),
+        "",
+        &[
+            "error: state/staging.yaml:16:43: services.api.runtime_platform.cpu_architecture: `ARM` is not a CPU architecture",
+            "error: state/staging.yaml:17:28: services.api.ephemeral_storage_gib: 10 is outside 21 to 200",
+            "error: state/staging.yaml:18:15: services.api.pid_mode: `host` is not allowed on Fargate",
+            "error: state/staging.yaml:19:98: services.api.volumes.data.efs.transit_encryption: IAM authorization and access points need transit encryption",
+            "error: state/staging.yaml:20:21: services.api.propagate_tags: `TASK` is not where ECS propagates tags from",
+            "error: state/staging.yaml:21:55: services.api.capacity_provider_strategy.0.capacity_provider: `SPOT` is not a Fargate capacity provider",
+            "error: state/staging.yaml:21:33: services.api.capacity_provider_strategy: every weight is 0, so no task beyond the base can be placed",
+            "error: state/staging.yaml:22:36: services.api.deployment.alarms.names: no alarm names",
+        ],
+    );
+}

@@ -153,15 +153,19 @@ pub fn container(container: &ecs::ContainerDefinition, out: &mut BTreeMap<String
         ),
     );
     at.set("links", strings(container.links()));
+    // A disabled restart policy is AWS's default (and what the console may write out).
     at.set(
         "restartPolicy",
-        container.restart_policy().map_or(Value::Null, |policy| {
-            json!({
+        container
+            .restart_policy()
+            .filter(|policy| policy.enabled())
+            .map_or(Value::Null, |policy| {
+                json!({
                 "enabled": policy.enabled(),
                 "ignoredExitCodes": policy.ignored_exit_codes(),
-                "restartAttemptPeriod": policy.restart_attempt_period(),
-            })
-        }),
+                    "restartAttemptPeriod": policy.restart_attempt_period(),
+                })
+            }),
     );
     at.set(
         "volumesFrom",

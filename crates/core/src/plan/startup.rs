@@ -33,12 +33,22 @@ fn secret_uses<'a>(
         });
     let containers = state.services.iter().flat_map(move |service| {
         service.containers.iter().flat_map(move |container| {
-            container.secrets.iter().map(move |(variable, reference)| {
+            let variables = container
+                .secrets
+                .iter()
+                .map(|(variable, reference)| (variable.clone(), reference));
+            // Secret log options (a Splunk token, ...) are read by ECS at task start too.
+            let log_options = container
+                .logs
+                .secret_options
+                .iter()
+                .map(|(option, reference)| (format!("log option {option}"), reference));
+            variables.chain(log_options).map(move |(what, reference)| {
                 (
                     reference.value_from(&state.region, account),
                     reference.lookup_id(&state.region, account),
                     format!(
-                        "{variable} in container {} of {}",
+                        "{what} in container {} of {}",
                         container.name, service.family
                     ),
                 )
@@ -56,7 +66,13 @@ pub fn secrets_to_check(state: &DesiredState, live: &LiveEnvironment) -> BTreeSe
         .task_definitions
         .values()
         .flat_map(|revision| revision.content.containers.iter())
-        .flat_map(|container| container.secrets.values())
+        .flat_map(|container| {
+            let options = container
+                .log_configuration
+                .iter()
+                .flat_map(|logs| logs.secret_options.values());
+            container.secrets.values().chain(options)
+        })
         .map(String::as_str)
         .collect();
     secret_uses(state, live)

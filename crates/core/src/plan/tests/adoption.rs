@@ -325,3 +325,26 @@ fn credentials_in_plain_variables_and_a_latest_image_are_never_written() {
     assert!(!error.contains(value));
     live.services.clear();
 }
+
+#[test]
+fn a_secret_log_option_must_exist_like_any_secret() {
+    let text = include_str!("../../../../../state/production.yaml").replace(
+        "      backend:\n        port: 80\n",
+        "      backend:\n        port: 80\n        logs: { driver: splunk, options: { splunk-url: \"https://splunk.example.org:8088\" }, secret_options: { splunk-token: \"secretsmanager:kaapi/splunk\" } }\n",
+    );
+    let state = desired_from(&text);
+    let mut live = live_matching(&desired());
+    let id = crate::model::SecretId::SecretsManager("kaapi/splunk".into());
+    assert!(super::secrets_to_check(&state, &live).contains(&id));
+    live.secrets.insert(
+        id,
+        crate::model::SecretStatus::Missing {
+            reason: "not found".into(),
+        },
+    );
+    let error = plan(&state, &live).unwrap_err().to_string();
+    assert!(
+        error.contains("  - log option splunk-token in container backend of kaapi-task: Secrets Manager secret kaapi/splunk not found"),
+        "{error}"
+    );
+}
