@@ -141,6 +141,11 @@ pub enum Command {
     },
     /// Print the JSON Schema of the state file format.
     Schema,
+    /// Change the image an environment deploys, in its state file.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
     /// Write the state file of an environment that already runs, from what AWS holds: its
     /// services and the task definitions they run, network, roles, deployment settings, load
     /// balancers and backing services. Reads AWS only; never overwrites a file without --force.
@@ -176,6 +181,27 @@ pub enum Command {
         /// Overwrite the file if it exists.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Set the image tag or digest in an environment's state file, in place: only that value
+    /// changes (comments, key order and formatting stay byte for byte). Refuses, leaving the file
+    /// untouched, when ECR does not hold the image.
+    #[command(
+        after_help = "Example: reconcile image set --env staging --tag v1.9.0-main.4\n\nCommit the change, then plan and apply it."
+    )]
+    Set {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
+        #[arg(long)]
+        env: Option<String>,
+        /// The image tag, for example `v1.9.0`.
+        #[arg(long, conflicts_with = "digest", required_unless_present = "digest")]
+        tag: Option<String>,
+        /// The image digest, `sha256:` followed by 64 hex digits.
+        #[arg(long)]
+        digest: Option<String>,
     },
 }
 

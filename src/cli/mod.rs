@@ -10,6 +10,7 @@ use clap::Parser;
 mod apply;
 mod args;
 mod drift;
+mod image;
 mod import;
 mod load;
 mod output;
@@ -18,7 +19,7 @@ use crate::aws::Aws;
 use crate::plan::Plan;
 use crate::state;
 use crate::{engine, render};
-pub use args::{Cli, Command, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, LogFormat, Output};
+pub use args::{Cli, Command, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ImageCommand, LogFormat, Output};
 use load::{load, load_all, load_at};
 
 /// Parses the arguments, runs the command, prints any error once, and returns the exit code.
@@ -158,6 +159,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 None => writeln!(stdout, "{key} was not locked")?,
             }
             Ok(EXIT_OK)
+        }
+        Command::Image {
+            command: ImageCommand::Set { env, tag, digest },
+        } => {
+            let value = match (tag, digest) {
+                (Some(tag), _) => state::edit::ImageValue::Tag(tag.clone()),
+                (None, Some(digest)) => state::edit::ImageValue::Digest(digest.clone()),
+                (None, None) => bail!("give --tag or --digest"),
+            };
+            let desired = load(&cli.state, env.as_deref())?;
+            image::set(&desired, &value, &runtime()?)
         }
         Command::Import {
             env,

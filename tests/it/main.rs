@@ -7,6 +7,7 @@ mod cli;
 mod emulator;
 mod faults;
 mod gitops;
+mod image;
 mod layering;
 mod malformed;
 mod recorded;

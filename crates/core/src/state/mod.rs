@@ -3,6 +3,7 @@
 
 pub mod arn;
 pub mod desired;
+pub mod edit;
 pub mod interpolate;
 pub mod locate;
 pub mod naming;
