@@ -164,6 +164,19 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
             digests.insert(image, found);
         }
     }
+    // A pinned image names a digest: the tags ECR holds for it name it in the state file.
+    let mut tags = BTreeMap::new();
+    let pinned: BTreeSet<String> = pairs
+        .iter()
+        .flat_map(|(_, revision)| &revision.content.containers)
+        .map(|container| container.image.clone())
+        .filter(|image| image.contains(".dkr.ecr.") && image.contains("@sha256:"))
+        .collect();
+    for image in pinned {
+        if let Some((digest, found)) = tags_of(aws, &image).await? {
+            tags.insert(digest, found);
+        }
+    }
     Ok(ImportInput {
         environment: request.environment.clone(),
         region: request.region.clone(),
@@ -173,5 +186,47 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         services: pairs,
         backing,
         digests,
+        tags,
     })
+}
+
+/// The tags ECR holds for the digest `image` names (`REGISTRY/REPO@sha256:...`).
+async fn tags_of(aws: &Aws, image: &str) -> Result<Option<(String, Vec<String>)>, AwsError> {
+    let Some((host, path)) = image.split_once('/') else {
+        return Ok(None);
+    };
+    let Some((repository, digest)) = path.split_once('@') else {
+        return Ok(None);
+    };
+    let result = aws
+        .ecr
+        .describe_images()
+        .registry_id(host.split('.').next().unwrap_or_default())
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_digest(digest)
+                .build(),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(output
+            .image_details()
+            .first()
+            .map(|detail| (digest.to_string(), detail.image_tags().to_vec()))),
+        // Deleted from ECR: the file names the digest.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_image_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(AwsError::call(
+            "DescribeImages",
+            format!("image {image}"),
+            error,
+        )),
+    }
 }

@@ -62,7 +62,8 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    task error codes"). Its awslogs lines are in stream PREFIX/CONTAINER/TASK_ID. moto 5.2.5
    reports exit code 0 for every task, starts every task, and writes no logs. Here a container
    runs its command only as far as `echo TEXT` (a log line) and `exit N` (its status, default 0);
-   a task stops at its second DescribeTasks.
+   a task stops at its second DescribeTasks. An image named by digest (`REPO@sha256:...`) is
+   pulled when the repository holds that digest, as by tag.
 
 10. Fargate containers may leave out container-level memory.
    AWS: on Fargate, container memory and memoryReservation are optional; containers share the
@@ -83,6 +84,12 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    when not given). availabilityZoneRebalancing defaults to ENABLED on CreateService
    (ECS API reference, CreateService, UpdateService). moto 5.2.5 ignores all three on create and
    keeps the launch type after an update with a strategy.
+
+13. An ECR image's digest is the SHA-256 of its manifest.
+   AWS: "the image digest is the SHA-256 of the image manifest" (ECR User Guide, image
+   manifests; the Docker registry's content digest), so two manifests are two digests and a tag
+   pushed again with other bytes names another digest. moto 5.2.5 hashes the layers' digests
+   joined, so every manifest without layers (the ones tests push) shares one digest.
 
 Usage: python launch.py HOST PORT
 """
@@ -252,12 +259,15 @@ def _outcome(backend, task_definition, overrides=None):
         if override.get("name") == container.get("name") and override.get("command"):
             command = override["command"]
     image = container.get("image", "")
-    match = re.match(r"^(\d{12})\.dkr\.ecr\.[^/]+/([^:@]+):(.+)$", image)
+    match = re.match(r"^(\d{12})\.dkr\.ecr\.[^/]+/([^:@]+)(?::(.+)|@(sha256:[0-9a-f]+))$", image)
     if match:
-        account, repository, tag = match.groups()
+        account, repository, tag, digest = match.groups()
         repositories = ecr_models.ecr_backends[account][backend.region_name].repositories
         repo = repositories.get(repository)
-        if repo is None or not any(tag in i.image_tags for i in repo.images):
+        present = repo is not None and any(
+            (tag is not None and tag in i.image_tags) or (digest is not None and i.image_digest == digest)
+            for i in repo.images)
+        if not present:
             return None, (
                 "CannotPullContainerError: pull image manifest has been retried 1 time(s): "
                 f"failed to resolve ref {image}: not found"
@@ -440,6 +450,16 @@ def _describe_services(self, cluster_str, service_names_or_arns):
                 break
     return services, failures
 
+
+# 13. ECR digests are the manifest's SHA-256.
+import hashlib  # noqa: E402
+
+
+def _create_digest(self):
+    self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode("utf-8")).hexdigest()
+
+
+ecr_models.Image._create_digest = _create_digest
 
 ECS.run_task = _run_task
 ECS.describe_tasks = _describe_tasks

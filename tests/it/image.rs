@@ -4,7 +4,9 @@
 
 use reconcile::aws::Aws;
 
-use super::support::{Emulator, StateDir, reconcile, stderr, stdout};
+use super::support::{
+    Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
+};
 
 fn changed_lines(before: &str, after: &str) -> Vec<(String, String)> {
     assert_eq!(before.lines().count(), after.lines().count());
@@ -100,4 +102,132 @@ async fn image_set_changes_one_line_of_each_example_and_refuses_an_image_ecr_lac
         std::fs::read_to_string(state.file("production")).unwrap(),
         before
     );
+}
+
+/// The task definitions reconcile registers run the bytes the plan saw: the image by digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_moved_to_other_bytes_is_a_change_the_plan_names_and_a_revert_reuses_the_pinned_revision()
+ {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    let desired = state.load("staging", &seed);
+    assert!(plan_and_apply(&aws, &desired).await.succeeded());
+    let digest_of_tag = || async {
+        aws.ecr
+            .describe_images()
+            .repository_name("kaapi-staging-repo")
+            .image_ids(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_tag("v1.8.0-main.3")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .image_details()[0]
+            .image_digest()
+            .unwrap()
+            .to_string()
+    };
+    let running_image = || async {
+        let service = aws
+            .ecs
+            .describe_services()
+            .cluster("kaapi-staging-cluster")
+            .services("kaapi-staging-service")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone();
+        aws.ecs
+            .describe_task_definition()
+            .task_definition(service.task_definition().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .task_definition()
+            .unwrap()
+            .container_definitions()[0]
+            .image()
+            .unwrap()
+            .to_string()
+    };
+    let first = digest_of_tag().await;
+    assert!(
+        running_image()
+            .await
+            .ends_with(&format!("kaapi-staging-repo@{first}")),
+        "{}",
+        running_image().await
+    );
+    assert!(!plan_of(&aws, &desired).await.has_changes());
+
+    // Someone pushes other bytes under the same tag.
+    let original = aws
+        .ecr
+        .batch_get_image()
+        .repository_name("kaapi-staging-repo")
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag("v1.8.0-main.3")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .images()[0]
+        .image_manifest()
+        .unwrap()
+        .to_string();
+    let moved = original.replace("\"size\": 1", "\"size\": 2");
+    assert_ne!(moved, original);
+    let ecr = aws.ecr.clone();
+    let push = |manifest: String| {
+        let ecr = ecr.clone();
+        async move {
+            ecr.put_image()
+                .repository_name("kaapi-staging-repo")
+                .image_tag("v1.8.0-main.3")
+                .image_manifest(manifest)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    push(moved).await;
+    let second = digest_of_tag().await;
+    assert_ne!(second, first, "the tag moved");
+    let plan = plan_of(&aws, &desired).await;
+    assert!(plan.has_changes());
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-staging-task")
+        .unwrap();
+    assert!(
+        change
+            .reason
+            .contains(&format!("v1.8.0-main.3 names {second}, not the {first}")),
+        "{}",
+        change.reason
+    );
+    assert!(apply(&aws, &plan).await.succeeded());
+    assert!(running_image().await.ends_with(&second));
+
+    // The tag goes back to the first bytes: the revision naming them is reused, none registered.
+    push(original).await;
+    aws.calls.reset();
+    let plan = plan_of(&aws, &desired).await;
+    assert!(apply(&aws, &plan).await.succeeded());
+    let calls = aws.calls.operations();
+    assert!(
+        !calls
+            .iter()
+            .any(|op| op.ends_with(".RegisterTaskDefinition")),
+        "{calls:?}"
+    );
+    assert!(running_image().await.ends_with(&first));
+    assert!(!plan_of(&aws, &desired).await.has_changes());
 }

@@ -300,6 +300,52 @@ async fn a_real_difference_in_the_same_responses_is_found() {
     );
 }
 
+/// A revision that names the image by the state's tag (registered by hand, or before pinning) is
+/// kept: nothing tells what the tag named when ECS resolved it. One naming another tag moves to a
+/// revision naming the digest the state's tag names, which a revert can bring back exactly.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_naming_the_states_tag_is_kept_and_any_other_moves_to_the_digest() {
+    let digest = "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945";
+    let retagged = |tag: &str| {
+        let mut bodies = recordings();
+        let tagged = bodies["DescribeTaskDefinition"].replace(
+            &format!("kaapi-repo@{digest}"),
+            &format!("kaapi-repo:{tag}"),
+        );
+        assert_ne!(tagged, bodies["DescribeTaskDefinition"]);
+        bodies.insert("DescribeTaskDefinition", tagged);
+        bodies
+    };
+    let (plan, _) = plan_against(retagged("v1.7.2")).await;
+    assert!(
+        field_paths(&plan, "kaapi-task").is_empty(),
+        "{}",
+        reconcile::render::text(&plan)
+    );
+
+    let (plan, _) = plan_against(retagged("v1.7.1")).await;
+    assert_eq!(
+        field_paths(&plan, "kaapi-task"),
+        ["containers.backend.image", "containers.celery-worker.image"]
+    );
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(
+        change.fields[0].after,
+        Some(serde_json::json!(format!(
+            "024209611402.dkr.ecr.ap-south-1.amazonaws.com/kaapi-repo@{digest}"
+        )))
+    );
+    assert!(
+        reconcile::render::text(&plan).contains(&format!("kaapi-repo:v1.7.2 ({digest})")),
+        "{}",
+        reconcile::render::text(&plan)
+    );
+}
+
 /// The model-form copy of the recorded environment that the core's planner tests start from
 /// (they cannot run the SDK). Regenerate with `RECONCILE_BLESS=1 cargo test --test it recorded`.
 const LIVE_MODEL: &str = "tests/fixtures/aws/live-production.json";

@@ -67,7 +67,7 @@ async fn an_image_bump_migrates_first_then_updates_and_follows_each_service() {
         .unwrap();
     assert!(
         migration.reason.contains("the image changes from")
-            && migration.reason.ends_with("kaapi-repo:v1.9.0"),
+            && migration.reason.contains("kaapi-repo:v1.9.0 (sha256:"),
         "{}",
         migration.reason
     );

@@ -19,6 +19,8 @@ pub struct ImportInput {
     pub backing: Vec<(String, LiveBacking)>,
     /// The digest each `:latest` image runs, by image reference.
     pub digests: BTreeMap<String, String>,
+    /// The tags ECR holds for each digest an image names (`REPO@sha256:...`), by digest.
+    pub tags: BTreeMap<String, Vec<String>>,
 }
 
 /// The application image: the ECR repository and its tag or digest.

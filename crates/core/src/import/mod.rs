@@ -129,7 +129,26 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
             image_map.value("tag", tag.as_str());
         }
         (None, Some(digest)) => {
-            image_map.value("digest", digest.as_str());
+            // Revisions name the digest (reconcile pins it); the state names the tag while it
+            // still names those bytes, as the file was written.
+            let tag = input
+                .tags
+                .get(digest)
+                .and_then(|tags| tags.iter().find(|tag| tag.as_str() != "latest").cloned());
+            match tag {
+                Some(tag) => {
+                    image_map.set(
+                        "tag",
+                        Node::commented(
+                            tag,
+                            format!("names {digest}, the digest the services run"),
+                        ),
+                    );
+                }
+                None => {
+                    image_map.value("digest", digest.as_str());
+                }
+            }
         }
         (None, None) => {}
     }

@@ -23,7 +23,7 @@ use crate::state::DesiredState;
 
 /// Computes the plan that makes `live` match `state`.
 pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanError> {
-    let image_uri = check_preconditions(state, live)?;
+    let image = check_preconditions(state, live)?;
     let mut warnings = check_secrets(state, live)?;
     warnings.extend(check_unmanaged(state, live)?);
     let mut changes = Vec::new();
@@ -69,9 +69,11 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     let mut targets = Vec::new();
     for service in &state.services {
         let (mut definition_change, target) =
-            task_definition_change(state, live, service, &image_uri, &known);
+            task_definition_change(state, live, service, &image, &known);
         targets.push(target.clone());
-        let fingerprint = service_fingerprint(state, service, &live.account, &image_uri);
+        // The record describes the state file: the image as it names it, not the digest a tag
+        // resolved to today (a tag moved in ECR is then drift, not pending work).
+        let fingerprint = service_fingerprint(state, service, &live.account, &image.named);
         let service_change = service_change(
             state,
             live.services.get(&service.name),
@@ -105,7 +107,8 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         region: state.region.clone(),
         account: live.account.clone(),
         state_file: state.file.display().to_string(),
-        image: image_uri,
+        image_digest: (!image.digest.is_empty()).then(|| image.digest.clone()),
+        image: image.named,
         warnings,
         changes,
     })

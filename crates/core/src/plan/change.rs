@@ -19,8 +19,11 @@ pub struct Plan {
     pub region: String,
     pub account: String,
     pub state_file: String,
-    /// The image reference the environment's containers run.
+    /// The image reference as the state names it (`REPO:TAG`, or `REPO@DIGEST`).
     pub image: String,
+    /// The digest it names in ECR: what the registered task definitions run (`REPO@DIGEST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
     /// Things worth knowing that do not stop the plan (a secret that could not be checked, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

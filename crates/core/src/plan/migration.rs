@@ -89,8 +89,11 @@ pub(super) fn migration_changes(
                     Some(image) if Some(image) != running_image => (
                         true,
                         match running_image {
-                            Some(before) => format!("the image changes from {before} to {image}"),
-                            None => format!("first deployment of {image}"),
+                            Some(before) => format!(
+                                "the image changes from {before} to {}",
+                                as_named(state, image)
+                            ),
+                            None => format!("first deployment of {}", as_named(state, image)),
                         },
                     ),
                     _ => (false, "the image does not change".to_string()),
@@ -137,4 +140,16 @@ pub(super) fn migration_changes(
             })
         })
         .collect()
+}
+
+/// The state's image as a person reads it: `REPO:TAG (sha256:...)` for the digest its tag names.
+fn as_named(state: &DesiredState, image: &str) -> String {
+    match (&state.image.tag, image.split_once('@')) {
+        (Some(tag), Some((base, digest)))
+            if base.ends_with(&format!("/{}", state.image.repository)) =>
+        {
+            format!("{base}:{tag} ({digest})")
+        }
+        _ => image.to_string(),
+    }
 }

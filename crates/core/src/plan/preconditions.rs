@@ -73,10 +73,23 @@ fn unmanaged_text(file: &str, holders: &[UnmanagedHolder]) -> String {
     text
 }
 
+/// The environment's image as the state names it, and as task definitions run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ImageUris {
+    /// `REGISTRY/REPO:TAG` (or `@DIGEST` when the state names a digest): what the state says,
+    /// recorded in the fingerprint.
+    pub named: String,
+    /// `REGISTRY/REPO@DIGEST`: what a registered task definition runs. ECS resolves a tag once
+    /// per deployment, so a tag would run whatever it names on the day; the digest is the bytes
+    /// the plan saw.
+    pub pinned: String,
+    pub digest: String,
+}
+
 pub(super) fn check_preconditions(
     state: &DesiredState,
     live: &LiveEnvironment,
-) -> Result<String, PlanError> {
+) -> Result<ImageUris, PlanError> {
     if let Some(expected) = &state.account
         && expected != &live.account
     {
@@ -86,7 +99,20 @@ pub(super) fn check_preconditions(
         });
     }
     match &live.image {
-        Some(image) => Ok(state.image.uri(&image.registry_id, &state.region)),
+        Some(image) => {
+            let named = state.image.uri(&image.registry_id, &state.region);
+            let pinned = match named.rsplit_once(':') {
+                Some((base, _)) if state.image.tag.is_some() && !image.digest.is_empty() => {
+                    format!("{base}@{}", image.digest)
+                }
+                _ => named.clone(),
+            };
+            Ok(ImageUris {
+                named,
+                pinned,
+                digest: image.digest.clone(),
+            })
+        }
         None => Err(PlanError::ImageMissing {
             image: state.image.display(),
             account: live.account.clone(),

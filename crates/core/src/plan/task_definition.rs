@@ -9,7 +9,7 @@ use super::change::{
     Action, Change, Content, KnownAfterApply, Operation, Resource, ResourceKind, TaskDefinitionRef,
 };
 use super::fields::field_changes;
-use super::preconditions::{PlanError, UnmanagedHolder, check_preconditions};
+use super::preconditions::{ImageUris, PlanError, UnmanagedHolder, check_preconditions};
 use crate::model::{
     ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, PortMapping, Revision,
     TaskDefinition,
@@ -200,6 +200,45 @@ fn log_configuration(state: &DesiredState, account: &str, logs: &DesiredLogs) ->
     }
 }
 
+/// When the state's tag names other bytes than the running revision's application image: what
+/// a person must see before the new bytes deploy (a tag moved in ECR, or a new tag).
+fn image_moved(state: &DesiredState, current: Option<&Revision>, pinned: &str) -> Option<String> {
+    let tag = state.image.tag.as_ref()?;
+    let (base, digest) = pinned.split_once('@')?;
+    let running = current?
+        .content
+        .containers
+        .iter()
+        .find_map(|container| container.image.strip_prefix(&format!("{base}@")))?;
+    (running != digest).then(|| {
+        format!(
+            "{tag} names {digest}, not the {running} that {} runs",
+            current.map(Revision::short_name).unwrap_or_default()
+        )
+    })
+}
+
+/// The running revision, its application image read as the digest the state's tag names when it
+/// names the image by that tag: a revision registered by hand (or before pinning) with
+/// `REPO:TAG` is kept while the tag is the state's; only revisions reconcile registers name the
+/// digest. (What a tag named when ECS resolved it is not in the revision: running tasks alone
+/// know.)
+fn running_as_pinned(
+    live: &LiveEnvironment,
+    service: &DesiredService,
+    image: &ImageUris,
+) -> Option<Revision> {
+    let mut running = current_revision(live, service)?.clone();
+    if image.named != image.pinned {
+        for container in &mut running.content.containers {
+            if container.image == image.named {
+                container.image = image.pinned.clone();
+            }
+        }
+    }
+    Some(running)
+}
+
 fn current_revision<'a>(
     live: &'a LiveEnvironment,
     service: &DesiredService,
@@ -264,7 +303,7 @@ pub fn families_needing_candidates(
     state: &DesiredState,
     live: &LiveEnvironment,
 ) -> Result<Vec<String>, PlanError> {
-    let image_uri = check_preconditions(state, live)?;
+    let image = check_preconditions(state, live)?;
     let known = known_outputs(state, live);
     Ok(state
         .services
@@ -274,10 +313,10 @@ pub fn families_needing_candidates(
                 state,
                 service,
                 &live.account,
-                &image_uri,
+                &image.pinned,
                 &known,
             ));
-            current_revision(live, service).is_none_or(|current| {
+            running_as_pinned(live, service, &image).is_none_or(|current| {
                 current.status != "ACTIVE"
                     || normalize::task_definition(&current.content) != desired
             })
@@ -290,16 +329,17 @@ pub(super) fn task_definition_change(
     state: &DesiredState,
     live: &LiveEnvironment,
     service: &DesiredService,
-    image_uri: &str,
+    image: &ImageUris,
     known: &BTreeMap<(String, String), String>,
 ) -> (Change, TaskDefinitionRef) {
-    let definition = desired_task_definition(state, service, &live.account, image_uri, known);
+    let definition = desired_task_definition(state, service, &live.account, &image.pinned, known);
     let desired = normalize::task_definition(&definition);
     let resource = Resource {
         kind: ResourceKind::TaskDefinition,
         name: service.family.clone(),
     };
-    let current = current_revision(live, service);
+    let running = running_as_pinned(live, service, image);
+    let current = running.as_ref();
     // A deregistered (INACTIVE) revision keeps running, but ECS cannot start new tasks of it
     // for a new deployment: the service moves to an ACTIVE revision of the same content.
     let inactive = current.filter(|current| current.status != "ACTIVE");
@@ -405,6 +445,10 @@ pub(super) fn task_definition_change(
         ),
         (None, 0) => "no ACTIVE revision of the family exists".to_string(),
         (None, count) => format!("content differs from {}", checked(count)),
+    };
+    let reason = match image_moved(state, current, &image.pinned) {
+        Some(note) => format!("{reason}; {note}"),
+        None => reason,
     };
     (
         Change {

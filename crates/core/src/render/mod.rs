@@ -59,7 +59,12 @@ pub fn text(plan: &Plan) -> String {
         plan.region,
         plan.state_file
     );
-    let _ = writeln!(out, "Image: {}", plan.image);
+    let _ = match &plan.image_digest {
+        Some(digest) if !plan.image.ends_with(digest.as_str()) => {
+            writeln!(out, "Image: {} ({digest})", plan.image)
+        }
+        _ => writeln!(out, "Image: {}", plan.image),
+    };
     for warning in &plan.warnings {
         let _ = writeln!(out, "{} {warning}", paint(YELLOW, "warning:"));
     }

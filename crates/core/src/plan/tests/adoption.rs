@@ -209,6 +209,11 @@ fn import_input(state: &DesiredState, live: &LiveEnvironment) -> crate::import::
             .map(|(key, backing)| (key.clone(), backing.clone()))
             .collect(),
         digests: BTreeMap::new(),
+        tags: live
+            .image
+            .iter()
+            .map(|image| (image.digest.clone(), image.tags.clone()))
+            .collect(),
     }
 }
 

@@ -29,13 +29,24 @@ fn desired_from(text: &str) -> DesiredState {
 
 /// A live environment exactly as the last apply of `state` left it.
 fn live_matching(state: &DesiredState) -> LiveEnvironment {
+    // Each tag names its own (fake) digest, as `views::with_image` moves them.
+    let digest = match (&state.image.tag, &state.image.digest) {
+        (Some(tag), _) => format!("sha256:{tag}"),
+        (None, Some(digest)) => digest.clone(),
+        (None, None) => "sha256:feed".into(),
+    };
     let image = LiveImage {
         registry_id: ACCOUNT.into(),
         repository: state.image.repository.clone(),
-        digest: "sha256:feed".into(),
-        tags: vec!["v1.8.0".into()],
+        digest: digest.clone(),
+        tags: state.image.tag.iter().cloned().collect(),
     };
-    let uri = state.image.uri(ACCOUNT, &state.region);
+    // What reconcile registered: the image by the digest its tag named.
+    let named = state.image.uri(ACCOUNT, &state.region);
+    let uri = match (&state.image.tag, named.rsplit_once(':')) {
+        (Some(_), Some((base, _))) => format!("{base}@{digest}"),
+        _ => named.clone(),
+    };
     let mut live = LiveEnvironment {
         account: ACCOUNT.into(),
         image: Some(image),
@@ -88,7 +99,7 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                     let mut tags = state.tags.clone();
                     tags.insert(
                         crate::state::desired::FINGERPRINT_TAG.into(),
-                        super::build::service_fingerprint(state, service, ACCOUNT, &uri),
+                        super::build::service_fingerprint(state, service, ACCOUNT, &named),
                     );
                     tags
                 },
