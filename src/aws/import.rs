@@ -51,33 +51,48 @@ async fn named_backing(
     }
 }
 
-/// The digest `image` names in ECR now: what tasks started from it run.
-async fn digest(aws: &Aws, image: &str) -> Result<Option<String>, AwsError> {
+/// What ECR holds for an image reference (`REGISTRY/REPO:TAG` or `REGISTRY/REPO@DIGEST`): its
+/// digest and tags, or `None` when it is not an ECR reference or ECR no longer has it.
+async fn describe_image(aws: &Aws, image: &str) -> Result<Option<(String, Vec<String>)>, AwsError> {
     let Some((host, path)) = image.split_once('/') else {
         return Ok(None);
     };
-    let registry = host.split('.').next().unwrap_or_default();
-    let Some((repository, tag)) = path.rsplit_once(':') else {
-        return Ok(None);
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder();
+    let (repository, id) = match path.split_once('@') {
+        Some((repository, digest)) => (repository, id.image_digest(digest)),
+        None => match path.rsplit_once(':') {
+            Some((repository, tag)) => (repository, id.image_tag(tag)),
+            None => return Ok(None),
+        },
     };
-    let output = aws
+    let result = aws
         .ecr
         .describe_images()
-        .registry_id(registry)
+        .registry_id(host.split('.').next().unwrap_or_default())
         .repository_name(repository)
-        .image_ids(
-            aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_tag(tag)
-                .build(),
-        )
+        .image_ids(id.build())
         .send()
-        .await
-        .map_err(|e| AwsError::call("DescribeImages", format!("image {image}"), e))?;
-    Ok(output
-        .image_details()
-        .first()
-        .and_then(|detail| detail.image_digest())
-        .map(str::to_string))
+        .await;
+    match result {
+        Ok(output) => Ok(output.image_details().first().map(|detail| {
+            (
+                detail.image_digest().unwrap_or_default().to_string(),
+                detail.image_tags().to_vec(),
+            )
+        })),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_image_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(AwsError::call(
+            "DescribeImages",
+            format!("image {image}"),
+            error,
+        )),
+    }
 }
 
 /// Reads everything `import` writes from.
@@ -160,8 +175,8 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         .filter(|image| image.ends_with(":latest") && image.contains(".dkr.ecr."))
         .collect();
     for image in latest {
-        if let Some(found) = digest(aws, &image).await? {
-            digests.insert(image, found);
+        if let Some((digest, _)) = describe_image(aws, &image).await? {
+            digests.insert(image, digest);
         }
     }
     // A pinned image names a digest: the tags ECR holds for it name it in the state file.
@@ -173,7 +188,7 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         .filter(|image| image.contains(".dkr.ecr.") && image.contains("@sha256:"))
         .collect();
     for image in pinned {
-        if let Some((digest, found)) = tags_of(aws, &image).await? {
+        if let Some((digest, found)) = describe_image(aws, &image).await? {
             tags.insert(digest, found);
         }
     }
@@ -188,45 +203,4 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         digests,
         tags,
     })
-}
-
-/// The tags ECR holds for the digest `image` names (`REGISTRY/REPO@sha256:...`).
-async fn tags_of(aws: &Aws, image: &str) -> Result<Option<(String, Vec<String>)>, AwsError> {
-    let Some((host, path)) = image.split_once('/') else {
-        return Ok(None);
-    };
-    let Some((repository, digest)) = path.split_once('@') else {
-        return Ok(None);
-    };
-    let result = aws
-        .ecr
-        .describe_images()
-        .registry_id(host.split('.').next().unwrap_or_default())
-        .repository_name(repository)
-        .image_ids(
-            aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_digest(digest)
-                .build(),
-        )
-        .send()
-        .await;
-    match result {
-        Ok(output) => Ok(output
-            .image_details()
-            .first()
-            .map(|detail| (digest.to_string(), detail.image_tags().to_vec()))),
-        // Deleted from ECR: the file names the digest.
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_image_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(AwsError::call(
-            "DescribeImages",
-            format!("image {image}"),
-            error,
-        )),
-    }
 }

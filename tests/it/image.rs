@@ -8,6 +8,25 @@ use super::support::{
     Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
 };
 
+/// The digest a tag names in the emulator's ECR.
+async fn digest_of(aws: &Aws, repository: &str, tag: &str) -> String {
+    aws.ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag(tag)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .image_details()[0]
+        .image_digest()
+        .unwrap()
+        .to_string()
+}
+
 fn changed_lines(before: &str, after: &str) -> Vec<(String, String)> {
     assert_eq!(before.lines().count(), after.lines().count());
     before
@@ -53,22 +72,7 @@ async fn image_set_changes_one_line_of_each_example_and_refuses_an_image_ecr_lac
 
     // Staging by digest: the key changes with the value, nothing else does.
     let staging = std::fs::read_to_string(state.file("staging")).unwrap();
-    let digest = aws
-        .ecr
-        .describe_images()
-        .repository_name("kaapi-staging-repo")
-        .image_ids(
-            aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_tag("v1.9.0-main.1")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .image_details()[0]
-        .image_digest()
-        .unwrap()
-        .to_string();
+    let digest = digest_of(&aws, "kaapi-staging-repo", "v1.9.0-main.1").await;
     let output = set("staging", "--digest", &digest);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let after = std::fs::read_to_string(state.file("staging")).unwrap();
@@ -113,23 +117,7 @@ async fn a_tag_moved_to_other_bytes_is_a_change_the_plan_names_and_a_revert_reus
     let state = StateDir::examples();
     let desired = state.load("staging", &seed);
     assert!(plan_and_apply(&aws, &desired).await.succeeded());
-    let digest_of_tag = || async {
-        aws.ecr
-            .describe_images()
-            .repository_name("kaapi-staging-repo")
-            .image_ids(
-                aws_sdk_ecr::types::ImageIdentifier::builder()
-                    .image_tag("v1.8.0-main.3")
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap()
-            .image_details()[0]
-            .image_digest()
-            .unwrap()
-            .to_string()
-    };
+    let digest_of_tag = || digest_of(&aws, "kaapi-staging-repo", "v1.8.0-main.3");
     let running_image = || async {
         let service = aws
             .ecs
