@@ -103,3 +103,40 @@ fn a_backing_difference_is_drift_or_pending_by_its_record_where_aws_reports_tags
             .contains_key(crate::state::desired::FINGERPRINT_TAG)
     );
 }
+
+#[test]
+fn a_tag_moved_in_ecr_is_drift_and_a_new_tag_in_the_state_is_pending() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    // Someone pushed other bytes under the state's tag: the state file did not change.
+    live.image.as_mut().unwrap().digest = "sha256:other-bytes".into();
+    let report = crate::drift::classify(&plan(&state, &live).unwrap());
+    let kinds: Vec<(crate::drift::Kind, &str)> = report
+        .differences
+        .iter()
+        .map(|d| (d.kind, d.resource.name.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&(crate::drift::Kind::Drift, "kaapi-task")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .all(|(kind, _)| *kind == crate::drift::Kind::Drift)
+    );
+    // A new tag written in the state is work not applied yet.
+    let mut bumped = state.clone();
+    bumped.image.tag = Some("v1.9.0".into());
+    let mut live = live_matching(&state);
+    live.image.as_mut().unwrap().digest = "sha256:v1.9.0".into();
+    let report = crate::drift::classify(&plan(&bumped, &live).unwrap());
+    assert!(
+        report
+            .differences
+            .iter()
+            .all(|d| d.kind == crate::drift::Kind::Pending),
+        "{:?}",
+        report.differences
+    );
+}
