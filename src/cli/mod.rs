@@ -201,8 +201,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Plan { all: true, .. } => {
             let plans = runtime()?.block_on(drift::plan_all(&load_all(&cli.state)?))?;
-            for plan in &plans {
-                print_plan(cli.output, plan)?;
+            if cli.output == Output::Json {
+                // One JSON document a parser reads whole, not one per environment.
+                write!(stdout, "{}", render::json_all(&plans))?;
+            } else {
+                for plan in &plans {
+                    print_plan(cli.output, plan)?;
+                }
             }
             Ok(if plans.iter().any(Plan::has_changes) {
                 EXIT_CHANGES

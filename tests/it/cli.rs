@@ -102,6 +102,32 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
         out.contains("**No changes.** `production` matches its state file."),
         "{out}"
     );
+    // As JSON: one document a parser reads whole, each plan with its summary.
+    let (code, out, _) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["plan", "--all", "--output", "json"],
+    );
+    assert_eq!(code, 2, "{out}");
+    let plans: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let summaries: Vec<(&str, &serde_json::Value)> = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|plan| (plan["environment"].as_str().unwrap(), &plan["summary"]))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{out}");
+    for (environment, summary) in summaries {
+        let changes = environment == "staging";
+        assert_eq!(summary["has_changes"], changes, "{environment}: {summary}");
+        assert_eq!(
+            summary["update"],
+            u64::from(changes),
+            "{environment}: {summary}"
+        );
+        assert_eq!(summary["create"], 0, "{environment}: {summary}");
+    }
 }
 
 #[test]

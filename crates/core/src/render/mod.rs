@@ -179,7 +179,36 @@ fn change_text(change: &Change, out: &mut String) {
 
 /// The plan as its JSON document (see docs/plan-format.md).
 pub fn json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
+    serde_json::to_string_pretty(&json_value(plan)).unwrap_or_default() + "\n"
+}
+
+/// Several plans as one JSON document: an array of what `json` prints for each.
+pub fn json_all(plans: &[Plan]) -> String {
+    let all: Vec<serde_json::Value> = plans.iter().map(json_value).collect();
+    serde_json::to_string_pretty(&all).unwrap_or_default() + "\n"
+}
+
+/// The plan document with its `summary`: whether anything changes, and how many changes of each
+/// action (`create`, `update`, `replace`, `run`, `unchanged`).
+fn json_value(plan: &Plan) -> serde_json::Value {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    let mut summary = serde_json::Map::new();
+    summary.insert("has_changes".into(), plan.has_changes().into());
+    let counts = plan.summary();
+    for action in [
+        Action::Create,
+        Action::Update,
+        Action::Replace,
+        Action::Run,
+        Action::NoOp,
+    ] {
+        let count = counts.get(&action).copied().unwrap_or(0);
+        summary.insert(action_word(action).to_string(), count.into());
+    }
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("summary".into(), serde_json::Value::Object(summary));
+    }
+    value
 }
 
 fn action_word(action: Action) -> &'static str {
