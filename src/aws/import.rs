@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ecs::read::{describe_revisions, describe_services, undeclared_services};
+use super::ecs::read::{describe_revisions, describe_services, service_names};
 use super::{Aws, AwsError, backing, sts};
-use crate::import::ImportInput;
+use crate::import::{EcrImage, ImportInput};
 use crate::model::BackingKind;
 use crate::state::naming::Names;
 
@@ -99,15 +99,17 @@ async fn describe_image(aws: &Aws, image: &str) -> Result<Option<(String, Vec<St
 pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError> {
     let account = sts::account(aws).await?;
     let names = if request.services.is_empty() {
-        undeclared_services(aws, &request.cluster, &BTreeSet::new())
-            .await?
-            .into_keys()
-            .collect()
+        service_names(aws, &request.cluster).await?
     } else {
         request.services.clone()
     };
     let services = describe_services(aws, &request.cluster, &names).await?;
-    if let Some(missing) = names.iter().find(|name| !services.contains_key(*name)) {
+    // A listed service on its way out (DRAINING) is left out; a named one must be ACTIVE.
+    if let Some(missing) = request
+        .services
+        .iter()
+        .find(|name| !services.contains_key(*name))
+    {
         return Err(AwsError::Missing {
             operation: "DescribeServices",
             subject: format!("service {missing}"),
@@ -167,29 +169,21 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         };
         pairs.push((service, revision));
     }
-    let mut digests = BTreeMap::new();
-    let latest: BTreeSet<String> = pairs
+    // The application images a revision names by a moving tag or by digest: the digest behind
+    // `:latest`, the tags naming a pinned digest.
+    let described: BTreeSet<String> = pairs
         .iter()
         .flat_map(|(_, revision)| &revision.content.containers)
         .map(|container| container.image.clone())
-        .filter(|image| image.ends_with(":latest") && image.contains(".dkr.ecr."))
+        .filter(|image| {
+            image.contains(".dkr.ecr.")
+                && (image.ends_with(":latest") || image.contains("@sha256:"))
+        })
         .collect();
-    for image in latest {
-        if let Some((digest, _)) = describe_image(aws, &image).await? {
-            digests.insert(image, digest);
-        }
-    }
-    // A pinned image names a digest: the tags ECR holds for it name it in the state file.
-    let mut tags = BTreeMap::new();
-    let pinned: BTreeSet<String> = pairs
-        .iter()
-        .flat_map(|(_, revision)| &revision.content.containers)
-        .map(|container| container.image.clone())
-        .filter(|image| image.contains(".dkr.ecr.") && image.contains("@sha256:"))
-        .collect();
-    for image in pinned {
-        if let Some((digest, found)) = describe_image(aws, &image).await? {
-            tags.insert(digest, found);
+    let mut images = BTreeMap::new();
+    for image in described {
+        if let Some((digest, tags)) = describe_image(aws, &image).await? {
+            images.insert(image, EcrImage { digest, tags });
         }
     }
     Ok(ImportInput {
@@ -200,7 +194,6 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         cluster: request.cluster.clone(),
         services: pairs,
         backing,
-        digests,
-        tags,
+        images,
     })
 }

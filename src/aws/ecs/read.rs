@@ -86,14 +86,9 @@ pub async fn describe_services(
     Ok(out)
 }
 
-/// The ACTIVE services of `cluster` whose names are not in `declared`, with the task definition
-/// each runs: ListServices (paged), then DescribeServices of those alone, ten at a time (none
-/// when every listed service is declared). A cluster that does not exist has none.
-pub async fn undeclared_services(
-    aws: &Aws,
-    cluster: &str,
-    declared: &BTreeSet<String>,
-) -> Result<BTreeMap<String, String>, AwsError> {
+/// The names of the services of `cluster` (ListServices, paged). A cluster that does not exist
+/// has none.
+pub async fn service_names(aws: &Aws, cluster: &str) -> Result<Vec<String>, AwsError> {
     let mut pages = aws
         .ecs
         .list_services()
@@ -101,7 +96,7 @@ pub async fn undeclared_services(
         .max_results(100)
         .into_paginator()
         .send();
-    let mut undeclared = Vec::new();
+    let mut names = Vec::new();
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
@@ -110,7 +105,7 @@ pub async fn undeclared_services(
                     .as_service_error()
                     .is_some_and(|e| e.is_cluster_not_found_exception()) =>
             {
-                return Ok(BTreeMap::new());
+                return Ok(Vec::new());
             }
             Err(error) => {
                 return Err(AwsError::call(
@@ -120,34 +115,33 @@ pub async fn undeclared_services(
                 ));
             }
         };
-        for arn in page.service_arns() {
-            let name = arn.rsplit('/').next().unwrap_or(arn);
-            if !declared.contains(name) {
-                undeclared.push(name.to_string());
-            }
-        }
+        names.extend(
+            page.service_arns()
+                .iter()
+                .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
+        );
     }
-    let calls = undeclared.chunks(10).map(|chunk| {
-        aws.ecs
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(chunk.to_vec()))
-            .send()
-    });
-    let mut out = BTreeMap::new();
-    for result in futures::future::join_all(calls).await {
-        let output = result
-            .map_err(|e| AwsError::call("DescribeServices", format!("in cluster {cluster}"), e))?;
-        for service in output.services() {
-            if service.status() == Some("ACTIVE") {
-                out.insert(
-                    service.service_name().unwrap_or_default().to_string(),
-                    service.task_definition().unwrap_or_default().to_string(),
-                );
-            }
-        }
-    }
-    Ok(out)
+    Ok(names)
+}
+
+/// The ACTIVE services of `cluster` whose names are not in `declared`, with the task definition
+/// each runs: ListServices, then DescribeServices of those alone (none when every listed service
+/// is declared).
+pub async fn undeclared_services(
+    aws: &Aws,
+    cluster: &str,
+    declared: &BTreeSet<String>,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let undeclared: Vec<String> = service_names(aws, cluster)
+        .await?
+        .into_iter()
+        .filter(|name| !declared.contains(name))
+        .collect();
+    Ok(describe_services(aws, cluster, &undeclared)
+        .await?
+        .into_values()
+        .map(|service| (service.name, service.task_definition_arn))
+        .collect())
 }
 
 pub async fn describe_revisions(

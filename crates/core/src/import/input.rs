@@ -17,10 +17,16 @@ pub struct ImportInput {
     pub services: Vec<(LiveService, Revision)>,
     /// Backing services found, by the key they are written under.
     pub backing: Vec<(String, LiveBacking)>,
-    /// The digest each `:latest` image runs, by image reference.
-    pub digests: BTreeMap<String, String>,
-    /// The tags ECR holds for each digest an image names (`REPO@sha256:...`), by digest.
-    pub tags: BTreeMap<String, Vec<String>>,
+    /// What ECR holds for the application's images that a revision names by `:latest` or by
+    /// digest, by image reference: the digest and the tags naming it.
+    pub images: BTreeMap<String, EcrImage>,
+}
+
+/// An image as ECR describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcrImage {
+    pub digest: String,
+    pub tags: Vec<String>,
 }
 
 /// The application image: the ECR repository and its tag or digest.

@@ -16,7 +16,7 @@ mod references;
 mod service;
 mod variables;
 
-pub use input::{AppImage, ImportInput};
+pub use input::{AppImage, EcrImage, ImportInput};
 pub use references::PLACEHOLDER;
 
 use node::{MapBuilder, Node, to_yaml};
@@ -100,41 +100,46 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
         image_map.value("repository", image.repository.as_str());
     }
     match (&image.tag, &image.digest) {
-        (Some(tag), _) if tag == "latest" => match input.digests.get(&image.live) {
-            Some(digest) => {
-                image_map.set(
+        (Some(tag), _) if tag == "latest" => {
+            match input.images.get(&image.live).map(|found| &found.digest) {
+                Some(digest) => {
+                    image_map.set(
                     "digest",
                     Node::commented(
                         digest.as_str(),
                         "pinned to the digest the services run: their tag moved with every push",
                     ),
                 );
-                todo.push(format!(
+                    todo.push(format!(
                     "image: the services ran {}, a moving tag; the file pins the digest they run (the first apply registers revisions naming it)",
                     image.live
                 ));
-            }
-            None => {
-                image_map.set(
-                    "tag",
-                    Node::commented("latest", "a moving tag: replace it with a version tag"),
-                );
-                todo.push(format!(
+                }
+                None => {
+                    image_map.set(
+                        "tag",
+                        Node::commented("latest", "a moving tag: replace it with a version tag"),
+                    );
+                    todo.push(format!(
                     "image: the services run {}, a moving tag whose digest could not be read; write the version tag or digest",
                     image.live
                 ));
+                }
             }
-        },
+        }
         (Some(tag), _) => {
             image_map.value("tag", tag.as_str());
         }
         (None, Some(digest)) => {
             // Revisions name the digest (reconcile pins it); the state names the tag while it
             // still names those bytes, as the file was written.
-            let tag = input
-                .tags
-                .get(digest)
-                .and_then(|tags| tags.iter().find(|tag| tag.as_str() != "latest").cloned());
+            let tag = input.images.get(&image.live).and_then(|found| {
+                found
+                    .tags
+                    .iter()
+                    .find(|tag| tag.as_str() != "latest")
+                    .cloned()
+            });
             match tag {
                 Some(tag) => {
                     image_map.set(

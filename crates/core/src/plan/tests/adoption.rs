@@ -208,11 +208,24 @@ fn import_input(state: &DesiredState, live: &LiveEnvironment) -> crate::import::
             .iter()
             .map(|(key, backing)| (key.clone(), backing.clone()))
             .collect(),
-        digests: BTreeMap::new(),
-        tags: live
+        images: live
             .image
             .iter()
-            .map(|image| (image.digest.clone(), image.tags.clone()))
+            .map(|image| {
+                let uri = state.image.uri(&image.registry_id, &state.region);
+                let pinned = format!(
+                    "{}@{}",
+                    uri.rsplit_once(':').map_or(uri.as_str(), |(b, _)| b),
+                    image.digest
+                );
+                (
+                    pinned,
+                    crate::import::EcrImage {
+                        digest: image.digest.clone(),
+                        tags: image.tags.clone(),
+                    },
+                )
+            })
             .collect(),
     }
 }
@@ -295,7 +308,13 @@ fn credentials_in_plain_variables_and_a_latest_image_are_never_written() {
         }
     }
     let digest = format!("sha256:{}", "ab".repeat(32));
-    input.digests.insert(latest.clone(), digest.clone());
+    input.images.insert(
+        latest.clone(),
+        crate::import::EcrImage {
+            digest: digest.clone(),
+            tags: vec!["latest".into()],
+        },
+    );
     let imported = crate::import::import(&input).unwrap();
     assert!(!imported.text.contains(value), "{}", imported.text);
     assert!(!imported.text.contains("latest"), "{}", imported.text);
