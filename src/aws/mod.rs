@@ -13,6 +13,7 @@ pub mod import;
 pub mod lock;
 pub mod logs;
 pub mod observe;
+pub mod promote;
 pub mod secrets;
 pub mod stop;
 pub mod sts;

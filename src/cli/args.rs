@@ -146,6 +146,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ImageCommand,
     },
+    /// Set an environment's image to the exact digest another environment's services run (read
+    /// from live AWS, not from its state file), copying the image into the target's ECR
+    /// repository when it is not there. Edits the target's state file only; commit, then apply.
+    #[command(
+        after_help = "Example: reconcile promote --from staging --to production
+
+The target's image line becomes `digest: sha256:...  # TAG from staging (reconcile promote)`."
+    )]
+    Promote {
+        /// The environment whose running image is promoted.
+        #[arg(long, value_name = "ENV")]
+        from: String,
+        /// The environment whose state file is changed.
+        #[arg(long, value_name = "ENV")]
+        to: String,
+        /// Promote only if the source's image carries this tag (repeatable: any of them), for
+        /// example the commit it was built from; otherwise exit 3, changing nothing.
+        #[arg(long = "require-tag", value_name = "TAG")]
+        require_tags: Vec<String>,
+    },
     /// Write the state file of an environment that already runs, from what AWS holds: its
     /// services and the task definitions they run, network, roles, deployment settings, load
     /// balancers and backing services. Reads AWS only; never overwrites a file without --force.

@@ -1,5 +1,6 @@
-//! `reconcile image set`: one value of a state file changed in place, after ECR confirmed the
-//! image exists; the file is untouched on any refusal.
+//! `reconcile image set` and `reconcile promote`: one value of a state file changed in place,
+//! after ECR confirmed the image exists (promote: after it was copied into the target's
+//! repository); the file is untouched on any refusal.
 
 use std::io::Write;
 
@@ -8,7 +9,7 @@ use anyhow::{Context, bail};
 use super::args::EXIT_OK;
 use super::output;
 use crate::aws::Aws;
-use crate::state::edit::{ImageValue, set_image};
+use crate::state::edit::{ImageValue, set_image_with_note};
 use crate::state::{self, DesiredState};
 
 pub fn set(
@@ -18,11 +19,6 @@ pub fn set(
 ) -> anyhow::Result<u8> {
     let file = &desired.file;
     let before = desired.image.display();
-    let current = if desired.image.tag.is_some() {
-        "tag"
-    } else {
-        "digest"
-    };
     let unchanged = match value {
         ImageValue::Tag(tag) => desired.image.tag.as_ref() == Some(tag),
         ImageValue::Digest(digest) => {
@@ -39,37 +35,148 @@ pub fn set(
         )?;
         return Ok(EXIT_OK);
     }
-    let source =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let edited = set_image(&source, current, value)
-        .with_context(|| format!("cannot change the image in {}", file.display()))?;
-    // The edited file must pass every check the original did (a malformed tag, `latest`, ...).
-    let mut after = state::load_str(file, &edited, &state::process_env)?;
-    after.commit = desired.commit.clone();
+    let after = edited(desired, value, None)?;
     let found = runtime.block_on(async {
-        let aws = Aws::connect(&after.region).await;
-        crate::aws::ecr::image(&aws, &after).await
+        let aws = Aws::connect(&after.1.region).await;
+        crate::aws::ecr::image(&aws, &after.1).await
     })?;
     let Some(image) = found else {
         bail!(
             "image {} not found in ECR (region {}): push it first; {} is unchanged",
-            after.image.display(),
-            after.region,
+            after.1.image.display(),
+            after.1.region,
             file.display()
         );
     };
-    let temporary = file.with_extension("yaml.reconcile-tmp");
-    std::fs::write(&temporary, &edited)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, file)
-        .with_context(|| format!("cannot replace {}", file.display()))?;
+    replace(file, &after.0)?;
     writeln!(
         stdout,
         "{}: image {before} -> {} ({}) in {}",
         desired.environment,
-        after.image.display(),
+        after.1.image.display(),
         image.digest,
         file.display()
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// The state file's text with the image set to `value` (and `note` as that line's comment),
+/// checked like any state file, and the state it loads as.
+fn edited(
+    desired: &DesiredState,
+    value: &ImageValue,
+    note: Option<&str>,
+) -> anyhow::Result<(String, DesiredState)> {
+    let file = &desired.file;
+    let current = if desired.image.tag.is_some() {
+        "tag"
+    } else {
+        "digest"
+    };
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let edited = set_image_with_note(&source, current, value, note)
+        .with_context(|| format!("cannot change the image in {}", file.display()))?;
+    // The edited file must pass every check the original did (a malformed tag, `latest`, ...).
+    let mut after = state::load_str(file, &edited, &state::process_env)?;
+    after.commit = desired.commit.clone();
+    Ok((edited, after))
+}
+
+/// Replaces `file` with `text` at once (a temporary file renamed over it).
+fn replace(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let temporary = file.with_extension("yaml.reconcile-tmp");
+    std::fs::write(&temporary, text)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {}", file.display()))
+}
+
+/// Exit code of `promote --require-tag` when the source runs no build with any of those tags:
+/// nothing was copied or changed (the release script then builds).
+pub const EXIT_NOT_THAT_BUILD: u8 = 3;
+
+/// `reconcile promote`: `target`'s image set to the digest `source`'s services run, copied into
+/// the target's repository first when it is not there. With `require`, only when that image
+/// carries one of those tags.
+pub fn promote(
+    source: &DesiredState,
+    target: &DesiredState,
+    require: &[String],
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<u8> {
+    let promotion = runtime.block_on(async {
+        let source_aws = Aws::connect(&source.region).await;
+        let target_aws = if target.region == source.region {
+            None
+        } else {
+            Some(Aws::connect(&target.region).await)
+        };
+        let target_aws = target_aws.as_ref().unwrap_or(&source_aws);
+        let image = crate::aws::promote::running(&source_aws, source).await?;
+        if !require.is_empty() && !image.tags.iter().any(|tag| require.contains(tag)) {
+            return Ok::<_, crate::aws::AwsError>((image, Err(())));
+        }
+        let copied =
+            crate::aws::promote::copy_to_target(&source_aws, source, target_aws, target, &image)
+                .await?;
+        Ok((image, Ok(copied)))
+    })?;
+    let (image, copied) = promotion;
+    let tags = if image.tags.is_empty() {
+        "untagged".to_string()
+    } else {
+        image.tags.join(", ")
+    };
+    let digest = &image.digest;
+    let Ok(copied) = copied else {
+        writeln!(
+            output::stdout(),
+            "{} runs {digest} ({tags}), none of {}: nothing promoted, {} unchanged",
+            source.environment,
+            require.join(", "),
+            target.file.display()
+        )?;
+        return Ok(EXIT_NOT_THAT_BUILD);
+    };
+    let mut stdout = output::stdout();
+    match &copied {
+        Some(copied) => writeln!(
+            stdout,
+            "copied {digest} ({tags}) from {} into {}: {} manifest(s), {} blob(s) uploaded ({} bytes), {} already there",
+            source.image.repository,
+            target.image.repository,
+            copied.manifests,
+            copied.blobs,
+            copied.bytes,
+            copied.present
+        )?,
+        None => writeln!(
+            stdout,
+            "{} holds {digest} ({tags}) already",
+            target.image.repository
+        )?,
+    }
+    let before = target.image.display();
+    if target.image.tag.is_none() && target.image.digest.as_ref() == Some(digest) {
+        writeln!(
+            stdout,
+            "{}: image is {before} already, what {} runs; {} unchanged",
+            target.environment,
+            source.environment,
+            target.file.display()
+        )?;
+        return Ok(EXIT_OK);
+    }
+    let note = format!("{tags} from {} (reconcile promote)", source.environment);
+    let (text, after) = edited(target, &ImageValue::Digest(digest.clone()), Some(&note))?;
+    replace(&target.file, &text)?;
+    writeln!(
+        stdout,
+        "{}: image {before} -> {} (what {} runs) in {}",
+        target.environment,
+        after.image.display(),
+        source.environment,
+        target.file.display()
     )?;
     Ok(EXIT_OK)
 }

@@ -171,6 +171,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let desired = load(&cli.state, env.as_deref())?;
             image::set(&desired, &value, &runtime()?)
         }
+        Command::Promote {
+            from,
+            to,
+            require_tags,
+        } => {
+            if from == to {
+                bail!("--from and --to are both {from}: promote copies between two environments");
+            }
+            let source = load(&cli.state, Some(from))?;
+            let target = load(&cli.state, Some(to))?;
+            image::promote(&source, &target, require_tags, &runtime()?)
+        }
         Command::Import {
             env,
             cluster,

@@ -91,6 +91,18 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    pushed again with other bytes names another digest. moto 5.2.5 hashes the layers' digests
    joined, so every manifest without layers (the ones tests push) shares one digest.
 
+14. ECR layers are blobs: uploaded bytes are kept, served by a download URL, and required by
+   PutImage.
+   AWS: CompleteLayerUpload stores the layer (its digest is the SHA-256 of the bytes);
+   GetDownloadUrlForLayer answers a short-lived URL from which the layer's bytes are read over
+   HTTPS (a presigned S3 URL); PutImage fails with LayersNotFoundException when the manifest's
+   config or a layer is not in the repository, and with ReferencedImagesNotFoundException when a
+   manifest list / image index names a manifest the repository does not hold (ECR API
+   reference: CompleteLayerUpload, GetDownloadUrlForLayer, PutImage). moto 5.2.5 keeps only
+   each layer's size, has no GetDownloadUrlForLayer, and puts any manifest. Here the URL is the
+   emulator's own (`/_emulator/ecr-layer/...`, plain HTTP), served by a small WSGI layer in front
+   of moto.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -461,6 +473,109 @@ def _create_digest(self):
 
 ecr_models.Image._create_digest = _create_digest
 
+
+# 14. ECR layers are blobs.
+import json  # noqa: E402
+import threading  # noqa: E402
+import urllib.parse  # noqa: E402
+
+from moto.core.exceptions import ServiceException  # noqa: E402
+from moto.ecr import responses as ecr_responses  # noqa: E402
+
+_blobs = {}  # (account, region, repository, digest) -> bytes
+_blobs_lock = threading.Lock()
+
+
+class LayersNotFoundException(ServiceException):
+    code = "LayersNotFoundException"
+
+
+class ReferencedImagesNotFoundException(ServiceException):
+    code = "ReferencedImagesNotFoundException"
+
+
+class LayerInaccessibleException(ServiceException):
+    code = "LayerInaccessibleException"
+
+
+_original_complete_layer_upload = ecr_models.ECRBackend.complete_layer_upload
+
+
+def _complete_layer_upload(self, repository_name, upload_id, layer_digests, registry_id=None):
+    repository = self._get_repository(repository_name, registry_id)
+    upload = repository.uploads.get(upload_id)
+    data = bytes(upload.layer_parts) if upload is not None else b""
+    result = _original_complete_layer_upload(self, repository_name, upload_id, layer_digests, registry_id)
+    with _blobs_lock:
+        _blobs[(self.account_id, self.region_name, repository_name, result["layerDigest"])] = data
+    return result
+
+
+_IMAGE_MANIFESTS = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+_original_put_image = ecr_models.ECRBackend.put_image
+
+
+def _put_image(self, repository_name, image_manifest, image_tag, image_manifest_mediatype=None, digest=None):
+    repository = self.repositories.get(repository_name)
+    if repository is not None:
+        try:
+            manifest = json.loads(image_manifest)
+        except ValueError:
+            manifest = {}
+        media_type = image_manifest_mediatype or manifest.get("mediaType")
+        if media_type in _IMAGE_MANIFESTS or "layers" in manifest:
+            blobs = [manifest.get("config", {}).get("digest")] + [layer.get("digest") for layer in manifest.get("layers", [])]
+            missing = [blob for blob in blobs if blob and blob not in repository.layers]
+            if missing:
+                raise LayersNotFoundException(
+                    f"The following layers were not found in the repository with name '{repository_name}': {', '.join(missing)}")
+        elif "manifests" in manifest:
+            held = {image.get_image_digest() for image in repository.images}
+            missing = [child["digest"] for child in manifest["manifests"] if child.get("digest") not in held]
+            if missing:
+                raise ReferencedImagesNotFoundException(
+                    f"The following referenced images were not found: {', '.join(missing)}")
+    return _original_put_image(self, repository_name, image_manifest, image_tag, image_manifest_mediatype, digest)
+
+
+def _get_download_url_for_layer(self):
+    repository_name = self._get_param("repositoryName")
+    digest = self._get_param("layerDigest")
+    backend = self.ecr_backend
+    repository = backend._get_repository(repository_name, self._get_param("registryId"))
+    with _blobs_lock:
+        held = (backend.account_id, backend.region_name, repository_name, digest) in _blobs
+    if not held:
+        raise LayerInaccessibleException(f"The layer '{digest}' is not available in repository '{repository_name}'")
+    host = self.headers.get("Host", "localhost")
+    path = "/".join(urllib.parse.quote(part, safe="") for part in
+                    (backend.account_id, backend.region_name, repository.name, digest))
+    return ActionResult({"downloadUrl": f"http://{host}/_emulator/ecr-layer/{path}", "layerDigest": digest})
+
+
+def _serve_blobs(app):
+    def serve(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_emulator/ecr-layer/"):
+            return app(environ, start_response)
+        parts = [urllib.parse.unquote(part) for part in path[len("/_emulator/ecr-layer/"):].split("/")]
+        with _blobs_lock:
+            data = _blobs.get(tuple(parts)) if len(parts) == 4 else None
+        if data is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such layer"]
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(data)))])
+        return [data]
+    return serve
+
+
+ecr_models.ECRBackend.complete_layer_upload = _complete_layer_upload
+ecr_models.ECRBackend.put_image = _put_image
+ecr_responses.ECRResponse.get_download_url_for_layer = _get_download_url_for_layer
+
 ECS.run_task = _run_task
 ECS.describe_tasks = _describe_tasks
 ECS.update_service = _update_service
@@ -468,10 +583,19 @@ ECS.describe_services = _describe_services
 
 
 def main():
-    host, port = sys.argv[1], sys.argv[2]
-    from moto.server import main as moto_main
+    host, port = sys.argv[1], int(sys.argv[2])
+    import os
+    import signal
 
-    moto_main(["-H", host, "-p", port])
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    # What moto.server.main does, with the layer download URLs (patch 14) in front.
+    os.environ.setdefault("MOTO_PORT", str(port))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    run_simple(host, port, _serve_blobs(app), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

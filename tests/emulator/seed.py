@@ -28,15 +28,28 @@ def client(service, args):
     return c
 
 
-def manifest(repository, tag):
-    """A distinct, well-formed Docker image manifest per tag, so each tag has its own digest."""
-    config = hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
-    return json.dumps({
+def push_blob(ecr, repository, data):
+    """Uploads one blob (config or layer) the way docker push does; returns its descriptor."""
+    upload = ecr.initiate_layer_upload(repositoryName=repository)["uploadId"]
+    ecr.upload_layer_part(repositoryName=repository, uploadId=upload, partFirstByte=0,
+                          partLastByte=len(data) - 1, layerPartBlob=data)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    ecr.complete_layer_upload(repositoryName=repository, uploadId=upload, layerDigests=[digest])
+    return {"size": len(data), "digest": digest}
+
+
+def push_image(ecr, repository, tag):
+    """A distinct, well-formed Docker image per tag (a config and one layer, both uploaded first,
+    as ECR requires), so each tag has its own digest."""
+    config = push_blob(ecr, repository, f"{repository}:{tag}".encode())
+    layer = push_blob(ecr, repository, f"the files of {repository}:{tag}".encode())
+    manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": f"sha256:{config}"},
-        "layers": [],
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", **layer}],
     })
+    return ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)
 
 
 def main():
@@ -78,7 +91,7 @@ def main():
         except ecr.exceptions.RepositoryAlreadyExistsException:
             pass
         for tag in filter(None, tags.split(",")):
-            image = ecr.put_image(repositoryName=repository, imageManifest=manifest(repository, tag), imageTag=tag)
+            image = push_image(ecr, repository, tag)
             digests[f"{repository}:{tag}"] = image["image"]["imageId"]["imageDigest"]
 
     secrets = client("secretsmanager", args)

@@ -18,6 +18,8 @@ import sys
 
 import boto3
 
+import seed
+
 READ_ONLY = {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
              "registeredAt", "registeredBy", "deregisteredAt"}
 
@@ -52,10 +54,7 @@ def main():
         repository, _, tag = image.split("/", 1)[1].partition(":")
         ecr = boto3.client("ecr", region_name="ap-south-1", endpoint_url=endpoint,
                            aws_access_key_id="testing", aws_secret_access_key="testing")
-        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-                               "digest": "sha256:" + "0" * 63 + "1"}, "layers": []}
-        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+        seed.push_image(ecr, repository, tag)
     elif change == "cpu":
         definition["cpu"], definition["memory"] = args
     elif change == "set":

@@ -6,7 +6,8 @@ use reconcile::aws::Aws;
 use reconcile::plan::{Operation, Plan, ResourceKind};
 
 use super::support::{
-    Emulator, Seed, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
+    Emulator, Seed, StateDir, apply, describe_service, plan_and_apply, plan_of, reconcile,
+    running_definition, stderr, stdout,
 };
 
 const CLUSTER: &str = "kaapi-staging-cluster";
@@ -88,16 +89,7 @@ async fn every_extended_setting_is_applied_found_when_changed_by_hand_and_conver
     assert!(report.succeeded(), "{report:?}");
 
     // What AWS holds is what the state says.
-    let service = aws
-        .ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .services(SERVICE)
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .clone();
+    let service = describe_service(&aws, CLUSTER, SERVICE).await;
     assert_eq!(
         service.propagate_tags().map(|p| p.as_str()),
         Some("SERVICE")
@@ -105,16 +97,7 @@ async fn every_extended_setting_is_applied_found_when_changed_by_hand_and_conver
     assert!(service.enable_ecs_managed_tags());
     assert_eq!(service.launch_type(), None);
     assert_eq!(service.capacity_provider_strategy().len(), 2);
-    let definition = aws
-        .ecs
-        .describe_task_definition()
-        .task_definition(service.task_definition().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .task_definition()
-        .unwrap()
-        .clone();
+    let definition = running_definition(&aws, CLUSTER, SERVICE).await;
     assert_eq!(
         definition
             .runtime_platform()

@@ -5,7 +5,7 @@
 use reconcile::aws::Aws;
 
 use super::support::{
-    Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, stderr, stdout,
+    Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, running_image, stderr, stdout,
 };
 
 /// The digest a tag names in the emulator's ECR.
@@ -23,6 +23,25 @@ async fn digest_of(aws: &Aws, repository: &str, tag: &str) -> String {
         .unwrap()
         .image_details()[0]
         .image_digest()
+        .unwrap()
+        .to_string()
+}
+
+/// The manifest ECR holds for an image, as pushed.
+async fn manifest_of(
+    aws: &Aws,
+    repository: &str,
+    id: aws_sdk_ecr::types::ImageIdentifier,
+) -> String {
+    aws.ecr
+        .batch_get_image()
+        .repository_name(repository)
+        .image_ids(id)
+        .send()
+        .await
+        .unwrap()
+        .images()[0]
+        .image_manifest()
         .unwrap()
         .to_string()
 }
@@ -118,30 +137,7 @@ async fn a_tag_moved_to_other_bytes_is_a_change_the_plan_names_and_a_revert_reus
     let desired = state.load("staging", &seed);
     assert!(plan_and_apply(&aws, &desired).await.succeeded());
     let digest_of_tag = || digest_of(&aws, "kaapi-staging-repo", "v1.8.0-main.3");
-    let running_image = || async {
-        let service = aws
-            .ecs
-            .describe_services()
-            .cluster("kaapi-staging-cluster")
-            .services("kaapi-staging-service")
-            .send()
-            .await
-            .unwrap()
-            .services()[0]
-            .clone();
-        aws.ecs
-            .describe_task_definition()
-            .task_definition(service.task_definition().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .task_definition()
-            .unwrap()
-            .container_definitions()[0]
-            .image()
-            .unwrap()
-            .to_string()
-    };
+    let running_image = || running_image(&aws, "kaapi-staging-cluster", "kaapi-staging-service");
     let first = digest_of_tag().await;
     assert!(
         running_image()
@@ -153,23 +149,16 @@ async fn a_tag_moved_to_other_bytes_is_a_change_the_plan_names_and_a_revert_reus
     assert!(!plan_of(&aws, &desired).await.has_changes());
 
     // Someone pushes other bytes under the same tag.
-    let original = aws
-        .ecr
-        .batch_get_image()
-        .repository_name("kaapi-staging-repo")
-        .image_ids(
-            aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_tag("v1.8.0-main.3")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .images()[0]
-        .image_manifest()
-        .unwrap()
-        .to_string();
-    let moved = original.replace("\"size\": 1", "\"size\": 2");
+    let original = manifest_of(
+        &aws,
+        "kaapi-staging-repo",
+        aws_sdk_ecr::types::ImageIdentifier::builder()
+            .image_tag("v1.8.0-main.3")
+            .build(),
+    )
+    .await;
+    // Same layers, other manifest bytes (an annotation): another digest under the same tag.
+    let moved = original.replacen('{', "{\"annotations\": {\"rebuilt\": \"yes\"}, ", 1);
     assert_ne!(moved, original);
     let ecr = aws.ecr.clone();
     let push = |manifest: String| {
@@ -218,4 +207,124 @@ async fn a_tag_moved_to_other_bytes_is_a_change_the_plan_names_and_a_revert_reus
     );
     assert!(running_image().await.ends_with(&first));
     assert!(!plan_of(&aws, &desired).await.has_changes());
+}
+
+/// `promote` reads the digest staging's services run from ECS, copies that image from the
+/// staging repository into production's with ECR's layer calls (the manifest byte for byte, so the
+/// digest is the same), and points production's state file at it; production then runs exactly
+/// those bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_sets_production_to_the_digest_staging_runs_across_repositories() {
+    let emulator = Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3", "v1.9.0-main.1"]);
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    let dir = state.path().to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--state", &dir]);
+        reconcile(Some(&emulator), Some(&seed), &all)
+    };
+    let output = run(&["image", "set", "--env", "staging", "--tag", "v1.9.0-main.1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        plan_and_apply(&aws, &state.load("staging", &seed))
+            .await
+            .succeeded()
+    );
+    assert!(
+        plan_and_apply(&aws, &state.load("production", &seed))
+            .await
+            .succeeded()
+    );
+    let staged = digest_of(&aws, "kaapi-staging-repo", "v1.9.0-main.1").await;
+
+    // Production's repository does not hold staging's build yet.
+    let in_production = |digest: String| {
+        let ecr = aws.ecr.clone();
+        async move {
+            ecr.describe_images()
+                .repository_name("kaapi-repo")
+                .image_ids(
+                    aws_sdk_ecr::types::ImageIdentifier::builder()
+                        .image_digest(digest)
+                        .build(),
+                )
+                .send()
+                .await
+                .ok()
+                .map(|found| found.image_details()[0].image_tags().to_vec())
+        }
+    };
+    assert_eq!(in_production(staged.clone()).await, None);
+
+    let before = std::fs::read_to_string(state.file("production")).unwrap();
+    let output = run(&["promote", "--from", "staging", "--to", "production"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(
+        printed.contains(&format!(
+            "copied {staged} (v1.9.0-main.1) from kaapi-staging-repo into kaapi-repo: 1 manifest(s), 2 blob(s) uploaded"
+        )),
+        "{printed}"
+    );
+    let after = std::fs::read_to_string(state.file("production")).unwrap();
+    assert_eq!(
+        changed_lines(&before, &after),
+        [(
+            "  tag: v1.8.0                     # repository defaults to kaapi-repo".to_string(),
+            format!(
+                "  digest: {staged}                     # v1.9.0-main.1 from staging (reconcile promote)"
+            )
+        )]
+    );
+    // The same bytes under the same digest, with staging's tag, and every blob they need.
+    assert_eq!(
+        in_production(staged.clone()).await,
+        Some(vec!["v1.9.0-main.1".to_string()])
+    );
+    let manifest = manifest_of(
+        &aws,
+        "kaapi-repo",
+        aws_sdk_ecr::types::ImageIdentifier::builder()
+            .image_digest(&staged)
+            .build(),
+    )
+    .await;
+    let blobs = reconcile::promote::manifest_refs(&manifest).unwrap().blobs;
+    let check = aws
+        .ecr
+        .batch_check_layer_availability()
+        .repository_name("kaapi-repo")
+        .set_layer_digests(Some(blobs.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(check.layers().len(), blobs.len(), "{:?}", check.failures());
+
+    // Production now deploys what staging runs.
+    let production = state.load("production", &seed);
+    let plan = plan_of(&aws, &production).await;
+    assert!(plan.has_changes());
+    assert!(apply(&aws, &plan).await.succeeded());
+    let image = running_image(&aws, "kaapi-cluster", "kaapi-service").await;
+    assert!(image.ends_with(&format!("/kaapi-repo@{staged}")), "{image}");
+
+    // Promoting again copies nothing and leaves the file as it is.
+    let output = run(&["promote", "--from", "staging", "--to", "production"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains(&format!(
+            "kaapi-repo holds {staged} (v1.9.0-main.1) already"
+        )),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(state.file("production")).unwrap(),
+        after
+    );
+    // An environment cannot be promoted onto itself.
+    let output = run(&["promote", "--from", "production", "--to", "production"]);
+    assert_eq!(output.status.code(), Some(1));
 }

@@ -385,3 +385,48 @@ pub fn operation_name(request_line: &str, target: &str, body: &str) -> String {
     }
     .to_string()
 }
+
+/// The service as DescribeServices answers (panics when it is not there).
+pub async fn describe_service(
+    aws: &reconcile::aws::Aws,
+    cluster: &str,
+    service: &str,
+) -> aws_sdk_ecs::types::Service {
+    aws.ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone()
+}
+
+/// The task definition a service runs, as DescribeTaskDefinition answers.
+pub async fn running_definition(
+    aws: &reconcile::aws::Aws,
+    cluster: &str,
+    service: &str,
+) -> aws_sdk_ecs::types::TaskDefinition {
+    let service = describe_service(aws, cluster, service).await;
+    aws.ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .clone()
+}
+
+/// The image of the first container of the task definition a service runs.
+pub async fn running_image(aws: &reconcile::aws::Aws, cluster: &str, service: &str) -> String {
+    running_definition(aws, cluster, service)
+        .await
+        .container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string()
+}

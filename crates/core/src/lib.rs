@@ -12,6 +12,7 @@ pub mod import;
 pub mod model;
 pub mod normalize;
 pub mod plan;
+pub mod promote;
 pub mod render;
 pub mod rollout;
 pub mod saved;

@@ -84,6 +84,31 @@ pub struct ImageRef {
 }
 
 impl ImageRef {
+    /// A container definition's image, `HOST/REPO:TAG` or `HOST/REPO@DIGEST`, as its registry
+    /// host and reference; `None` for an image without a registry host (Docker Hub's short
+    /// names). A reference with neither tag nor digest means `latest`, as Docker reads it.
+    pub fn parse_uri(uri: &str) -> Option<(String, ImageRef)> {
+        let (host, path) = uri.split_once('/')?;
+        if !host.contains('.') {
+            return None;
+        }
+        let (repository, tag, digest) = match path.split_once('@') {
+            Some((repository, digest)) => (repository, None, Some(digest.to_string())),
+            None => match path.rsplit_once(':') {
+                Some((repository, tag)) => (repository, Some(tag.to_string()), None),
+                None => (path, Some("latest".to_string()), None),
+            },
+        };
+        Some((
+            host.to_string(),
+            ImageRef {
+                repository: repository.to_string(),
+                tag,
+                digest,
+            },
+        ))
+    }
+
     /// `repository:tag` or `repository@digest`.
     pub fn display(&self) -> String {
         match (&self.tag, &self.digest) {

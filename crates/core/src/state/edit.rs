@@ -102,6 +102,18 @@ fn scalar(value: &str, quoted_before: Option<char>) -> String {
 /// between a tag and a digest); everything else byte for byte. `current` is the key the file
 /// holds now.
 pub fn set_image(source: &str, current: &str, value: &ImageValue) -> Result<String, EditError> {
+    set_image_with_note(source, current, value, None)
+}
+
+/// [`set_image`], and with a `note` the line's comment becomes `# NOTE` (where the old comment
+/// started, else two spaces after the value): what `reconcile promote` writes beside a digest
+/// (the tag it had in the source environment), which the next promote replaces.
+pub fn set_image_with_note(
+    source: &str,
+    current: &str,
+    value: &ImageValue,
+    note: Option<&str>,
+) -> Result<String, EditError> {
     let located = Located::parse(source).ok_or(EditError::NotYaml)?;
     let path = format!("image.{current}");
     let (line, column) = located.find(&path);
@@ -126,7 +138,20 @@ pub fn set_image(source: &str, current: &str, value: &ImageValue) -> Result<Stri
         out.push_str(&source[..at]);
     }
     out.push_str(&scalar(value.text(), quote));
-    out.push_str(&source[at + len..]);
+    let rest = &source[at + len..];
+    match note {
+        None => out.push_str(rest),
+        Some(note) => {
+            let line_end = rest.find('\n').unwrap_or(rest.len());
+            let line = &rest[..line_end];
+            match line.find(" #") {
+                Some(comment) => out.push_str(&line[..=comment]),
+                None => out.push_str(&format!("{}  ", line.trim_end())),
+            }
+            out.push_str(&format!("# {}", note.replace('\n', " ")));
+            out.push_str(&rest[line_end..]);
+        }
+    }
     Ok(out)
 }
 
@@ -169,6 +194,44 @@ mod tests {
         // And back from a digest to a tag.
         let back = set_image(&after, "digest", &ImageValue::Tag("v1.8.0-main.3".into())).unwrap();
         assert_eq!(back, staging);
+    }
+
+    #[test]
+    fn a_note_replaces_the_comment_of_that_line_only() {
+        let production = include_str!("../../../../state/production.yaml");
+        let digest = format!("sha256:{}", "0f".repeat(32));
+        let note = "v1.9.0-main.4 from staging (reconcile promote)";
+        let after = set_image_with_note(
+            production,
+            "tag",
+            &ImageValue::Digest(digest.clone()),
+            Some(note),
+        )
+        .unwrap();
+        assert_eq!(
+            changed_lines(production, &after),
+            [(
+                "  tag: v1.8.0                     # repository defaults to kaapi-repo".to_string(),
+                format!("  digest: {digest}                     # {note}")
+            )]
+        );
+        // The next promote replaces its own note; a line without a comment gets one.
+        let again = set_image_with_note(
+            &after,
+            "digest",
+            &ImageValue::Digest(digest.clone()),
+            Some("v2 from staging (reconcile promote)"),
+        )
+        .unwrap();
+        assert!(again.contains(&format!(
+            "digest: {digest}                     # v2 from staging (reconcile promote)\n"
+        )));
+        let bare = "image:\n  tag: v1\nservices: {}\n";
+        assert_eq!(
+            set_image_with_note(bare, "tag", &ImageValue::Digest(digest.clone()), Some("v1"))
+                .unwrap(),
+            format!("image:\n  digest: {digest}  # v1\nservices: {{}}\n")
+        );
     }
 
     #[test]
