@@ -167,7 +167,11 @@ pub fn promote(
         )?;
         return Ok(EXIT_OK);
     }
-    let note = format!("{tags} from {} (reconcile promote)", source.environment);
+    let note = format!(
+        "{tags} from {} {}",
+        source.environment,
+        crate::state::edit::PROMOTE_MARK
+    );
     let (text, after) = edited(target, &ImageValue::Digest(digest.clone()), Some(&note))?;
     replace(&target.file, &text)?;
     writeln!(

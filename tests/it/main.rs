@@ -10,6 +10,7 @@ mod gitops;
 mod image;
 mod layering;
 mod malformed;
+mod pipeline;
 mod recorded;
 mod release;
 mod support;

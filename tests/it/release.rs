@@ -22,18 +22,7 @@ impl Fixture {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new("git")
-            .args(["-c", "user.name=test", "-c", "user.email=test@example.org"])
-            .args(args)
-            .current_dir(self.state.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        super::support::git(self.state.path(), args)
     }
 }
 

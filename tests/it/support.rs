@@ -165,6 +165,31 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// Pushes an image into `repository` under `tags`, as a build would (tests/emulator/push.py);
+    /// its digest.
+    pub fn push(&self, repository: &str, tags: &[&str]) -> String {
+        let output = Command::new(venv().join("bin/python"))
+            .arg(root().join("tests/emulator/push.py"))
+            .args([
+                "--endpoint",
+                &self.endpoint(),
+                "--region",
+                REGION,
+                repository,
+            ])
+            .args(tags)
+            .output()
+            .expect("push.py runs");
+        assert!(
+            output.status.success(),
+            "push failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -261,8 +286,15 @@ pub fn reconcile_with(
 /// no colour, no log filter from the caller and no terminal on stdin.
 pub fn reconcile_command(endpoint: Option<&str>, seed: Option<&Seed>, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    command.args(args);
+    with_aws_env(&mut command, endpoint, seed);
     command
-        .args(args)
+}
+
+/// `command` with what the built binary needs to reach the emulator and load the examples: the
+/// endpoint, test credentials and the seeded variables; no colour, no RUST_LOG, stdin closed.
+pub fn with_aws_env(command: &mut Command, endpoint: Option<&str>, seed: Option<&Seed>) {
+    command
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -275,7 +307,6 @@ pub fn reconcile_command(endpoint: Option<&str>, seed: Option<&Seed>, args: &[&s
     if let Some(seed) = seed {
         command.envs(seed.vars());
     }
-    command
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -429,4 +460,27 @@ pub async fn running_image(aws: &reconcile::aws::Aws, cluster: &str, service: &s
         .image()
         .unwrap()
         .to_string()
+}
+
+/// Runs git in `dir` as a developer (name, email, branch `main` for new repositories); its
+/// stdout, trimmed. Panics when git fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.org"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }

@@ -98,9 +98,12 @@ fn scalar(value: &str, quoted_before: Option<char>) -> String {
     }
 }
 
+/// How the note `reconcile promote` writes ends (`# TAG from ENV (reconcile promote)`).
+pub const PROMOTE_MARK: &str = "(reconcile promote)";
+
 /// `source` with `image.tag` or `image.digest` set to `value` (the key changes when switching
-/// between a tag and a digest); everything else byte for byte. `current` is the key the file
-/// holds now.
+/// between a tag and a digest); everything else byte for byte, except a note promote wrote on
+/// that line, which goes with the value it described. `current` is the key the file holds now.
 pub fn set_image(source: &str, current: &str, value: &ImageValue) -> Result<String, EditError> {
     set_image_with_note(source, current, value, None)
 }
@@ -139,10 +142,20 @@ pub fn set_image_with_note(
     }
     out.push_str(&scalar(value.text(), quote));
     let rest = &source[at + len..];
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    // A note promote wrote is about the value it set: it goes with that value.
+    let promote_note = rest[..line_end]
+        .find(" #")
+        .filter(|_| rest[..line_end].trim_end().ends_with(PROMOTE_MARK));
     match note {
-        None => out.push_str(rest),
+        None => match promote_note {
+            Some(comment) => {
+                out.push_str(rest[..comment].trim_end());
+                out.push_str(&rest[line_end..]);
+            }
+            None => out.push_str(rest),
+        },
         Some(note) => {
-            let line_end = rest.find('\n').unwrap_or(rest.len());
             let line = &rest[..line_end];
             match line.find(" #") {
                 Some(comment) => out.push_str(&line[..=comment]),
@@ -226,6 +239,15 @@ mod tests {
         assert!(again.contains(&format!(
             "digest: {digest}                     # v2 from staging (reconcile promote)\n"
         )));
+        // A plain `image set` afterwards drops the note that described the promoted digest.
+        let set = set_image(&again, "digest", &ImageValue::Tag("v3".into())).unwrap();
+        assert_eq!(
+            changed_lines(production, &set),
+            [(
+                "  tag: v1.8.0                     # repository defaults to kaapi-repo".to_string(),
+                "  tag: v3".to_string()
+            )]
+        );
         let bare = "image:\n  tag: v1\nservices: {}\n";
         assert_eq!(
             set_image_with_note(bare, "tag", &ImageValue::Digest(digest.clone()), Some("v1"))
