@@ -6,7 +6,8 @@
 //! package adds the AWS layer and the CLI. See ARCHITECTURE.md for the map and invariants.
 
 pub use reconcile_core::{
-    diagnostic, drift, import, model, normalize, plan, promote, render, rollout, saved, state,
+    diagnostic, drift, history, import, model, normalize, plan, promote, render, rollout, saved,
+    state,
 };
 
 pub mod aws;

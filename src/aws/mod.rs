@@ -9,6 +9,7 @@ pub mod ecr;
 pub mod ecs;
 mod error;
 pub mod fence;
+pub mod history;
 pub mod import;
 pub mod lock;
 pub mod logs;

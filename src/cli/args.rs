@@ -133,6 +133,25 @@ pub enum Command {
         #[arg(long)]
         env: Option<String>,
     },
+    /// What each service ran, newest first: the revision, its image tags and digest, the commit
+    /// it was registered from, when, and how its rollout ended (from ECS's deployment records,
+    /// kept by AWS; the revision reconcile registered carries the commit). Read before a rollback.
+    #[command(
+        after_help = "Example: reconcile history --env production --service api
+
+A rollback: git revert the commit that moved the image, then plan and apply (the earlier revision is reused)."
+    )]
+    History {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
+        #[arg(long)]
+        env: Option<String>,
+        /// A service, by its key under `services:` or its ECS name (repeatable; default: all).
+        #[arg(long = "service", value_name = "SERVICE")]
+        services: Vec<String>,
+        /// How many deployments per service, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Remove an environment's apply lock, whoever holds it (after an apply died and you do not
     /// want to wait for its lease to run out).
     ForceUnlock {

@@ -149,3 +149,35 @@ pub(super) async fn status(desired: &DesiredState) -> anyhow::Result<u8> {
     }
     Ok(EXIT_OK)
 }
+
+/// The services `names` picks out of `desired` (by key under `services:` or by ECS name), all
+/// of them when it is empty; an unknown name is an error listing the known ones.
+pub(super) fn chosen_services<'a>(
+    desired: &'a DesiredState,
+    names: &[String],
+) -> anyhow::Result<Vec<&'a crate::state::desired::DesiredService>> {
+    if names.is_empty() {
+        return Ok(desired.services.iter().collect());
+    }
+    names
+        .iter()
+        .map(|name| {
+            desired
+                .services
+                .iter()
+                .find(|s| &s.key == name || &s.name == name)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} has no service {name}; its services: {}",
+                        desired.file.display(),
+                        desired
+                            .services
+                            .iter()
+                            .map(|s| format!("{} ({})", s.key, s.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+        })
+        .collect()
+}

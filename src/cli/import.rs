@@ -37,9 +37,7 @@ fn prefix_of(cluster: &str, env: &str) -> Option<String> {
 
 pub fn run(cli: &Cli, options: Options, runtime: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
     let env = options.env;
-    if cli.output != super::args::Output::Text {
-        bail!("import writes a state file and reports in text only\n  help: leave out --output");
-    }
+    output::text_only(cli.output, "import writes a state file and reports")?;
     if env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         bail!(
             "`{env}` is not an environment name\n  help: use letters, digits and hyphens (it names the state file)"

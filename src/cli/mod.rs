@@ -147,6 +147,25 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let desired = load(&cli.state, env.as_deref())?;
             runtime()?.block_on(drift::status(&desired))
         }
+        Command::History {
+            env,
+            services,
+            limit,
+        } => {
+            let desired = load(&cli.state, env.as_deref())?;
+            let chosen = drift::chosen_services(&desired, services)?;
+            let history = runtime()?.block_on(async {
+                let aws = Aws::connect(&desired.region).await;
+                crate::aws::history::history(&aws, &desired, &chosen, *limit).await
+            })?;
+            let text = match cli.output {
+                Output::Text => crate::history::text(&history),
+                Output::Markdown => crate::history::markdown(&history),
+                Output::Json => crate::history::json(&history),
+            };
+            write!(stdout, "{text}")?;
+            Ok(EXIT_OK)
+        }
         Command::ForceUnlock { env } => {
             let desired = load(&cli.state, env.as_deref())?;
             let (table, key) = apply::lock_of(&desired);
@@ -168,6 +187,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 (None, Some(digest)) => state::edit::ImageValue::Digest(digest.clone()),
                 (None, None) => bail!("give --tag or --digest"),
             };
+            output::text_only(cli.output, "image set changes a state file and reports")?;
             let desired = load(&cli.state, env.as_deref())?;
             image::set(&desired, &value, &runtime()?)
         }
@@ -176,6 +196,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             to,
             require_tags,
         } => {
+            output::text_only(cli.output, "promote changes a state file and reports")?;
             if from == to {
                 bail!("--from and --to are both {from}: promote copies between two environments");
             }

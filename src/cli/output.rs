@@ -40,3 +40,11 @@ pub(super) fn error_text(error: &anyhow::Error) -> String {
         .collect::<Vec<_>>()
         .join(": ")
 }
+
+/// Refuses `--output` other than text for a command that has no other form (exit 1).
+pub fn text_only(output: super::args::Output, what: &str) -> anyhow::Result<()> {
+    if output != super::args::Output::Text {
+        anyhow::bail!("{what} in text only\n  help: leave out --output");
+    }
+    Ok(())
+}

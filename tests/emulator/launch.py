@@ -103,6 +103,17 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    emulator's own (`/_emulator/ecr-layer/...`, plain HTTP), served by a small WSGI layer in front
    of moto.
 
+15. ECS keeps a record of each service deployment and of the service revision it deployed.
+   AWS: every deployment of a service (CreateService, an UpdateService that changes what runs,
+   a forced deployment) is a service deployment (ListServiceDeployments,
+   DescribeServiceDeployments) from the running service revisions to a new target revision
+   (DescribeServiceRevisions: the task definition and each container's image with the digest
+   ECS resolved). Its status ends SUCCESSFUL, ROLLBACK_SUCCESSFUL after the circuit breaker
+   rolled it back (`rollback` names the revision it went back to), or STOPPED (stopped by the
+   circuit breaker without rollback, or by a newer deployment); ListServiceDeployments pages by
+   maxResults / nextToken (ECS API reference: ListServiceDeployments, ServiceDeployment,
+   ServiceRevision). moto 5.2.5 has none of these calls.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -147,6 +158,8 @@ def _create_service(self):
         service.launch_type = None
     service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags", False))
     service.availability_zone_rebalancing = self._get_param("availabilityZoneRebalancing", "ENABLED")
+    # Recorded once the settings above are in place (patch 15, defined further down).
+    _record_deployment(self.ecs_backend, service, service.deployments[0])
     return result
 
 
@@ -405,6 +418,7 @@ def _update_service(self, service_properties):
                 deployment["status"] = "ACTIVE"
         service.deployments.insert(0, _deployment(service, service.task_definition))
         service.running_count = 0
+        _record_deployment(self, service, service.deployments[0])
     return service
 
 
@@ -427,6 +441,7 @@ def _advance(self, cluster, service, deployment):
         service.deployments[:] = [d for d in service.deployments if d is deployment]
         service.running_count, service.pending_count = desired, 0
         _event(service, "has reached a steady state.")
+        _deployment_ended(deployment, True)
         return
     # The deployment's tasks stop as soon as they start.
     for task in self.run_task(cluster.name, deployment["taskDefinition"], max(desired, 1), None,
@@ -450,6 +465,9 @@ def _advance(self, cluster, service, deployment):
         service.deployments[:] = [rollback, deployment]
         service.task_definition = previous["taskDefinition"]
         _event(service, f"(deployment {deployment['id']}) rolling back to deployment {previous['id']}.")
+        _deployment_ended(deployment, False, "ECS deployment circuit breaker: tasks failed to start.", rollback)
+    else:
+        _deployment_ended(deployment, False, "ECS deployment circuit breaker: tasks failed to start.")
 
 
 def _describe_services(self, cluster_str, service_names_or_arns):
@@ -575,6 +593,131 @@ def _serve_blobs(app):
 ecr_models.ECRBackend.complete_layer_upload = _complete_layer_upload
 ecr_models.ECRBackend.put_image = _put_image
 ecr_responses.ECRResponse.get_download_url_for_layer = _get_download_url_for_layer
+
+
+# 15. Service deployments and service revisions.
+_service_deployments = {}  # service deployment arn -> record, in creation order
+_service_revisions = {}  # service revision arn -> record
+_deployment_records = {}  # ECS deployment id -> (service deployment arn, is the rollback)
+
+
+def _image_digest(backend, image):
+    match = re.match(r"^(\d{12})\.dkr\.ecr\.[^/]+/([^:@]+)(?::(.+)|@(sha256:[0-9a-f]+))$", image)
+    if not match:
+        return None
+    account, repository, tag, digest = match.groups()
+    if digest:
+        return digest
+    repo = ecr_models.ecr_backends[account][backend.region_name].repositories.get(repository)
+    found = next((i for i in (repo.images if repo else []) if tag in i.image_tags), None)
+    return found.image_digest if found else None
+
+
+def _arn(service, kind):
+    cluster = service.cluster_arn.split("/")[-1]
+    prefix = service.cluster_arn.split(":cluster/")[0]
+    return f"{prefix}:{kind}/{cluster}/{service.name}/{mock_random.get_random_string(length=22)}"
+
+
+def _record_deployment(backend, service, deployment):
+    """A service deployment (and its target service revision) for a new ECS deployment."""
+    now = utcnow()
+    definition = backend.describe_task_definition(deployment["taskDefinition"])
+    revision_arn = _arn(service, "service-revision")
+    _service_revisions[revision_arn] = {
+        "serviceRevisionArn": revision_arn, "serviceArn": service.arn, "clusterArn": service.cluster_arn,
+        "taskDefinition": deployment["taskDefinition"], "launchType": service.launch_type or "FARGATE",
+        "platformVersion": "1.4.0", "platformFamily": "Linux", "createdAt": now,
+        "containerImages": [
+            {"containerName": c.get("name"), "image": c.get("image"),
+             "imageDigest": _image_digest(backend, c.get("image", ""))}
+            for c in definition.container_definitions],
+    }
+    sources = [r for r in _service_deployments.values()
+               if r["serviceArn"] == service.arn and r["status"] in ("SUCCESSFUL", "IN_PROGRESS")]
+    for record in sources:
+        if record["status"] == "IN_PROGRESS":
+            record.update(status="STOPPED", statusReason="Stopped by a newer service deployment.",
+                          finishedAt=now, updatedAt=now)
+    arn = _arn(service, "service-deployment")
+    _service_deployments[arn] = {
+        "serviceDeploymentArn": arn, "serviceArn": service.arn, "clusterArn": service.cluster_arn,
+        "createdAt": now, "startedAt": now, "updatedAt": now,
+        "sourceServiceRevisions": [{"arn": r["targetServiceRevision"]["arn"]} for r in sources[-1:]],
+        "targetServiceRevision": {"arn": revision_arn, "requestedTaskCount": service.desired_count,
+                                  "runningTaskCount": 0, "pendingTaskCount": 0},
+        "status": "IN_PROGRESS",
+        "deploymentConfiguration": service.deployment_configuration or DEFAULT_DEPLOYMENT_CONFIGURATION,
+    }
+    _deployment_records[deployment["id"]] = (arn, False)
+
+
+def _deployment_ended(deployment, completed, reason=None, rollback=None):
+    arn, is_rollback = _deployment_records.get(deployment["id"], (None, False))
+    record = _service_deployments.get(arn)
+    if record is None:
+        return
+    now = utcnow()
+    if completed:
+        record.update(status="ROLLBACK_SUCCESSFUL" if is_rollback else "SUCCESSFUL", finishedAt=now)
+        record["targetServiceRevision"]["runningTaskCount"] = deployment["desiredCount"]
+    elif rollback is not None:
+        _deployment_records[rollback["id"]] = (arn, True)
+        revision = next((r["targetServiceRevision"]["arn"] for r in _service_deployments.values()
+                         if r["serviceArn"] == record["serviceArn"]
+                         and r["targetServiceRevision"]["arn"] in
+                         [s["arn"] for s in record["sourceServiceRevisions"]]), None)
+        record.update(status="ROLLBACK_IN_PROGRESS", statusReason=reason,
+                      rollback={"reason": reason, "startedAt": now, "serviceRevisionArn": revision})
+    else:
+        record.update(status="STOPPED", statusReason=reason, finishedAt=now)
+    record["updatedAt"] = now
+
+
+def _page(items, max_results, token):
+    start = int(token or 0)
+    size = max(1, min(int(max_results or 20), 100))
+    page = items[start:start + size]
+    more = start + size < len(items)
+    return page, (str(start + size) if more else None)
+
+
+def _list_service_deployments(self):
+    cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+    name = self._get_param("service").split("/")[-1]
+    statuses = self._get_param("status") or []
+    records = [r for r in _service_deployments.values()
+               if r["clusterArn"] == cluster.arn and r["serviceArn"].split("/")[-1] == name
+               and (not statuses or r["status"] in statuses)]
+    page, token = _page(records, self._get_param("maxResults"), self._get_param("nextToken"))
+    briefs = [{key: r[key] for key in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt",
+                                       "createdAt", "finishedAt", "status", "statusReason") if key in r}
+              | {"targetServiceRevisionArn": r["targetServiceRevision"]["arn"]} for r in page]
+    result = {"serviceDeployments": briefs}
+    if token:
+        result["nextToken"] = token
+    return ActionResult(result)
+
+
+def _describe_by_arn(store, arns, key):
+    found = [store[arn] for arn in arns if arn in store]
+    failures = [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in store]
+    return ActionResult({key: found, "failures": failures})
+
+
+def _describe_service_deployments(self):
+    return _describe_by_arn(_service_deployments, self._get_param("serviceDeploymentArns") or [],
+                            "serviceDeployments")
+
+
+def _describe_service_revisions(self):
+    return _describe_by_arn(_service_revisions, self._get_param("serviceRevisionArns") or [],
+                            "serviceRevisions")
+
+
+ecs_responses.EC2ContainerServiceResponse.list_service_deployments = _list_service_deployments
+ecs_responses.EC2ContainerServiceResponse.describe_service_deployments = _describe_service_deployments
+ecs_responses.EC2ContainerServiceResponse.describe_service_revisions = _describe_service_revisions
 
 ECS.run_task = _run_task
 ECS.describe_tasks = _describe_tasks

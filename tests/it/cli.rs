@@ -339,6 +339,32 @@ fn a_plan_saved_by_another_version_is_refused_by_its_version() {
 }
 
 #[test]
+fn commands_that_write_a_state_file_refuse_other_outputs_and_change_nothing() {
+    let state = StateDir::examples();
+    let before = std::fs::read_to_string(state.file("production")).unwrap();
+    for args in [
+        &["image", "set", "--env", "production", "--tag", "v2"][..],
+        &["promote", "--from", "staging", "--to", "production"],
+        &["import", "--env", "production", "--force"],
+    ] {
+        let mut all = state_args(&state, args);
+        all.extend(["--output", "json"]);
+        let output = super::support::reconcile(None, None, &all);
+        assert_eq!(output.status.code(), Some(1), "reconcile {args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("in text only"),
+            "reconcile {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "reconcile {args:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(state.file("production")).unwrap(),
+        before
+    );
+}
+
+#[test]
 fn usage_errors_exit_1_never_2_and_help_exits_0() {
     for args in [
         &["plan", "--bogus"][..],

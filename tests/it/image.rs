@@ -5,27 +5,9 @@
 use reconcile::aws::Aws;
 
 use super::support::{
-    Emulator, StateDir, apply, plan_and_apply, plan_of, reconcile, running_image, stderr, stdout,
+    Emulator, StateDir, apply, digest_of, plan_and_apply, plan_of, reconcile, running_image,
+    stderr, stdout,
 };
-
-/// The digest a tag names in the emulator's ECR.
-async fn digest_of(aws: &Aws, repository: &str, tag: &str) -> String {
-    aws.ecr
-        .describe_images()
-        .repository_name(repository)
-        .image_ids(
-            aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_tag(tag)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .image_details()[0]
-        .image_digest()
-        .unwrap()
-        .to_string()
-}
 
 /// The manifest ECR holds for an image, as pushed.
 async fn manifest_of(

@@ -7,7 +7,7 @@ use reconcile::aws::apply::StepStatus;
 use reconcile::plan::{Action, ResourceKind};
 
 use super::emulator::{Fixture, changed};
-use super::support::{apply, plan_of, reconcile, stdout};
+use super::support::{apply, plan_of, reconcile, stderr, stdout};
 
 impl Fixture {
     fn run_in(&self, args: &[&str]) -> std::process::Output {
@@ -289,5 +289,128 @@ async fn a_revert_reuses_the_earlier_revision_runs_no_migration_and_plan_rev_sho
     assert_eq!(
         fixture.running().await,
         ["kaapi-task:1", "kaapi-celery-task:1"]
+    );
+}
+
+/// `history` after three deploys and a revert: four entries per service, newest first, each with
+/// its revision, image tags and digest, the commit it was registered from and how it ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_three_deploys_and_a_revert_with_tags_digests_commits_and_outcomes() {
+    let emulator = super::support::Emulator::start();
+    let seed = emulator.seed(
+        &["v1.8.0"],
+        &["v1.8.0-main.3", "v1.9.0-main.1", "v1.10.0-main.2"],
+    );
+    let state = super::support::StateDir::examples();
+    std::fs::remove_file(state.file("production")).unwrap();
+    let dir = state.path();
+    let git = |args: &[&str]| super::support::git(dir, args);
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--env", "staging", "--state", dir.to_str().unwrap()]);
+        reconcile(Some(&emulator), Some(&seed), &all)
+    };
+    let deploy = |message: &str| {
+        git(&["commit", "-qam", message]);
+        let applied = cli(&["apply", "--yes"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+        // Reconcile records the commit in its short form (12 digits).
+        git(&["rev-parse", "--short=12", "HEAD"])
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    let first = deploy("staging");
+    state.edit("staging", "tag: v1.8.0-main.3", "tag: v1.9.0-main.1");
+    let second = deploy("v1.9.0-main.1");
+    state.edit("staging", "tag: v1.9.0-main.1", "tag: v1.10.0-main.2");
+    let third = deploy("v1.10.0-main.2");
+    git(&["revert", "--no-edit", "HEAD"]);
+    let applied = cli(&["apply", "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+
+    let aws = reconcile::aws::Aws::from_config(&emulator.sdk_config());
+    let digest = |tag: &'static str| super::support::digest_of(&aws, "kaapi-staging-repo", tag);
+    let history = cli(&["history", "--service", "api", "--output", "json"]);
+    assert_eq!(history.status.code(), Some(0), "{}", stderr(&history));
+    let entries: serde_json::Value = serde_json::from_str(&stdout(&history)).unwrap();
+    let rows: Vec<(String, String, String, String, String)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["revision"].as_str().unwrap().to_string(),
+                e["tags"][0].as_str().unwrap_or_default().to_string(),
+                e["digest"].as_str().unwrap_or_default().to_string(),
+                e["commit"].as_str().unwrap_or_default().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let row = |revision: &str, tag: &str, digest: String, commit: &str| {
+        (
+            revision.to_string(),
+            tag.to_string(),
+            digest,
+            commit.to_string(),
+            "SUCCESSFUL".to_string(),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            // The revert reuses revision 2, registered from the second commit.
+            row(
+                "kaapi-staging-task:2",
+                "v1.9.0-main.1",
+                digest("v1.9.0-main.1").await,
+                &second
+            ),
+            row(
+                "kaapi-staging-task:3",
+                "v1.10.0-main.2",
+                digest("v1.10.0-main.2").await,
+                &third
+            ),
+            row(
+                "kaapi-staging-task:2",
+                "v1.9.0-main.1",
+                digest("v1.9.0-main.1").await,
+                &second
+            ),
+            row(
+                "kaapi-staging-task:1",
+                "v1.8.0-main.3",
+                digest("v1.8.0-main.3").await,
+                &first
+            ),
+        ]
+    );
+    // The text a person reads: one line per deployment, the outcome last.
+    let text = cli(&["history"]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let text = stdout(&text);
+    assert!(text.starts_with("kaapi-staging-service\n"), "{text}");
+    let third_digest = digest("v1.10.0-main.2").await;
+    assert!(
+        text.contains(&format!(
+            "  kaapi-staging-task:3  v1.10.0-main.2  {}  commit {}  completed in ",
+            &third_digest[.."sha256:".len() + 12],
+            third
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().count(),
+        5,
+        "one service, four deployments: {text}"
+    );
+    // An unknown service is refused by name.
+    let unknown = cli(&["history", "--service", "web"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("has no service web"),
+        "{}",
+        stderr(&unknown)
     );
 }

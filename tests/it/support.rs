@@ -484,3 +484,22 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
+
+/// The digest a tag names in the emulator's ECR.
+pub async fn digest_of(aws: &reconcile::aws::Aws, repository: &str, tag: &str) -> String {
+    aws.ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag(tag)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .image_details()[0]
+        .image_digest()
+        .unwrap()
+        .to_string()
+}

@@ -8,6 +8,7 @@
 pub mod diagnostic;
 pub mod drift;
 pub mod fingerprint;
+pub mod history;
 pub mod import;
 pub mod model;
 pub mod normalize;

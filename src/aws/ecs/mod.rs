@@ -3,6 +3,7 @@
 //! (`rollout`).
 
 pub mod convert;
+pub mod history;
 pub mod migration;
 pub mod read;
 pub mod revision;

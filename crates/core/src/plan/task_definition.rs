@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::normalize;
 use crate::state::DesiredState;
-use crate::state::desired::{DesiredLogs, DesiredService};
+use crate::state::desired::{COMMIT_TAG, DesiredLogs, DesiredService};
 use crate::state::template::Template;
 
 /// Backing-service outputs known now, as `(key, output)` to value. Outputs of a service that does
@@ -460,7 +460,18 @@ pub(super) fn task_definition_change(
             record: None,
             operation: Operation::RegisterTaskDefinition {
                 definition,
-                tags: state.tags.clone(),
+                // The commit the revision comes from, for `history` (tags are not content).
+                tags: state
+                    .tags
+                    .clone()
+                    .into_iter()
+                    .chain(
+                        state
+                            .commit
+                            .clone()
+                            .map(|commit| (COMMIT_TAG.to_string(), commit)),
+                    )
+                    .collect(),
                 known_after_apply: known_after_apply(state, service, known),
             },
         },
