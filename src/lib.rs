@@ -7,9 +7,10 @@
 
 pub use reconcile_core::{
     diagnostic, drift, history, import, model, normalize, plan, promote, render, rollout, saved,
-    state,
+    state, sync,
 };
 
 pub mod aws;
 pub mod cli;
 pub mod engine;
+pub mod operate;

@@ -41,6 +41,11 @@ impl Default for Fence {
 }
 
 impl Fence {
+    /// Whether `other` is this same fence (a clone of it).
+    pub fn same(&self, other: &Fence) -> bool {
+        Arc::ptr_eq(&self.state, &other.state)
+    }
+
     fn set(&self, state: State) {
         if let Ok(mut current) = self.state.lock() {
             // Closed stays closed: a renewal that lands after a stop reopens nothing.

@@ -128,6 +128,12 @@ async fn create_table(aws: &Aws, table: &str) -> Result<(), AwsError> {
     })
 }
 
+/// An environment's lock: the table (`RECONCILE_LOCK_TABLE`, default `reconcile-locks`) and key.
+pub fn key_of(desired: &crate::state::DesiredState) -> (String, String) {
+    let table = std::env::var("RECONCILE_LOCK_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_string());
+    (table, format!("{}/{}", desired.region, desired.environment))
+}
+
 /// Takes the lock `key` (`REGION/ENVIRONMENT`) for `lease`, creating the table if needed, and opens
 /// the fence of `aws` for writes while the lease is confirmed.
 pub async fn acquire(

@@ -54,6 +54,8 @@ pub struct Aws {
     pub mq: aws_sdk_mq::Client,
     /// The apply lock's table.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The configuration the clients were built from (for more clients of the same region).
+    pub config: SdkConfig,
     pub calls: CallLog,
     /// Lets writes through only while the apply's lease is confirmed and it is not stopping.
     pub fence: fence::Fence,
@@ -108,6 +110,7 @@ impl Aws {
             elasticache: client!(aws_sdk_elasticache),
             mq: client!(aws_sdk_mq),
             dynamodb: client!(aws_sdk_dynamodb),
+            config: config.clone(),
             calls,
             fence,
             stop: stop::Stop::default(),
@@ -182,6 +185,8 @@ pub struct CallLog {
 #[derive(Debug, Default)]
 struct CallLogInner {
     operations: Mutex<Vec<String>>,
+    /// The operations that ended in an error (after the SDK's retries), in order.
+    errors: Mutex<Vec<String>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -191,6 +196,15 @@ impl CallLog {
     pub fn operations(&self) -> Vec<String> {
         self.inner
             .operations
+            .lock()
+            .map(|ops| ops.clone())
+            .unwrap_or_default()
+    }
+
+    /// The operations that failed so far, in order.
+    pub fn errors(&self) -> Vec<String> {
+        self.inner
+            .errors
             .lock()
             .map(|ops| ops.clone())
             .unwrap_or_default()
@@ -213,6 +227,9 @@ impl CallLog {
     /// Forgets what was recorded.
     pub fn reset(&self) {
         if let Ok(mut ops) = self.inner.operations.lock() {
+            ops.clear();
+        }
+        if let Ok(mut ops) = self.inner.errors.lock() {
             ops.clear();
         }
         self.inner.max_in_flight.store(0, Ordering::SeqCst);
@@ -253,11 +270,20 @@ impl Intercept for CallLog {
 
     fn read_after_execution(
         &self,
-        _context: &FinalizerInterceptorContextRef<'_>,
+        context: &FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if matches!(context.output_or_error(), Some(Err(_)))
+            && let Ok(mut errors) = self.inner.errors.lock()
+        {
+            errors.push(
+                cfg.load::<Metadata>()
+                    .map(|meta| format!("{}.{}", meta.service(), meta.name()))
+                    .unwrap_or_else(|| "unknown".into()),
+            );
+        }
         Ok(())
     }
 }

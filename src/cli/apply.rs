@@ -78,7 +78,7 @@ pub(super) async fn locked(
         }
         .into());
     }
-    let (table, key) = lock_of(desired);
+    let (table, key) = crate::aws::lock::key_of(desired);
     let lock =
         crate::aws::lock::acquire(&aws, &table, &key, &desired.environment, options.lock_lease)
             .await?;
@@ -314,11 +314,4 @@ fn confirm(environment: &str) -> anyhow::Result<()> {
         bail!("apply cancelled; nothing was changed");
     }
     Ok(())
-}
-
-/// The apply lock's table (`RECONCILE_LOCK_TABLE`, default `reconcile-locks`) and key.
-pub(super) fn lock_of(desired: &DesiredState) -> (String, String) {
-    let table = std::env::var("RECONCILE_LOCK_TABLE")
-        .unwrap_or_else(|_| crate::aws::lock::DEFAULT_TABLE.to_string());
-    (table, format!("{}/{}", desired.region, desired.environment))
 }

@@ -152,6 +152,57 @@ A rollback: git revert the commit that moved the image, then plan and apply (the
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Keep every environment of a git repository at its git state, continuously: each interval,
+    /// fetch, plan each environment of the state folder and, by its `sync:` policy, apply (under
+    /// its lock, like CI). Serves /healthz, /metrics (Prometheus) and /status (JSON). Runs until
+    /// SIGTERM or SIGINT (the apply in flight ends after its AWS call; exit 0).
+    #[command(
+        after_help = "Example: reconcile operate --repo https://x-access-token:${GITHUB_TOKEN}@github.com/org/app.git --every 1m --listen 0.0.0.0:9090
+
+Policy per environment, in its state file: sync: { auto, self_heal, branch, tags, windows }."
+    )]
+    Operate {
+        /// The repository: a URL git can fetch (`${NAME}` is replaced by that environment
+        /// variable, for a token, and never printed) or a local path.
+        #[arg(long)]
+        repo: String,
+        /// The branch whose newest commit is every environment's state (an environment's
+        /// `sync.branch` overrides it).
+        #[arg(long, default_value = "main")]
+        branch: String,
+        /// How often each environment is planned, for example `1m`.
+        #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+        every: std::time::Duration,
+        /// Serve /healthz, /metrics and /status on this address, for example `127.0.0.1:9090`.
+        #[arg(long, value_name = "ADDRESS")]
+        listen: Option<std::net::SocketAddr>,
+        /// The state folder inside the repository.
+        #[arg(long = "state-path", default_value = "state")]
+        state_path: String,
+        /// Where the operator keeps its clone. Default: a folder under the system's temporary
+        /// folder named after the repository.
+        #[arg(long, value_name = "DIR")]
+        workdir: Option<PathBuf>,
+        /// How many environments are reconciled at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// How long an apply's lock lasts without renewal.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        lock_lease: std::time::Duration,
+        /// How long an apply follows each deployment.
+        #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+        /// Post notifications (apply, failure, drift) to this webhook as Slack-compatible JSON.
+        #[arg(long, value_name = "URL", env = "RECONCILE_WEBHOOK_URL")]
+        webhook: Option<String>,
+        /// Set a commit status `reconcile/ENV` on each applied commit of this GitHub repository
+        /// (`OWNER/NAME`), with the token in GITHUB_TOKEN.
+        #[arg(long, value_name = "OWNER/NAME")]
+        github_repository: Option<String>,
+        /// The GitHub API (GitHub Enterprise: https://HOST/api/v3).
+        #[arg(long, default_value = "https://api.github.com", value_name = "URL")]
+        github_api: String,
+    },
     /// Remove an environment's apply lock, whoever holds it (after an apply died and you do not
     /// want to wait for its lease to run out).
     ForceUnlock {

@@ -40,7 +40,15 @@ pub fn main() -> ExitCode {
     if cli.no_color {
         anstream::ColorChoice::Never.write_global();
     }
-    init_logging(cli.log_format);
+    // The operator reports in its logs: its events at info by default.
+    init_logging(
+        cli.log_format,
+        if matches!(cli.command, Command::Operate { .. }) {
+            "warn,reconcile=info"
+        } else {
+            "warn"
+        },
+    );
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -57,9 +65,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -166,9 +174,55 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             write!(stdout, "{text}")?;
             Ok(EXIT_OK)
         }
+        Command::Operate {
+            repo,
+            branch,
+            every,
+            listen,
+            state_path,
+            workdir,
+            concurrency,
+            lock_lease,
+            timeout,
+            webhook,
+            github_repository,
+            github_api,
+        } => {
+            output::text_only(
+                cli.output,
+                "operate reports in its logs (--log-format json) and on /status",
+            )?;
+            let github = match github_repository {
+                None => None,
+                Some(repository) => Some((
+                    repository.clone(),
+                    github_api.clone(),
+                    std::env::var("GITHUB_TOKEN").context(
+                        "--github-repository needs a token in GITHUB_TOKEN (contents: read, statuses: write)",
+                    )?,
+                )),
+            };
+            let workdir = workdir.clone().unwrap_or_else(|| {
+                let digest = reconcile_core::fingerprint::fingerprint(repo);
+                std::env::temp_dir().join(format!("reconcile-operate-{}", &digest[..16]))
+            });
+            runtime()?.block_on(crate::operate::run(crate::operate::Options {
+                repo: repo.clone(),
+                branch: branch.clone(),
+                every: *every,
+                listen: *listen,
+                state_path: state_path.clone(),
+                workdir,
+                concurrency: *concurrency,
+                lock_lease: *lock_lease,
+                rollout_timeout: *timeout,
+                webhook: webhook.clone(),
+                github,
+            }))
+        }
         Command::ForceUnlock { env } => {
             let desired = load(&cli.state, env.as_deref())?;
-            let (table, key) = apply::lock_of(&desired);
+            let (table, key) = crate::aws::lock::key_of(&desired);
             let removed = runtime()?.block_on(async {
                 let aws = Aws::connect(&desired.region).await;
                 crate::aws::lock::force_unlock(&aws, &table, &key).await

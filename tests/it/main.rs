@@ -10,6 +10,7 @@ mod gitops;
 mod image;
 mod layering;
 mod malformed;
+mod operator;
 mod pipeline;
 mod recorded;
 mod release;

@@ -56,7 +56,7 @@ fn the_base_file_is_valid() {
 fn unknown_top_level_key_suggests_the_closest() {
     check(
         &[("prefix: kaapi", "prefx: kaapi")],
-        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, backing, services, migrations",
+        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, backing, services, migrations, sync",
     );
 }
 
@@ -858,5 +858,16 @@ fn task_and_service_settings_beyond_what_aws_accepts_are_named_with_the_limit() 
             "error: state/staging.yaml:21:33: services.api.capacity_provider_strategy: every weight is 0, so no task beyond the base can be placed",
             "error: state/staging.yaml:22:36: services.api.deployment.alarms.names: no alarm names",
         ],
+    );
+}
+
+#[test]
+fn a_sync_window_that_does_not_parse_is_named_at_its_line() {
+    check(
+        &[(
+            "services:\n",
+            "sync:\n  windows:\n    - kind: deny\n      schedule: \"every friday\"\n      duration: forever\n      timezone: Mars/Olympus\nservices:\n",
+        )],
+        "error: state/staging.yaml:15:17: sync.windows.0.schedule: `every friday` is not a cron schedule: Invalid pattern: Pattern must have between 5 and 7 fields.\n  help: write `MINUTE HOUR DAY MONTH WEEKDAY`, for example `0 16 * * FRI`\nerror: state/staging.yaml:16:17: sync.windows.0.duration: `forever` is not a duration\n  help: write it like `2h`, `30m` or `64h`\nerror: state/staging.yaml:17:17: sync.windows.0.timezone: `Mars/Olympus` is not an IANA time zone\n  help: write it like `Asia/Kolkata`, `Europe/Berlin` or `UTC`\n3 errors in state files",
     );
 }

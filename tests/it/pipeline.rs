@@ -11,8 +11,8 @@ use std::process::{Command, Output};
 use reconcile::aws::Aws;
 
 use super::support::{
-    Emulator, Seed, StateDir, git, plan_and_apply, root, running_image, stderr, stdout,
-    with_aws_env,
+    Emulator, Seed, StateDir, bare_repository, git, plan_and_apply, root, running_image, stderr,
+    stdout, with_aws_env,
 };
 
 const BOT: &str = "reconcile-release[bot]";
@@ -28,17 +28,9 @@ impl Repository {
     /// then `commits` more changes to the code, pushed.
     fn new(commits: usize) -> Repository {
         let dir = tempfile::tempdir().unwrap();
-        let origin = dir.path().join("origin.git");
-        std::fs::create_dir(&origin).unwrap();
-        git(&origin, &["init", "--quiet", "--bare"]);
-        git(dir.path(), &["clone", "--quiet", "origin.git", "dev"]);
-        let dev = dir.path().join("dev");
-        for dir in ["backend", "state", ".github"] {
+        let dev = bare_repository(dir.path(), |_, text| text);
+        for dir in ["backend", ".github"] {
             std::fs::create_dir_all(dev.join(dir)).unwrap();
-        }
-        let state = StateDir::examples();
-        for name in ["staging.yaml", "production.yaml"] {
-            std::fs::copy(state.path().join(name), dev.join("state").join(name)).unwrap();
         }
         std::fs::copy(
             root().join("examples/github/release.sh"),

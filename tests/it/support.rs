@@ -35,7 +35,7 @@ fn ensure_installed() {
     lock.unlock().unwrap();
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -502,4 +502,26 @@ pub async fn digest_of(aws: &reconcile::aws::Aws, repository: &str, tag: &str) -
         .image_digest()
         .unwrap()
         .to_string()
+}
+
+/// A remote and a developer's clone in `dir`: `origin.git` (bare, standing in for GitHub) and
+/// `dev`, whose `state/` holds the example state files, each passed through `edit`. Nothing is
+/// committed yet. The clone's path.
+pub fn bare_repository(dir: &Path, edit: impl Fn(&str, String) -> String) -> PathBuf {
+    let origin = dir.join("origin.git");
+    std::fs::create_dir(&origin).unwrap();
+    git(&origin, &["init", "--quiet", "--bare"]);
+    git(dir, &["clone", "--quiet", "origin.git", "dev"]);
+    let dev = dir.join("dev");
+    std::fs::create_dir_all(dev.join("state")).unwrap();
+    for environment in ["staging", "production"] {
+        let text =
+            std::fs::read_to_string(root().join(format!("state/{environment}.yaml"))).unwrap();
+        std::fs::write(
+            dev.join(format!("state/{environment}.yaml")),
+            edit(environment, text),
+        )
+        .unwrap();
+    }
+    dev
 }

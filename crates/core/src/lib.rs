@@ -18,3 +18,4 @@ pub mod render;
 pub mod rollout;
 pub mod saved;
 pub mod state;
+pub mod sync;

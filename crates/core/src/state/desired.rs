@@ -45,6 +45,8 @@ pub struct DesiredState {
     /// The git commit the state file comes from, when known (recorded on what apply changes).
     #[serde(skip)]
     pub commit: Option<String>,
+    /// How `reconcile operate` keeps the environment in sync.
+    pub sync: crate::sync::SyncPolicy,
 }
 
 /// A migration with its defaults applied.

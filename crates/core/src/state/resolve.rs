@@ -50,6 +50,7 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
         },
         cluster,
         tags,
+        sync: crate::sync::SyncPolicy::of(state),
         backing: state
             .backing
             .iter()

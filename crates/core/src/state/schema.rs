@@ -66,6 +66,61 @@ pub struct StateFile {
     /// for example database migrations. A migration that fails stops the apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub migrations: Vec<MigrationSpec>,
+    /// How `reconcile operate` keeps this environment at its git state. Without it: new commits
+    /// are applied by themselves, except in an environment named `production`; drift is reported,
+    /// not undone; applies may happen at any time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncSpec>,
+}
+
+/// The operator's policy for one environment. Data stores are never deleted or replaced by the
+/// operator, whatever it says.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSpec {
+    /// Apply a new commit by itself. Default: true, except for an environment named `production`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<bool>,
+    /// Undo drift (a change made behind git's back) without waiting for a new commit.
+    /// Default: false (drift is reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_heal: Option<bool>,
+    /// The branch whose newest commit is this environment's state. Default: the operator's
+    /// `--branch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Only a commit that a tag matching this glob points at is applied, for example `v*` for
+    /// production: the environment follows the newest such commit on the branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// When applies may happen: deny windows block them, and when any allow window is given,
+    /// applies happen only inside one. Reporting never stops.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<SyncWindowSpec>,
+}
+
+/// A recurring window, opened by a cron schedule and lasting `duration`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncWindowSpec {
+    /// `allow` or `deny`.
+    pub kind: WindowKind,
+    /// When the window opens: a cron schedule `MINUTE HOUR DAY MONTH WEEKDAY`, for example
+    /// `0 16 * * FRI` (Friday 16:00).
+    pub schedule: String,
+    /// How long it stays open, for example `64h` (Friday 16:00 to Monday 08:00).
+    pub duration: String,
+    /// The IANA time zone of the schedule, for example `Asia/Kolkata`. Default: `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+/// Whether a window allows or denies applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    Allow,
+    Deny,
 }
 
 /// A one-off task run from a service's new task definition with one container's command replaced.

@@ -78,6 +78,7 @@ pub fn check(state: &StateFile, file_stem: &str) -> Vec<Finding> {
         ));
     }
     check_image(state, &mut out);
+    check_sync(state, &mut out);
     if let Some(cluster) = &state.cluster
         && !is_ecs_name(cluster)
     {
@@ -164,6 +165,31 @@ pub fn check(state: &StateFile, file_stem: &str) -> Vec<Finding> {
         check_service(state, service, &path, &mut conflicts, &mut out);
     }
     out
+}
+
+/// The `sync:` section: non-empty branch and tag glob, windows that parse.
+fn check_sync(state: &StateFile, out: &mut Vec<Finding>) {
+    let Some(sync) = &state.sync else {
+        return;
+    };
+    for (field, value) in [("branch", &sync.branch), ("tags", &sync.tags)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            out.push(finding(
+                format!("sync.{field}"),
+                format!("`sync.{field}` is empty"),
+                "leave it out, or write a branch name / a tag glob such as `v*`",
+            ));
+        }
+    }
+    for (index, window) in sync.windows.iter().enumerate() {
+        for (field, message, help) in crate::sync::check_window(window) {
+            out.push(finding(
+                format!("sync.windows.{index}.{field}"),
+                message,
+                help,
+            ));
+        }
+    }
 }
 
 fn check_image(state: &StateFile, out: &mut Vec<Finding>) {
