@@ -2,6 +2,8 @@
 //! fixed latency to every call. Prints API calls, wall time and peak memory.
 //!
 //! cargo bench --bench plan -- [--environments N] [--latency-ms MS] [--concurrency K]
+//! cargo bench --bench plan -- --fleet [--latency-ms MS]   # one operator cycle: 1, 10, 50 envs
+//! cargo bench --bench plan -- --cycles 1000      # the operator's memory over no-op cycles
 //! cargo bench --bench plan -- --validate-mb 10   # validate a file of plaintext credentials
 
 #[path = "../tests/it/support.rs"]
@@ -23,6 +25,10 @@ struct Options {
     concurrency: usize,
     /// Instead of planning: validate a state file this many MB large, full of mistakes.
     validate_mb: Option<u64>,
+    /// The plans of one operator cycle over 1, 10 and 50 environments, shared reads or not.
+    fleet: bool,
+    /// Run `reconcile operate` over one environment for this many no-op cycles, sampling memory.
+    cycles: Option<u64>,
 }
 
 fn options() -> Options {
@@ -31,6 +37,8 @@ fn options() -> Options {
         latency: Duration::ZERO,
         concurrency: 8,
         validate_mb: None,
+        fleet: false,
+        cycles: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut index = 0;
@@ -45,6 +53,11 @@ fn options() -> Options {
                 options.concurrency = value().expect("--concurrency K").max(1) as usize
             }
             "--validate-mb" => options.validate_mb = Some(value().expect("--validate-mb MB")),
+            "--fleet" => {
+                options.fleet = true;
+                options.environments = 50;
+            }
+            "--cycles" => options.cycles = Some(value().expect("--cycles N")),
             _ => {} // cargo bench passes `--bench`
         }
         index += 1;
@@ -87,16 +100,21 @@ async fn latency_proxy(upstream: String, latency: Duration) -> String {
     address
 }
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A `/proc/PID/status` figure in KiB (`VmHWM`: peak resident memory, `VmRSS`: resident now).
+fn status_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|line| line.starts_with("VmHWM:"))
+                .find(|line| line.starts_with(field))
                 .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    status_kib("self", "VmHWM:")
 }
 
 fn reset_peak_rss() {
@@ -181,6 +199,10 @@ async fn main() {
         validate_large(megabytes);
         return;
     }
+    if let Some(cycles) = options.cycles {
+        operator_memory(cycles).await;
+        return;
+    }
     let emulator = support::Emulator::start();
     let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
     let dir = tempfile::tempdir().unwrap();
@@ -225,6 +247,10 @@ async fn main() {
         "latency added per call: {} ms; plans checked to have no changes",
         options.latency.as_millis()
     );
+    if options.fleet {
+        fleet(&aws, &states, options.concurrency).await;
+        return;
+    }
     println!(
         "{:<28} {:>10} {:>14} {:>12} {:>14}",
         "run", "API calls", "calls per env", "wall (s)", "peak RSS (MiB)"
@@ -249,4 +275,112 @@ async fn main() {
             peak_rss_kib() as f64 / 1024.0
         );
     }
+}
+
+/// One operator cycle's plans over the first 1, 10 and 50 environments, `concurrency` at a
+/// time: each plan reading everything itself, and the environments sharing the region-wide
+/// reads as `reconcile operate` does.
+async fn fleet(aws: &Aws, states: &[DesiredState], concurrency: usize) {
+    println!(
+        "{:<14} {:<24} {:>10} {:>14} {:>10}",
+        "environments", "reads", "API calls", "calls per env", "wall (s)"
+    );
+    for count in [1, 10, 50].into_iter().filter(|n| *n <= states.len()) {
+        for shared in [false, true] {
+            let mut cycle = aws.clone();
+            cycle.calls.reset();
+            cycle.shared = shared.then(std::sync::Arc::default);
+            let wall = plan_all(&cycle, &states[..count], concurrency).await;
+            let calls = cycle.calls.count();
+            println!(
+                "{:<14} {:<24} {:>10} {:>14.1} {:>10.3}",
+                count,
+                if shared {
+                    "shared region-wide"
+                } else {
+                    "each its own"
+                },
+                calls,
+                calls as f64 / count as f64,
+                wall.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// `reconcile operate` over a repository of one applied environment (staging), every 100 ms,
+/// for `cycles` no-op cycles: its resident memory at 10 %, 50 % and 100 % of them.
+async fn operator_memory(cycles: u64) {
+    let emulator = support::Emulator::start();
+    let seed = emulator.seed(&["v1.8.0"], &["v1.8.0-main.3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let dev = support::bare_repository(dir.path(), |_, text| text);
+    std::fs::remove_file(dev.join("state/production.yaml")).unwrap();
+    support::git(&dev, &["add", "."]);
+    support::git(&dev, &["commit", "--quiet", "-m", "staging"]);
+    support::git(&dev, &["push", "--quiet", "origin", "main"]);
+    let direct = Aws::from_config(&emulator.sdk_config());
+    let desired =
+        reconcile::state::load_file(&dev.join("state/staging.yaml"), &seed.lookup()).unwrap();
+    assert!(support::plan_and_apply(&direct, &desired).await.succeeded());
+    let port = support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let origin = dir.path().join("origin.git");
+    let workdir = dir.path().join("operator");
+    let mut child = support::reconcile_command(
+        Some(&emulator.endpoint()),
+        Some(&seed),
+        &[
+            "operate",
+            "--repo",
+            origin.to_str().unwrap(),
+            "--every",
+            "100ms",
+            "--listen",
+            &listen,
+            "--workdir",
+            workdir.to_str().unwrap(),
+        ],
+    )
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let metric = |name: &'static str| {
+        let url = format!("http://{listen}/metrics");
+        async move {
+            let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+            text.lines()
+                .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
+                .rsplit(' ')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        }
+    };
+    let started = Instant::now();
+    println!(
+        "{:>8} {:>12} {:>10} {:>12}",
+        "cycles", "RSS (MiB)", "wall (s)", "in sync"
+    );
+    for mark in [cycles / 10, cycles / 2, cycles] {
+        loop {
+            let done = metric("reconcile_cycles_total").await.unwrap_or(0.0) as u64;
+            if done >= mark {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let in_sync = metric("reconcile_syncs_total{environment=\"staging\",result=\"in_sync\"}")
+            .await
+            .unwrap_or(0.0);
+        println!(
+            "{:>8} {:>12.1} {:>10.1} {:>12}",
+            mark,
+            status_kib(&child.id().to_string(), "VmRSS:") as f64 / 1024.0,
+            started.elapsed().as_secs_f64(),
+            in_sync
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -56,6 +56,9 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The configuration the clients were built from (for more clients of the same region).
     pub config: SdkConfig,
+    /// Region-wide reads shared with other environments' plans of the same cycle
+    /// (`reconcile operate`); `None`: every read is this client's own.
+    pub shared: Option<Arc<SharedReads>>,
     pub calls: CallLog,
     /// Lets writes through only while the apply's lease is confirmed and it is not stopping.
     pub fence: fence::Fence,
@@ -111,6 +114,7 @@ impl Aws {
             mq: client!(aws_sdk_mq),
             dynamodb: client!(aws_sdk_dynamodb),
             config: config.clone(),
+            shared: None,
             calls,
             fence,
             stop: stop::Stop::default(),
@@ -173,6 +177,32 @@ impl Backoff {
         }
         self.next = (self.next * 2).min(Self::MOST);
         Ok(())
+    }
+}
+
+/// Region-wide reads that the plans of one operator cycle share when their environments share
+/// an account and region: each is made once, by the first plan that needs it (the others wait
+/// for it); a failed read is not kept, so the next plan tries again. Never used for the reads an
+/// apply makes after it writes.
+#[derive(Debug, Default)]
+pub struct SharedReads {
+    pub account: tokio::sync::OnceCell<String>,
+    pub rds: tokio::sync::OnceCell<Vec<aws_sdk_rds::types::DbInstance>>,
+    pub elasticache: tokio::sync::OnceCell<Vec<aws_sdk_elasticache::types::ReplicationGroup>>,
+    pub mq: tokio::sync::OnceCell<Vec<aws_sdk_mq::types::BrokerSummary>>,
+}
+
+impl SharedReads {
+    /// `read`, made once per cycle in `cell` when `aws` shares the cycle's reads, else made now.
+    pub async fn once<T: Clone, F: Future<Output = Result<T, AwsError>>>(
+        aws: &Aws,
+        cell: fn(&SharedReads) -> &tokio::sync::OnceCell<T>,
+        read: impl FnOnce() -> F,
+    ) -> Result<T, AwsError> {
+        match &aws.shared {
+            Some(shared) => cell(shared).get_or_try_init(read).await.cloned(),
+            None => read().await,
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::aws::apply::{StepStatus, unallowed_replacements};
 use crate::aws::fence::Fence;
 use crate::aws::lock::{self, LockError, Release};
 use crate::aws::stop::Stop;
-use crate::aws::{Aws, sts};
+use crate::aws::{Aws, SharedReads, sts};
 use crate::drift::{Kind, classify};
 use crate::state::DesiredState;
 use crate::state::desired::COMMIT_TAG;
@@ -252,11 +252,15 @@ async fn cycle(context: &Context, memory: &mut HashMap<String, Memory>) {
                 .then(|| (environment.clone(), entry.failed.clone(), entry.drift_told))
         })
         .collect();
+    // Environments of one region share the cycle's region-wide reads.
+    let reads: CycleReads = Mutex::default();
+    let reads = &reads;
     let runs = futures::stream::iter(due.into_iter().map(|(environment, failed, told)| {
         let head = head.clone();
         async move {
             let (outcome, drift) =
-                reconcile_environment(context, &environment, &head, failed.as_deref(), told).await;
+                reconcile_environment(context, reads, &environment, &head, failed.as_deref(), told)
+                    .await;
             (environment, outcome, drift)
         }
     }))
@@ -319,15 +323,19 @@ fn short(commit: &str) -> String {
     commit[..commit.len().min(12)].to_string()
 }
 
+/// The cycle's shared reads, by region.
+type CycleReads = Mutex<HashMap<String, Arc<SharedReads>>>;
+
 /// One environment's run: its outcome, and the drift count now told.
 async fn reconcile_environment(
     context: &Context,
+    reads: &CycleReads,
     environment: &str,
     head: &str,
     failed: Option<&str>,
     drift_told: usize,
 ) -> (Outcome, usize) {
-    match reconcile(context, environment, head, failed, drift_told).await {
+    match reconcile(context, reads, environment, head, failed, drift_told).await {
         Ok(done) => done,
         Err(error) => {
             let text = format!("{error:#}");
@@ -359,6 +367,7 @@ async fn load(context: &Context, environment: &str, commit: &str) -> anyhow::Res
 
 async fn reconcile(
     context: &Context,
+    reads: &CycleReads,
     environment: &str,
     head: &str,
     failed: Option<&str>,
@@ -404,7 +413,11 @@ async fn reconcile(
         }
     };
     let wanted = short(&commit);
-    let aws = context.aws(&desired.region).await;
+    let mut aws = context.aws(&desired.region).await;
+    aws.shared = reads
+        .lock()
+        .ok()
+        .map(|mut reads| reads.entry(desired.region.clone()).or_default().clone());
     let planned = crate::engine::plan_environment(&aws, &desired).await;
     context.shared.count_calls(&aws.calls);
     let (plan, live) = match planned {

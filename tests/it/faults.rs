@@ -508,6 +508,66 @@ async fn a_no_op_plan_reads_in_two_concurrent_waves() {
     assert!(aws.calls.max_concurrency() >= 7);
 }
 
+/// What the operator's cycle does: environments of one account and region share the region-wide
+/// reads (the account, the RDS, ElastiCache and MQ lists), so the calls of a cycle grow by each
+/// environment's own reads only.
+#[tokio::test(flavor = "multi_thread")]
+async fn plans_of_one_cycle_read_the_region_wide_lists_once() {
+    let (emulator, seed) = Emulator::seeded();
+    let state = StateDir::examples();
+    let direct = Aws::from_config(&emulator.sdk_config());
+    let environments: Vec<_> = ["staging", "production"]
+        .iter()
+        .map(|environment| state.load(environment, &seed))
+        .collect();
+    for desired in &environments {
+        assert!(plan_and_apply(&direct, desired).await.succeeded());
+    }
+    let count = |aws: &Aws, operation: &str| {
+        aws.calls
+            .operations()
+            .iter()
+            .filter(|op| op.ends_with(&format!(".{operation}")))
+            .count()
+    };
+    let region_wide = [
+        "GetCallerIdentity",
+        "DescribeDBInstances",
+        "DescribeReplicationGroups",
+        "ListBrokers",
+    ];
+    // Alone, each plan makes every read.
+    let alone = Aws::from_config(&emulator.sdk_config());
+    for desired in &environments {
+        assert!(!plan_of(&alone, desired).await.has_changes());
+    }
+    for operation in region_wide {
+        assert_eq!(count(&alone, operation), 2, "{operation}");
+    }
+    // In one cycle, concurrently, they share them.
+    let mut cycle = Aws::from_config(&emulator.sdk_config());
+    cycle.shared = Some(std::sync::Arc::default());
+    let plans = futures::future::join_all(
+        environments
+            .iter()
+            .map(|desired| reconcile::engine::plan_environment(&cycle, desired)),
+    )
+    .await;
+    for planned in plans {
+        assert!(!planned.unwrap().0.has_changes());
+    }
+    for operation in region_wide {
+        assert_eq!(count(&cycle, operation), 1, "{operation}");
+    }
+    assert_eq!(
+        cycle.calls.count(),
+        alone.calls.count() - region_wide.len(),
+        "{:?}",
+        cycle.calls.operations()
+    );
+    assert_eq!(count(&cycle, "DescribeServices"), 2, "per environment");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_create_service_whose_answer_is_lost_is_retried_without_harm() {
     let (emulator, seed, state, proxy) = behind_proxy(

@@ -15,12 +15,16 @@ use super::settings::{
     Field, as_bool, as_int, as_list, as_text, create_with, from_text, modifies, modify_with,
     read_all, sorted_ids,
 };
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, SharedReads};
 use crate::model::{BackingKind, LiveBacking};
 use crate::plan::{BackingModify, BackingWrite, ReplicaChange};
 
 /// Every replication group of the region (paged).
 pub(super) async fn list(aws: &Aws) -> Result<Vec<ReplicationGroup>, AwsError> {
+    SharedReads::once(aws, |shared| &shared.elasticache, || list_region(aws)).await
+}
+
+async fn list_region(aws: &Aws) -> Result<Vec<ReplicationGroup>, AwsError> {
     aws.elasticache
         .describe_replication_groups()
         .into_paginator()

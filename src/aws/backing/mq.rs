@@ -15,7 +15,7 @@ use super::settings::{
     Field, as_bool, as_list, as_text, create_with, from_bool, from_text, modify_with, read_all,
     sorted_ids,
 };
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, SharedReads};
 use crate::model::{BackingKind, LiveBacking};
 use crate::plan::{BackingModify, BackingWrite};
 
@@ -31,6 +31,10 @@ const DAYS: [(&str, DayOfWeek); 7] = [
 
 /// Every broker of the region (paged).
 pub(super) async fn list(aws: &Aws) -> Result<Vec<BrokerSummary>, AwsError> {
+    SharedReads::once(aws, |shared| &shared.mq, || list_region(aws)).await
+}
+
+async fn list_region(aws: &Aws) -> Result<Vec<BrokerSummary>, AwsError> {
     aws.mq
         .list_brokers()
         .into_paginator()
@@ -53,7 +57,8 @@ pub(super) async fn describe_id(aws: &Aws, id: &str) -> Result<DescribeBrokerOut
 
 /// One broker by name, or `None`.
 pub(super) async fn describe(aws: &Aws, name: &str) -> Result<Option<LiveBacking>, AwsError> {
-    let brokers = list(aws).await?;
+    // After a write: always a fresh list.
+    let brokers = list_region(aws).await?;
     let Some(id) = brokers
         .iter()
         .find(|broker| broker.broker_name() == Some(name))

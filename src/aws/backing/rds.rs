@@ -12,13 +12,17 @@ use super::settings::{
     Field, as_bool, as_int, as_list, as_text, create_with, from_bool, from_int, from_text,
     modify_with, read_all, sorted_ids,
 };
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, SharedReads};
 use crate::model::{BackingKind, LiveBacking};
 use crate::plan::BackingModify;
 
 /// Every DB instance of the region (paged): one read serves the managed instances and those no
 /// entry names any more.
 pub(super) async fn list(aws: &Aws) -> Result<Vec<DbInstance>, AwsError> {
+    SharedReads::once(aws, |shared| &shared.rds, || list_region(aws)).await
+}
+
+async fn list_region(aws: &Aws) -> Result<Vec<DbInstance>, AwsError> {
     aws.rds
         .describe_db_instances()
         .into_paginator()

@@ -90,7 +90,8 @@ pub struct SyncSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     /// Only a commit that a tag matching this glob points at is applied, for example `v*` for
-    /// production: the environment follows the newest such commit on the branch.
+    /// production: the branch's newest commit is planned and reported, and applied once such a
+    /// tag points at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     /// When applies may happen: deny windows block them, and when any allow window is given,
