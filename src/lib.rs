@@ -7,7 +7,7 @@
 
 pub use reconcile_core::{
     diagnostic, drift, history, import, model, normalize, plan, promote, render, rollout, saved,
-    state, sync,
+    state, status, sync,
 };
 
 pub mod aws;

@@ -131,7 +131,7 @@ async fn apply(
                     desired.environment
                 );
             }
-            let stale = saved.stale(desired, &live);
+            let stale = saved.stale(desired, &live, &fresh);
             if !stale.is_empty() {
                 bail!(
                     "refusing to apply a stale plan: since it was made,\n{}\nnothing was changed; make a new plan",

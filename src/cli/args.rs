@@ -11,10 +11,18 @@ pub const EXIT_ERROR: u8 = 1;
 /// Exit code: the plan has changes.
 pub const EXIT_CHANGES: u8 = 2;
 
+/// `--version`: the package version and the commit it was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RECONCILE_BUILD_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "reconcile",
-    version,
+    version = VERSION,
     about = "Make AWS ECS match the state files in git: validate, render, plan, apply",
     after_help = "Exit codes: 0 success or no changes, 2 changes present (plan), 1 error."
 )]
@@ -56,18 +64,31 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check state files without calling AWS (all of them, or one environment).
+    /// Check state files without calling AWS (all of them, or one environment). Exit 1 when
+    /// any finding; each names the file, line, field and fix.
+    #[command(after_help = "Examples:
+  reconcile validate                         # every state file
+  reconcile validate --env staging --output json")]
     Validate {
+        /// One environment (state file name without `.yaml`); default: every state file.
         #[arg(long)]
         env: Option<String>,
     },
     /// Print an environment's resolved state, every default and derived name filled in.
+    #[command(after_help = "Examples:
+  reconcile render --env production           # YAML
+  reconcile render --env production --output json")]
     Render {
         /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
         env: Option<String>,
     },
     /// Show what apply would change. Exit 0: nothing to do; 2: changes; 1: error.
+    #[command(after_help = "Examples:
+  reconcile plan --env staging
+  reconcile plan --env production --out plan.json   # then: reconcile apply plan.json
+  reconcile plan --env production --rev HEAD~1       # preview a rollback
+  reconcile plan --all --output markdown             # a pull-request comment")]
     Plan {
         /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
@@ -86,6 +107,12 @@ pub enum Command {
         all: bool,
     },
     /// Make AWS match the state file: shows the plan, asks, then does exactly that.
+    #[command(after_help = "Examples:
+  reconcile apply --env staging               # asks before it writes
+  reconcile apply --env staging --yes         # CI: no terminal to ask on
+  reconcile apply plan.json --yes             # exactly a saved plan, refused if stale
+
+Exit 0: applied (or nothing to do); 1: error; 130 / 143: stopped by SIGINT / SIGTERM.")]
     Apply {
         /// A plan saved by `reconcile plan --out FILE`; without it, apply plans afresh.
         #[arg(value_name = "PLAN_FILE")]
@@ -115,6 +142,10 @@ pub enum Command {
     /// Report what differs between the state files and live AWS, telling drift (changed behind
     /// git's back) from pending work (state not applied yet). Read-only; takes no lock.
     /// Exit 0: clean; 2: differences; 1: error.
+    #[command(after_help = "Examples:
+  reconcile drift --env production
+  reconcile drift --all --output json
+  reconcile drift --all --every 15m           # a long-running checker")]
     Drift {
         /// One environment (default: the only one, or all with --all).
         #[arg(long, conflicts_with = "all")]
@@ -128,8 +159,14 @@ pub enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         every: Option<std::time::Duration>,
     },
-    /// Which commit each service of an environment runs and whether its rollout finished.
+    /// What each service of an environment runs now: the revision, its image tag and digest,
+    /// the commit it was applied from, its tasks, and where its latest rollout stands and since
+    /// when. Read-only.
+    #[command(after_help = "Examples:
+  reconcile status --env production
+  reconcile status --env production --output json")]
     Status {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
         env: Option<String>,
     },
@@ -205,12 +242,31 @@ Policy per environment, in its state file: sync: { auto, self_heal, branch, tags
     },
     /// Remove an environment's apply lock, whoever holds it (after an apply died and you do not
     /// want to wait for its lease to run out).
+    #[command(after_help = "Example: reconcile force-unlock --env production
+
+Only when no apply of that environment runs: its writes are no longer fenced once the lock is gone.")]
     ForceUnlock {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
         env: Option<String>,
     },
-    /// Print the JSON Schema of the state file format.
+    /// Print the JSON Schema of the state file format (JSON; for editors and CI).
+    #[command(after_help = "Example: reconcile schema > state.schema.json
+
+In a state file, for editors with the YAML language server:
+  # yaml-language-server: $schema=./state.schema.json")]
     Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile
+  reconcile completions zsh > \"${fpath[1]}/_reconcile\"
+  reconcile completions fish > ~/.config/fish/completions/reconcile.fish
+  reconcile completions powershell >> $PROFILE")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Change the image an environment deploys, in its state file.
     Image {
         #[command(subcommand)]

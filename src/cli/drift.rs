@@ -8,6 +8,8 @@ use super::args::{Cli, EXIT_CHANGES, EXIT_OK, Output};
 use crate::aws::Aws;
 use crate::plan::Plan;
 use crate::state::DesiredState;
+use crate::state::desired::COMMIT_TAG;
+use crate::status::{LiveCounts, service_status};
 use crate::{engine, render};
 
 /// Plans every environment, four at a time, in the order given.
@@ -115,40 +117,50 @@ pub(super) async fn every(
     }
 }
 
-/// `status`: per service, the revision and commit live and whether its rollout finished.
-pub(super) async fn status(desired: &DesiredState) -> anyhow::Result<u8> {
-    let mut stdout = super::output::stdout();
-
+/// `status`: per service, what it runs (revision, image tag and digest, commit), its tasks, and
+/// where its newest rollout stands and since when.
+pub(super) async fn status(desired: &DesiredState, output: Output) -> anyhow::Result<u8> {
     let aws = Aws::connect(&desired.region).await;
-    let live = crate::aws::observe::observe(&aws, desired).await?;
-    for service in &desired.services {
-        match live.services.get(&service.name) {
-            None => writeln!(stdout, "{}: not deployed", service.name)?,
-            Some(live_service) => {
-                let commit = live_service
-                    .tags
-                    .get(crate::state::desired::COMMIT_TAG)
-                    .map_or("no commit recorded", String::as_str);
-                let desired_count = live_service.settings.desired_count.unwrap_or_default();
-                let rollout = if live_service.pending_count == 0
-                    && live_service.running_count == desired_count
-                {
-                    "rollout finished"
-                } else {
-                    "rollout in progress"
-                };
-                writeln!(
-                    stdout,
-                    "{}: {} from {commit}, {}/{desired_count} running, {rollout}",
-                    service.name,
-                    crate::plan::short_revision(&live_service.task_definition_arn),
-                    live_service.running_count,
-                )?;
-            }
-        }
+    let chosen: Vec<_> = desired.services.iter().collect();
+    let (account, live, history) = tokio::try_join!(
+        crate::aws::sts::account(&aws),
+        crate::aws::ecs::read::services(&aws, desired),
+        crate::aws::history::history(&aws, desired, &chosen, STATUS_HISTORY),
+    )?;
+    if let Some(expected) = desired.account.as_ref().filter(|a| **a != account) {
+        anyhow::bail!(
+            "the credentials are for account {account}, not {expected} ({}): what it shows would be another account's",
+            desired.file.display()
+        );
     }
+    let statuses: Vec<_> = desired
+        .services
+        .iter()
+        .zip(&history)
+        .map(|(service, (_, entries))| {
+            let counts = live.get(&service.name).map(|live| LiveCounts {
+                task_definition: live.task_definition_arn.clone(),
+                running: live.running_count,
+                pending: live.pending_count,
+                desired: live.settings.desired_count.unwrap_or_default(),
+                commit: live.tags.get(COMMIT_TAG).cloned(),
+            });
+            service_status(&service.key, &service.name, counts.as_ref(), entries)
+        })
+        .collect();
+    let now = jiff::Timestamp::now().as_second();
+    let environment = &desired.environment;
+    let text = match output {
+        Output::Text => crate::status::text(environment, &statuses, now),
+        Output::Markdown => crate::status::markdown(environment, &statuses, now),
+        Output::Json => crate::status::json(environment, &statuses),
+    };
+    write!(super::output::stdout(), "{text}")?;
     Ok(EXIT_OK)
 }
+
+/// How many deployments per service `status` reads to find the one of the running revision.
+const STATUS_HISTORY: usize = 10;
 
 /// The services `names` picks out of `desired` (by key under `services:` or by ECS name), all
 /// of them when it is empty; an unknown name is an error listing the known ones.

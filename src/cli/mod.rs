@@ -109,32 +109,68 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let mut problems = Vec::new();
             let mut omitted = 0;
+            let mut ok = Vec::new();
             for file in &files {
-                match state::load_file(file, &state::process_env) {
-                    Ok(_) => writeln!(stdout, "ok: {}", file.display())?,
+                match state::validate_file(file, &state::process_env) {
+                    Ok(unset) => ok.push((file.display().to_string(), unset)),
                     Err(diagnostics) => {
                         omitted += diagnostics.omitted;
                         problems.extend(diagnostics.list);
                     }
                 }
             }
-            if problems.is_empty() {
-                Ok(EXIT_OK)
-            } else {
-                Err(crate::diagnostic::Diagnostics {
-                    list: problems,
-                    omitted,
+            let diagnostics = crate::diagnostic::Diagnostics {
+                list: problems,
+                omitted,
+            };
+            match cli.output {
+                Output::Text => {
+                    for (file, unset) in &ok {
+                        match unset.as_slice() {
+                            [] => writeln!(stdout, "ok: {file}")?,
+                            names => writeln!(
+                                stdout,
+                                "ok: {file} (not set, so checked as placeholders: {}; plan and apply need them)",
+                                names.join(", ")
+                            )?,
+                        }
+                    }
                 }
-                .into())
+                Output::Json => writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "valid": diagnostics.list.is_empty(),
+                        "ok": ok.iter().map(|(file, unset)| serde_json::json!({"file": file, "unset": unset})).collect::<Vec<_>>(),
+                        "findings": diagnostics.list,
+                        "omitted": diagnostics.omitted,
+                    }))?
+                )?,
+                Output::Markdown => {
+                    let files: Vec<String> = ok.iter().map(|(file, _)| file.clone()).collect();
+                    write!(stdout, "{}", diagnostics.markdown(&files))?
+                }
+            }
+            if diagnostics.list.is_empty() {
+                Ok(EXIT_OK)
+            } else if cli.output == Output::Text {
+                Err(diagnostics.into())
+            } else {
+                // The findings are the output; the exit code says they are there.
+                Ok(EXIT_ERROR)
             }
         }
         Command::Render { env } => {
             let desired = load(&cli.state, env.as_deref())?;
+            let yaml = || serde_saphyr::to_string(&desired).context("cannot render the state");
             let text = match cli.output {
                 Output::Json => serde_json::to_string_pretty(&desired)? + "\n",
-                Output::Text | Output::Markdown => {
-                    serde_saphyr::to_string(&desired).context("cannot render the state")?
-                }
+                Output::Text => yaml()?,
+                Output::Markdown => format!(
+                    "### {} (resolved)\n\n```yaml\n{}```\n",
+                    desired.environment,
+                    yaml()?
+                ),
             };
             write!(stdout, "{text}")?;
             Ok(EXIT_OK)
@@ -153,7 +189,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Status { env } => {
             let desired = load(&cli.state, env.as_deref())?;
-            runtime()?.block_on(drift::status(&desired))
+            runtime()?.block_on(drift::status(&desired, cli.output))
         }
         Command::History {
             env,
@@ -227,9 +263,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 let aws = Aws::connect(&desired.region).await;
                 crate::aws::lock::force_unlock(&aws, &table, &key).await
             })?;
-            match removed {
-                Some(holder) => writeln!(stdout, "removed the lock {key} held by {holder}")?,
-                None => writeln!(stdout, "{key} was not locked")?,
+            match (cli.output, removed) {
+                (Output::Json, removed) => writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::json!({"lock": key, "removed": removed.is_some(), "holder": removed})
+                )?,
+                (_, Some(holder)) => writeln!(stdout, "removed the lock {key} held by {holder}")?,
+                (_, None) => writeln!(stdout, "{key} was not locked")?,
             }
             Ok(EXIT_OK)
         }
@@ -281,7 +322,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             },
             &runtime()?,
         ),
+        Command::Completions { shell } => {
+            output::text_only(cli.output, "completions prints a shell script")?;
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "reconcile", &mut stdout);
+            Ok(EXIT_OK)
+        }
         Command::Schema => {
+            if cli.output == Output::Markdown {
+                bail!("the schema is JSON\n  help: leave out --output, or give --output json");
+            }
             let schema = schemars::schema_for!(state::schema::StateFile);
             writeln!(stdout, "{}", serde_json::to_string_pretty(&schema)?)?;
             Ok(EXIT_OK)
@@ -336,6 +386,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             allow_replace,
             lock_lease,
         } => {
+            // Refused before anything is read: a plan nobody can confirm is not worth making.
+            if !yes && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                bail!(
+                    "refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply non-interactively"
+                );
+            }
             let saved = plan_file.as_deref().map(apply::read_saved).transpose()?;
             let environment = env
                 .as_deref()

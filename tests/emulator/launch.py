@@ -62,7 +62,8 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    task error codes"). Its awslogs lines are in stream PREFIX/CONTAINER/TASK_ID. moto 5.2.5
    reports exit code 0 for every task, starts every task, and writes no logs. Here a container
    runs its command only as far as `echo TEXT` (a log line) and `exit N` (its status, default 0);
-   a task stops at its second DescribeTasks. An image named by digest (`REPO@sha256:...`) is
+   a task stops at its second DescribeTasks; a failing service deployment's tasks stop as they
+   start and write their lines too. An image named by digest (`REPO@sha256:...`) is
    pulled when the repository holds that digest, as by tag.
 
 10. Fargate containers may leave out container-level memory.
@@ -428,7 +429,7 @@ _original_describe_services = ECS.describe_services
 def _advance(self, cluster, service, deployment):
     steps = _steps[deployment["id"]] = _steps.get(deployment["id"], 0) + 1
     definition = self.describe_task_definition(deployment["taskDefinition"])
-    code, reason, _ = _outcome(self, definition)
+    code, reason, lines = _outcome(self, definition)
     desired = service.desired_count
     deployment["desiredCount"] = desired
     deployment["updatedAt"] = utcnow()
@@ -449,6 +450,7 @@ def _advance(self, cluster, service, deployment):
                               networking_configuration=service.network_configuration,
                               group=f"service:{service.name}"):
         _stop(task, code, reason, "TaskFailedToStart" if code is None else "EssentialContainerExited")
+        _write_logs(self, task, definition, lines)
         task.reconcile_outcome = None
     deployment["failedTasks"] += max(desired, 1)
     _event(service, f"has started {max(desired, 1)} tasks: task failed: {reason}.")

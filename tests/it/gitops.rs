@@ -22,7 +22,7 @@ async fn a_saved_plan_is_applied_as_made_and_refused_once_stale() {
         .state
         .edit("production", "desired_count: 2", "desired_count: 3");
 
-    // Made before an out-of-band change: refused, naming what changed.
+    // Made before an out-of-band change: refused, naming what changed, with its values.
     let made = fixture.cli(&["plan", "--env", "production", "--out", file]);
     assert_eq!(made.status.code(), Some(2), "{}", stderr(&made));
     let saved = std::fs::read_to_string(file).unwrap();
@@ -39,7 +39,7 @@ async fn a_saved_plan_is_applied_as_made_and_refused_once_stale() {
     assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
     let err = stderr(&refused);
     assert!(
-        err.contains("refusing to apply a stale plan: since it was made,\n  - service kaapi-celery-task changed\nnothing was changed; make a new plan"),
+        err.contains("refusing to apply a stale plan: since it was made,\n  - service kaapi-celery-task changed: desired_count was 1 when the plan was made, 4 now\nnothing was changed; make a new plan"),
         "{err}"
     );
 
@@ -250,7 +250,7 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
     );
     assert!(
         out.contains(
-            "drift      service kaapi-celery-task: update in place: desired_count [desired_count]"
+            "drift      service kaapi-celery-task: update in place: desired_count\n               desired_count: live 3, state file 1\n"
         ),
         "{out}"
     );
@@ -263,7 +263,7 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
         "{out}"
     );
     assert!(
-        out.contains("drift      RDS instance kaapi-postgres: modify [backup_retention_days]"),
+        out.contains("drift      RDS instance kaapi-postgres: modify\n               backup_retention_days: live 1, state file 14\n"),
         "{out}"
     );
     set_retention(&fixture, 14).await;
@@ -297,6 +297,16 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
     assert!(
         markdown.contains("| `production` | 1 | 1 | 0 |"),
         "{markdown}"
+    );
+    assert!(
+        markdown.contains("  - `desired_count`: live `3`, state file `1`"),
+        "{markdown}"
+    );
+    let celery = &reports[0]["differences"][1]["values"][0];
+    assert_eq!(
+        (&celery["path"], &celery["live"], &celery["state"]),
+        (&"desired_count".into(), &3.into(), &1.into()),
+        "{reports}"
     );
 }
 

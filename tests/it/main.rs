@@ -11,6 +11,7 @@ mod image;
 mod layering;
 mod malformed;
 mod operator;
+mod outputs;
 mod pipeline;
 mod recorded;
 mod release;

@@ -186,11 +186,12 @@ async fn a_migration_task_that_never_starts_stops_the_apply_with_its_reason() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_rolled_back_by_the_circuit_breaker_fails_and_the_next_plan_shows_it() {
     let fixture = Fixture::production_applied().await;
-    // The new revision's containers exit at once: ECS's circuit breaker rolls the service back.
+    // The new revision's containers exit at once (saying why in their log): ECS's circuit
+    // breaker rolls the service back.
     fixture.state.edit(
         "production",
         "command: [uv, run, uvicorn, \"app.main:app\"",
-        "command: [sh, -c, \"exit 1\", uvicorn, \"app.main:app\"",
+        "command: [sh, -c, \"echo starting; echo settings error: DATABASE_URL is not set; exit 1\", uvicorn, \"app.main:app\"",
     );
     let output = fixture.run_in(&["apply", "--yes"]);
     let out = stdout(&output);
@@ -200,6 +201,9 @@ async fn a_rollout_rolled_back_by_the_circuit_breaker_fails_and_the_next_plan_sh
         "FAILED   rollout kaapi-service: rollout kaapi-service: ECS deployment circuit breaker: tasks failed to start.; the service went back to kaapi-task:1 (circuit breaker rollback)",
         "      stopped task ",
         ": Essential container in task exited (backend exit 1)",
+        // The failed container's last log lines, as a migration's.
+        "; last log lines (/ecs/kaapi-cluster/kaapi-service ecs/backend/",
+        "        | starting\n        | settings error: DATABASE_URL is not set",
         "      event: (service kaapi-service) (deployment ecs-svc/",
         "Apply failed: 2 changes applied to production, 0 of 1 deployments completed; ECS's reasons are above.",
     ] {

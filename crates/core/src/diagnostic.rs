@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// One problem found in a state file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     pub file: PathBuf,
     /// 1-based line; 0 when the problem concerns the file as a whole.
@@ -15,6 +15,7 @@ pub struct Diagnostic {
     pub path: String,
     pub message: String,
     /// How to fix it, when there is something useful to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
 }
 
@@ -72,6 +73,35 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// How many problems of one file are shown.
     pub const SHOWN: usize = 50;
+
+    /// For a pull-request comment: the files that passed, then each finding with its place.
+    pub fn markdown(&self, ok: &[String]) -> String {
+        let mut out = String::from("### validate\n\n");
+        for file in ok {
+            out.push_str(&format!("- ok: `{file}`\n"));
+        }
+        for d in &self.list {
+            let place = if d.line > 0 {
+                format!("{}:{}:{}", d.file.display(), d.line, d.column)
+            } else {
+                d.file.display().to_string()
+            };
+            let path = if d.path.is_empty() {
+                String::new()
+            } else {
+                format!(" `{}`", d.path)
+            };
+            out.push_str(&format!("- **`{place}`**{path}: {}", d.message));
+            if let Some(help) = &d.help {
+                out.push_str(&format!(" (help: {help})"));
+            }
+            out.push('\n');
+        }
+        if self.omitted > 0 {
+            out.push_str(&format!("- and {} more\n", self.omitted));
+        }
+        out
+    }
 
     /// The first `SHOWN` of `problems`, each turned into a diagnostic by `locate` (only those are
     /// located), and the count of the rest.

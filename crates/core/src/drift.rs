@@ -35,7 +35,18 @@ pub struct Difference {
     pub action: Action,
     /// The differing fields' paths.
     pub fields: Vec<String>,
+    /// Each differing field with its live value and the value the state file asks for.
+    pub values: Vec<FieldValues>,
     pub reason: String,
+}
+
+/// One differing field: what live AWS holds and what the state file asks for (`None`: absent).
+/// Secrets appear only as their references, as everywhere in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldValues {
+    pub path: String,
+    pub live: Option<serde_json::Value>,
+    pub state: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,6 +100,15 @@ pub fn classify(plan: &Plan) -> Report {
                 resource: change.resource.clone(),
                 action: change.action,
                 fields: change.fields.iter().map(|f| f.path.clone()).collect(),
+                values: change
+                    .fields
+                    .iter()
+                    .map(|f| FieldValues {
+                        path: f.path.clone(),
+                        live: f.before.clone(),
+                        state: f.after.clone(),
+                    })
+                    .collect(),
                 reason: change.reason.clone(),
             }
         })

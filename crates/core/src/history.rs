@@ -180,24 +180,24 @@ fn outcome(deployment: &DeploymentRecord, rolled_back_to: Option<&str>) -> Strin
     }
 }
 
-fn when(seconds: i64) -> String {
+pub(crate) fn when(seconds: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64);
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
 /// `sha256:` and the first 12 hex digits: enough to tell digests apart in a table.
-fn short_digest(digest: &str) -> String {
+pub(crate) fn short_digest(digest: &str) -> String {
     match digest.strip_prefix("sha256:") {
         Some(hex) => format!("sha256:{}", &hex[..hex.len().min(12)]),
         None => digest.to_string(),
     }
 }
 
-fn short_commit(commit: &str) -> &str {
+pub(crate) fn short_commit(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 
-fn tag_text(entry: &Entry) -> String {
+pub(crate) fn tag_text(entry: &Entry) -> String {
     if entry.tags.is_empty() {
         // The revision's own tag when it names one, else nothing ECR still calls it.
         ImageRef::parse_uri(&entry.image)

@@ -18,4 +18,5 @@ pub mod render;
 pub mod rollout;
 pub mod saved;
 pub mod state;
+pub mod status;
 pub mod sync;

@@ -83,7 +83,13 @@ impl SavedPlan {
 
     /// What makes this plan stale: a changed state file, or live resources that changed,
     /// appeared or disappeared since it was made. Empty when it still holds.
-    pub fn stale(&self, desired: &DesiredState, live: &LiveEnvironment) -> Vec<String> {
+    /// `fresh` is the plan made now, from `live`: it says which fields moved, and their values.
+    pub fn stale(
+        &self,
+        desired: &DesiredState,
+        live: &LiveEnvironment,
+        fresh: &Plan,
+    ) -> Vec<String> {
         let mut reasons = Vec::new();
         if fingerprint(desired) != self.state {
             reasons.push(format!(
@@ -95,7 +101,14 @@ impl SavedPlan {
         for (key, before) in &self.observed {
             match now.get(key) {
                 None => reasons.push(format!("{key} is gone")),
-                Some(after) if after != before => reasons.push(format!("{key} changed")),
+                Some(after) if after != before => {
+                    let moved = moved_fields(&self.plan, fresh, key);
+                    reasons.push(if moved.is_empty() {
+                        format!("{key} changed")
+                    } else {
+                        format!("{key} changed: {}", moved.join("; "))
+                    })
+                }
                 Some(_) => {}
             }
         }
@@ -104,6 +117,58 @@ impl SavedPlan {
         }
         reasons
     }
+}
+
+/// What moved in the resource `key` (`service NAME`, `image`, ...) between the plan saved and
+/// the plan made now, field by field with the value then and now. A field that a plan does not
+/// list matched the state file when that plan was made, so its value then is the state's.
+fn moved_fields(saved: &Plan, fresh: &Plan, key: &str) -> Vec<String> {
+    use crate::plan::{Change, FieldChange};
+    let show = |value: &Option<serde_json::Value>| match value {
+        None => "absent".to_string(),
+        Some(value) => value.to_string(),
+    };
+    if key == "image" {
+        return match (&saved.image_digest, &fresh.image_digest) {
+            (then, now) if then != now => vec![format!(
+                "{} named {} when the plan was made, {} now",
+                fresh.image,
+                then.as_deref().unwrap_or("nothing"),
+                now.as_deref().unwrap_or("nothing")
+            )],
+            _ => Vec::new(),
+        };
+    }
+    let fields = |plan: &Plan| -> Vec<FieldChange> {
+        plan.changes
+            .iter()
+            .find(|c: &&Change| format!("{} {}", c.resource.kind.label(), c.resource.name) == key)
+            .map(|c| c.fields.clone())
+            .unwrap_or_default()
+    };
+    let (then, now) = (fields(saved), fields(fresh));
+    let mut paths: Vec<&String> = then.iter().chain(&now).map(|f| &f.path).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let find = |list: &[FieldChange]| list.iter().find(|f| &f.path == path).cloned();
+            let (was, is) = match (find(&then), find(&now)) {
+                (Some(t), Some(n)) => (t.before, n.before),
+                (None, Some(n)) => (n.after, n.before),
+                (Some(t), None) => (t.before, t.after),
+                (None, None) => return None,
+            };
+            (was != is).then(|| {
+                format!(
+                    "{path} was {} when the plan was made, {} now",
+                    show(&was),
+                    show(&is)
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

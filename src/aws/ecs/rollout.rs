@@ -154,8 +154,9 @@ pub async fn follow(
     }
 }
 
-/// Why a deployment failed, in ECS's words: the stopped tasks it started and the service's events
-/// since the update.
+/// Why a deployment failed, in ECS's words: the stopped tasks it started (with the last log lines
+/// of the first one's failed container, as migrations show theirs) and the service's events since
+/// the update.
 async fn reasons(aws: &Aws, rollout: &Rollout, state: &ServiceRollout) -> String {
     let mut out = String::new();
     let stopped = aws
@@ -176,6 +177,18 @@ async fn reasons(aws: &Aws, rollout: &Rollout, state: &ServiceRollout) -> String
             .send()
             .await
     {
+        let failed = described.tasks().iter().find_map(|task| {
+            let container = task
+                .containers()
+                .iter()
+                .find(|c| c.exit_code().is_some_and(|code| code != 0))
+                .or_else(|| task.containers().first())?;
+            Some((
+                task.task_definition_arn()?.to_string(),
+                container.name()?.to_string(),
+                task.task_arn()?.rsplit('/').next()?.to_string(),
+            ))
+        });
         for task in described.tasks() {
             let exits: Vec<String> = task
                 .containers()
@@ -195,6 +208,9 @@ async fn reasons(aws: &Aws, rollout: &Rollout, state: &ServiceRollout) -> String
                 }
             ));
         }
+        if let Some((task_definition, container, task_id)) = failed {
+            out.push_str(&task_log_lines(aws, &task_definition, &container, &task_id).await);
+        }
     }
     for (_, message) in state
         .events
@@ -205,4 +221,43 @@ async fn reasons(aws: &Aws, rollout: &Rollout, state: &ServiceRollout) -> String
         out.push_str(&format!("\n      event: {message}"));
     }
     out
+}
+
+/// The last lines a stopped task's container wrote, when it logs with awslogs: its group and
+/// stream prefix from the task definition, the stream `PREFIX/CONTAINER/TASK_ID`.
+async fn task_log_lines(
+    aws: &Aws,
+    task_definition: &str,
+    container: &str,
+    task_id: &str,
+) -> String {
+    let Ok(described) = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await
+    else {
+        return String::new();
+    };
+    let options = described
+        .task_definition()
+        .and_then(|td| {
+            td.container_definitions()
+                .iter()
+                .find(|c| c.name() == Some(container))
+        })
+        .and_then(|c| c.log_configuration())
+        .filter(|log| log.log_driver().as_str() == "awslogs")
+        .and_then(|log| log.options());
+    let (Some(group), Some(prefix)) = (
+        options.and_then(|o| o.get("awslogs-group")),
+        options.and_then(|o| o.get("awslogs-stream-prefix")),
+    ) else {
+        return String::new();
+    };
+    let stream = format!("{prefix}/{container}/{task_id}");
+    crate::aws::logs::last_lines(aws, group, &stream)
+        .await
+        .replace("\n      | ", "\n        | ")
 }

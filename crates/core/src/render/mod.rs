@@ -301,19 +301,23 @@ pub fn drift_text(reports: &[crate::drift::Report]) -> String {
                 crate::drift::Kind::Pending => YELLOW,
                 crate::drift::Kind::Unrecorded => DIM,
             };
-            let fields = if difference.fields.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", difference.fields.join(", "))
-            };
             let _ = writeln!(
                 out,
-                "  {} {} {}: {}{fields}",
+                "  {} {} {}: {}",
                 paint(style, &format!("{:<10}", difference.kind.label())),
                 difference.resource.kind.label(),
                 difference.resource.name,
                 difference.reason
             );
+            for field in &difference.values {
+                let _ = writeln!(
+                    out,
+                    "               {}: live {}, state file {}",
+                    field.path,
+                    value(&field.live),
+                    value(&field.state)
+                );
+            }
         }
     }
     out
@@ -344,17 +348,21 @@ pub fn drift_markdown(reports: &[crate::drift::Report]) -> String {
         for d in &report.differences {
             let _ = writeln!(
                 out,
-                "- **{}** {} `{}`: {}{}",
+                "- **{}** {} `{}`: {}",
                 d.kind.label(),
                 d.resource.kind.label(),
                 d.resource.name,
                 d.reason,
-                if d.fields.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", d.fields.join(", "))
-                }
             );
+            for field in &d.values {
+                let _ = writeln!(
+                    out,
+                    "  - `{}`: live `{}`, state file `{}`",
+                    field.path,
+                    value(&field.live).replace('`', "'"),
+                    value(&field.state).replace('`', "'")
+                );
+            }
         }
         let _ = writeln!(out, "\n</details>");
     }

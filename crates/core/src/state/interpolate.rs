@@ -35,11 +35,33 @@ pub fn references(text: &str) -> Vec<(usize, usize, &str)> {
     out
 }
 
-/// Replaces every `${env:NAME}` in every string of `value`, reporting unset or malformed variables
-/// by field path. Other references are left for validation to judge.
-pub fn interpolate(value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<Finding> {
+/// What to do with a variable that is not set.
+pub enum Unset<'a> {
+    /// A finding: the value is needed (plan, apply).
+    Report,
+    /// A placeholder stands in, and the field path and variable name are recorded (`validate`
+    /// on a laptop or a fork's pull request, where the account's ids are not set).
+    Placeholder(&'a mut Vec<(String, String)>),
+}
+
+/// The stand-in for an unset `${env:NAME}`: twelve digits, the same for one name and different
+/// between names (an account id in an ARN reads as one, and two unset ids never look alike).
+pub fn placeholder(name: &str) -> String {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:012}", hash % 1_000_000_000_000)
+}
+
+/// Replaces every `${env:NAME}` in every string of `value`, reporting malformed variables, and
+/// unset ones as `unset` says, by field path. Other references are left for validation to judge.
+pub fn interpolate(
+    value: &mut Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    mut unset: Unset,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
-    walk(value, String::new(), lookup, &mut findings);
+    walk(value, String::new(), lookup, &mut unset, &mut findings);
     findings
 }
 
@@ -47,6 +69,7 @@ fn walk(
     value: &mut Value,
     path: String,
     lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Unset,
     findings: &mut Vec<Finding>,
 ) {
     let join = |key: &str| {
@@ -80,9 +103,13 @@ fn walk(
                     });
                     continue;
                 }
-                match lookup(name) {
-                    Some(replacement) => result.push_str(&replacement),
-                    None => findings.push(Finding {
+                match (lookup(name), &mut *unset) {
+                    (Some(replacement), _) => result.push_str(&replacement),
+                    (None, Unset::Placeholder(held)) => {
+                        result.push_str(&placeholder(name));
+                        held.push((path.clone(), name.to_string()));
+                    }
+                    (None, Unset::Report) => findings.push(Finding {
                         path: path.clone(),
                         message: format!("environment variable `{name}` is not set"),
                         help: Some(format!(
@@ -98,12 +125,12 @@ fn walk(
         }
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
-                walk(item, join(&index.to_string()), lookup, findings);
+                walk(item, join(&index.to_string()), lookup, unset, findings);
             }
         }
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
-                walk(item, join(key), lookup, findings);
+                walk(item, join(key), lookup, unset, findings);
             }
         }
         _ => {}
@@ -124,7 +151,7 @@ mod tests {
             "env": {"A": "${postgres.address}", "B": "$${env:ACCOUNT}"}
         });
         let lookup = |name: &str| (name == "ACCOUNT").then(|| "123456789012".to_string());
-        let findings = interpolate(&mut value, &lookup);
+        let findings = interpolate(&mut value, &lookup, Unset::Report);
         assert_eq!(value["account"], "123456789012");
         assert_eq!(value["roles"]["arn"], "arn:aws:iam::123456789012:role/x");
         assert_eq!(value["env"]["A"], "${postgres.address}");
@@ -135,6 +162,30 @@ mod tests {
             findings[0].message,
             "environment variable `MISSING` is not set"
         );
+    }
+
+    #[test]
+    fn unset_variables_can_stand_in_as_placeholders_recorded_by_path() {
+        let mut value = json!({
+            "account": "${env:ACCOUNT}",
+            "roles": {"arn": "arn:aws:iam::${env:ACCOUNT}:role/x"},
+            "subnets": ["${env:SUBNET_A}", "${env:SUBNET_B}", "${env:SET}"],
+        });
+        let lookup = |name: &str| (name == "SET").then(|| "subnet-0abc".to_string());
+        let mut held = Vec::new();
+        let findings = interpolate(&mut value, &lookup, Unset::Placeholder(&mut held));
+        assert!(findings.is_empty());
+        let account = value["account"].as_str().unwrap().to_string();
+        assert_eq!(account.len(), 12);
+        assert!(account.chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(
+            value["roles"]["arn"],
+            format!("arn:aws:iam::{account}:role/x")
+        );
+        assert_ne!(value["subnets"][0], value["subnets"][1]);
+        assert_eq!(value["subnets"][2], "subnet-0abc");
+        let paths: Vec<&str> = held.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(paths, ["account", "roles.arn", "subnets.0", "subnets.1"]);
     }
 
     #[test]

@@ -80,6 +80,29 @@ pub fn find(dir: &Path, environment: &str) -> Result<PathBuf, Diagnostics> {
 
 /// Reads and loads one state file.
 pub fn load_file(path: &Path, lookup: EnvLookup) -> Result<DesiredState, Diagnostics> {
+    let source = read(path)?;
+    load_str(path, &source, lookup)
+}
+
+/// Checks one state file as `validate` does: a variable that is not set is no error; a
+/// placeholder stands in for it and every finding about a field that reads one is left out (its
+/// value is not known), every other field is checked fully. Returns the unset variables' names.
+pub fn validate_file(path: &Path, lookup: EnvLookup) -> Result<Vec<String>, Diagnostics> {
+    let source = read(path)?;
+    let mut held = Vec::new();
+    load_with(
+        path,
+        &source,
+        lookup,
+        interpolate::Unset::Placeholder(&mut held),
+    )?;
+    let mut names: Vec<String> = held.into_iter().map(|(_, name)| name).collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn read(path: &Path) -> Result<String, Diagnostics> {
     let bytes = std::fs::read(path).map_err(|error| {
         Diagnostics::from(vec![Diagnostic::new(
             path,
@@ -87,7 +110,7 @@ pub fn load_file(path: &Path, lookup: EnvLookup) -> Result<DesiredState, Diagnos
             format!("cannot read the file: {error}"),
         )])
     })?;
-    let source = String::from_utf8(bytes).map_err(|error| {
+    String::from_utf8(bytes).map_err(|error| {
         // Where the first byte that is not UTF-8 is: its line, and its column in characters.
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).unwrap_or_default();
@@ -104,12 +127,20 @@ pub fn load_file(path: &Path, lookup: EnvLookup) -> Result<DesiredState, Diagnos
                 .at(line, column)
                 .help("save it as UTF-8 (a Latin-1 or Windows editor setting, or a binary file)"),
         ])
-    })?;
-    load_str(path, &source, lookup)
+    })
 }
 
 /// Parses, interpolates, validates and resolves one state file's text.
 pub fn load_str(path: &Path, source: &str, lookup: EnvLookup) -> Result<DesiredState, Diagnostics> {
+    load_with(path, source, lookup, interpolate::Unset::Report)
+}
+
+fn load_with(
+    path: &Path,
+    source: &str,
+    lookup: EnvLookup,
+    mut unset: interpolate::Unset,
+) -> Result<DesiredState, Diagnostics> {
     let parsed = parse(path, source)?;
     let located = Located::parse(source).unwrap_or_default();
     let at = |finding: validate::Finding| {
@@ -122,7 +153,7 @@ pub fn load_str(path: &Path, source: &str, lookup: EnvLookup) -> Result<DesiredS
     };
     let mut value = serde_json::to_value(&parsed)
         .map_err(|error| Diagnostics::from(vec![Diagnostic::new(path, "", error.to_string())]))?;
-    let findings = interpolate::interpolate(&mut value, lookup);
+    let findings = interpolate::interpolate(&mut value, lookup, reborrow(&mut unset));
     if !findings.is_empty() {
         return Err(Diagnostics::capped(findings, at));
     }
@@ -132,11 +163,41 @@ pub fn load_str(path: &Path, source: &str, lookup: EnvLookup) -> Result<DesiredS
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or_default();
-    let findings = validate::check(&state, stem);
+    let mut findings = validate::check(&state, stem);
+    // A finding about a field whose value is a placeholder says nothing about the file.
+    if let interpolate::Unset::Placeholder(held) = &unset {
+        findings.retain(|finding| {
+            let path = finding.path.trim_end_matches("#key");
+            !held.iter().any(|(field, _)| about_placeholder(path, field))
+        });
+    }
     if !findings.is_empty() {
         return Err(Diagnostics::capped(findings, at));
     }
     Ok(resolve::resolve(path, &state))
+}
+
+/// Whether a finding at `path` is about the placeholder at `field`: the field itself, inside it,
+/// or the list it is an item of (duplicates, counts).
+fn about_placeholder(path: &str, field: &str) -> bool {
+    let inside = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    let item_of = |list: &str, item: &str| {
+        item.strip_prefix(list)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
+    };
+    path == field || inside(field, path) || item_of(path, field)
+}
+
+fn reborrow<'a>(unset: &'a mut interpolate::Unset<'_>) -> interpolate::Unset<'a> {
+    match unset {
+        interpolate::Unset::Report => interpolate::Unset::Report,
+        interpolate::Unset::Placeholder(held) => interpolate::Unset::Placeholder(held),
+    }
 }
 
 fn parse(path: &Path, source: &str) -> Result<StateFile, Diagnostics> {

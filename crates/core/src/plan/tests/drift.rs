@@ -140,3 +140,46 @@ fn a_tag_moved_in_ecr_is_drift_and_a_new_tag_in_the_state_is_pending() {
         report.differences
     );
 }
+
+/// What a person reads in `drift`: each differing field with the live value and the state's.
+#[test]
+fn the_drift_report_shows_each_field_with_its_live_and_state_values() {
+    use crate::drift::classify;
+    let state = desired();
+    let mut live = live_matching(&state);
+    live.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .desired_count = Some(5);
+    let report = classify(&plan(&state, &live).unwrap());
+    let text =
+        anstream::adapter::strip_str(&crate::render::drift_text(std::slice::from_ref(&report)))
+            .to_string();
+    insta::assert_snapshot!("drift_text", text);
+    let markdown = crate::render::drift_markdown(&[report]);
+    assert!(
+        markdown.contains("  - `desired_count`: live `5`, state file `2`"),
+        "{markdown}"
+    );
+}
+
+/// A saved plan refused as stale names the resource, the field that moved and its values.
+#[test]
+fn a_stale_saved_plan_names_the_field_that_moved_with_its_values() {
+    let state = desired();
+    let then = live_matching(&state);
+    let saved = crate::saved::SavedPlan::new(plan(&state, &then).unwrap(), &state, &then);
+    let mut now = live_matching(&state);
+    now.services
+        .get_mut("kaapi-service")
+        .unwrap()
+        .settings
+        .desired_count = Some(5);
+    let fresh = plan(&state, &now).unwrap();
+    assert_eq!(
+        saved.stale(&state, &now, &fresh),
+        ["service kaapi-service changed: desired_count was 2 when the plan was made, 5 now"]
+    );
+    assert!(saved.stale(&state, &then, &saved.plan).is_empty());
+}
