@@ -2,17 +2,23 @@
 
 use super::*;
 
-#[test]
-fn a_difference_is_drift_when_the_record_matches_the_state_and_pending_otherwise() {
-    use crate::drift::{Kind, classify};
-    let state = desired();
-    // Someone scaled the API in the console: the record still matches the state.
-    let mut live = live_matching(&state);
+/// Live AWS matching the state, but for the API scaled to 5 tasks in the console.
+fn scaled_in_the_console(state: &DesiredState) -> LiveEnvironment {
+    let mut live = live_matching(state);
     live.services
         .get_mut("kaapi-service")
         .unwrap()
         .settings
         .desired_count = Some(5);
+    live
+}
+
+#[test]
+fn a_difference_is_drift_when_the_record_matches_the_state_and_pending_otherwise() {
+    use crate::drift::{Kind, classify};
+    let state = desired();
+    // Someone scaled the API in the console: the record still matches the state.
+    let live = scaled_in_the_console(&state);
     let kinds: Vec<(String, Kind)> = classify(&plan(&state, &live).unwrap())
         .differences
         .into_iter()
@@ -146,12 +152,7 @@ fn a_tag_moved_in_ecr_is_drift_and_a_new_tag_in_the_state_is_pending() {
 fn the_drift_report_shows_each_field_with_its_live_and_state_values() {
     use crate::drift::classify;
     let state = desired();
-    let mut live = live_matching(&state);
-    live.services
-        .get_mut("kaapi-service")
-        .unwrap()
-        .settings
-        .desired_count = Some(5);
+    let live = scaled_in_the_console(&state);
     let report = classify(&plan(&state, &live).unwrap());
     let text =
         anstream::adapter::strip_str(&crate::render::drift_text(std::slice::from_ref(&report)))
@@ -170,12 +171,7 @@ fn a_stale_saved_plan_names_the_field_that_moved_with_its_values() {
     let state = desired();
     let then = live_matching(&state);
     let saved = crate::saved::SavedPlan::new(plan(&state, &then).unwrap(), &state, &then);
-    let mut now = live_matching(&state);
-    now.services
-        .get_mut("kaapi-service")
-        .unwrap()
-        .settings
-        .desired_count = Some(5);
+    let now = scaled_in_the_console(&state);
     let fresh = plan(&state, &now).unwrap();
     assert_eq!(
         saved.stale(&state, &now, &fresh),
