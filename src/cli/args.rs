@@ -88,7 +88,8 @@ pub enum Command {
   reconcile plan --env staging
   reconcile plan --env production --out plan.json   # then: reconcile apply plan.json
   reconcile plan --env production --rev HEAD~1       # preview a rollback
-  reconcile plan --all --output markdown             # a pull-request comment")]
+  reconcile plan --all --output markdown             # a pull-request comment
+  reconcile plan --env production --service api      # one service and what it needs")]
     Plan {
         /// The environment (state file name without `.yaml`); may be left out when there is one.
         #[arg(long)]
@@ -105,12 +106,18 @@ pub enum Command {
         /// the output. Exit 2 when any has changes.
         #[arg(long, conflicts_with_all = ["env", "rev", "out"])]
         all: bool,
+        /// Plan one service (its key under `services:` or its ECS name) and what it needs: its
+        /// migrations, the backing services its variables name, cluster, image, log groups. The
+        /// plan names what it leaves out.
+        #[arg(long, value_name = "SERVICE", conflicts_with_all = ["all", "out"])]
+        service: Option<String>,
     },
     /// Make AWS match the state file: shows the plan, asks, then does exactly that.
     #[command(after_help = "Examples:
   reconcile apply --env staging               # asks before it writes
   reconcile apply --env staging --yes         # CI: no terminal to ask on
   reconcile apply plan.json --yes             # exactly a saved plan, refused if stale
+  reconcile apply --env production --service api   # one service and what it needs
 
 Exit 0: applied (or nothing to do); 1: error; 130 / 143: stopped by SIGINT / SIGTERM.")]
     Apply {
@@ -138,6 +145,10 @@ Exit 0: applied (or nothing to do); 1: error; 130 / 143: stopped by SIGINT / SIG
         /// expires after it.
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         lock_lease: std::time::Duration,
+        /// Apply one service and what it needs (as `plan --service`), for an emergency; the
+        /// environment's lock is taken as for any apply.
+        #[arg(long, value_name = "SERVICE", conflicts_with = "plan_file")]
+        service: Option<String>,
     },
     /// Report what differs between the state files and live AWS, telling drift (changed behind
     /// git's back) from pending work (state not applied yet). Read-only; takes no lock.

@@ -95,6 +95,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The state narrowed to `service` and what it needs (`--service`), or whole.
+fn focus(
+    desired: state::DesiredState,
+    service: Option<&str>,
+) -> anyhow::Result<state::DesiredState> {
+    match service {
+        None => Ok(desired),
+        Some(name) => state::focus::only_service(&desired, name).map_err(anyhow::Error::msg),
+    }
+}
+
 /// Runs one parsed command and returns its exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = output::stdout();
@@ -352,11 +363,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_OK
             })
         }
-        Command::Plan { env, rev, out, .. } => {
+        Command::Plan {
+            env,
+            rev,
+            out,
+            service,
+            ..
+        } => {
             let desired = match rev {
                 Some(rev) => load_at(&cli.state, env.as_deref(), rev)?,
                 None => load(&cli.state, env.as_deref())?,
             };
+            let desired = focus(desired, service.as_deref())?;
             let runtime = runtime()?;
             let plan = runtime.block_on(async {
                 let aws = Aws::connect(&desired.region).await;
@@ -385,6 +403,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             timeout,
             allow_replace,
             lock_lease,
+            service,
         } => {
             // Refused before anything is read: a plan nobody can confirm is not worth making.
             if !yes && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -396,7 +415,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let environment = env
                 .as_deref()
                 .or(saved.as_ref().map(|s| s.plan.environment.as_str()));
-            let desired = load(&cli.state, environment)?;
+            let desired = focus(load(&cli.state, environment)?, service.as_deref())?;
             let wait = (!no_wait).then_some(*timeout);
             runtime()?.block_on(apply::locked(
                 &cli,

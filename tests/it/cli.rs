@@ -96,7 +96,11 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
         &["plan", "--all", "--output", "markdown"],
     );
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("### reconcile plan: `staging` (ap-south-1, account 123456789012)\n\n**0 to create, 1 to update, 0 to replace, 0 migrations to run**"), "{out}");
+    assert!(out.contains("### reconcile plan: `staging` (ap-south-1, account 123456789012)\n\n**0 to create, 1 to update, 8 unchanged.**"), "{out}");
+    assert!(
+        !out.contains("<details>\n\n</details>") && !out.contains("</summary>\n\n</details>"),
+        "no empty section: {out}"
+    );
     assert!(out.contains("<details><summary><b>update</b> service <code>kaapi-staging-service</code>: update in place: desired_count</summary>"), "{out}");
     assert!(
         out.contains("**No changes.** `production` matches its state file."),
@@ -512,5 +516,69 @@ fn an_endpoint_that_never_answers_fails_with_the_time_limit_stated() {
         &err,
         "no answer within 2s",
         "allow more with RECONCILE_AWS_TIMEOUT",
+    );
+}
+
+/// An emergency on one service: `--service` plans and applies it and what it needs, names what
+/// it leaves out, and leaves the rest for the next full apply.
+#[test]
+fn service_plans_and_applies_one_service_and_names_what_it_leaves_out() {
+    let (emulator, seed) = Emulator::seeded();
+    let state = StateDir::examples();
+    let (code, out, err) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["apply", "--env", "production", "--yes"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    state.edit("production", "desired_count: 2", "desired_count: 3");
+    state.edit("production", "desired_count: 1", "desired_count: 2");
+
+    let (code, out, err) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["plan", "--env", "production", "--service", "api"],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("~ service kaapi-service"), "{out}");
+    assert!(!out.contains("service kaapi-celery-task"), "{out}");
+    assert!(
+        out.contains("--service: this plan covers kaapi-service only; it leaves out services kaapi-celery-task (plan without --service for them)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("is not in the state"),
+        "not called undeclared: {out}"
+    );
+
+    let (code, out, err) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["apply", "--env", "production", "--service", "api", "--yes"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&emulator, &seed, &state, &["plan", "--env", "production"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("~ service kaapi-celery-task"), "{out}");
+    assert!(
+        !out.contains("~ service kaapi-service"),
+        "the API is done: {out}"
+    );
+
+    let (code, _, err) = run(
+        &emulator,
+        &seed,
+        &state,
+        &["plan", "--env", "production", "--service", "web"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "has no service web; its services: api (kaapi-service), celery (kaapi-celery-task)"
+        ),
+        "{err}"
     );
 }

@@ -54,7 +54,24 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     changes.extend(backing);
     changes.extend(log_group_changes(state, live));
     warnings.extend(notes);
-    warnings.extend(live.unmanaged_backing.iter().map(|(kind, name)| {
+    if !state.left_out.is_empty() {
+        let mut parts = Vec::new();
+        if !state.left_out.services.is_empty() {
+            parts.push(format!("services {}", state.left_out.services.join(", ")));
+        }
+        if !state.left_out.backing.is_empty() {
+            parts.push(format!(
+                "backing services {}",
+                state.left_out.backing.join(", ")
+            ));
+        }
+        warnings.push(format!(
+            "--service: this plan covers {} only; it leaves out {} (plan without --service for them)",
+            state.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+            parts.join(" and ")
+        ));
+    }
+    warnings.extend(live.unmanaged_backing.iter().filter(|(_, name)| !state.left_out.backing.contains(name)).map(|(kind, name)| {
         format!(
             "{} {name} is tagged as this environment's but no entry under `backing:` names it: it is no longer managed, and reconcile deletes nothing (delete it by hand if it is not needed)",
             kind.label()
@@ -134,6 +151,7 @@ fn capacity_providers_named(state: &DesiredState) -> Vec<String> {
 fn undeclared_services(state: &DesiredState, live: &LiveEnvironment) -> Vec<String> {
     live.undeclared_services
         .iter()
+        .filter(|(name, _)| !state.left_out.services.contains(name))
         .map(|(name, task_definition)| {
             let running = super::change::short_revision(task_definition);
             let family = running.rsplit_once(':').map_or(running.as_str(), |(f, _)| f);

@@ -100,12 +100,17 @@ pub fn text(plan: &Plan) -> String {
     }) {
         change_text(change, &mut out);
     }
+    let _ = writeln!(out, "{} {}.", paint(BOLD, "Plan:"), counts(plan));
+    out
+}
+
+/// How many changes of each action: `2 to create, 2 to update, 1 migration to run, 7
+/// unchanged` (replacements and migrations only when there are some).
+fn counts(plan: &Plan) -> String {
     let summary = plan.summary();
     let count = |action| summary.get(&action).copied().unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "{} {} to create, {} to update, {}{}{} unchanged.",
-        paint(BOLD, "Plan:"),
+    format!(
+        "{} to create, {} to update, {}{}{} unchanged",
         count(Action::Create),
         count(Action::Update),
         match count(Action::Replace) {
@@ -118,8 +123,7 @@ pub fn text(plan: &Plan) -> String {
             n => format!("{n} migrations to run, "),
         },
         count(Action::NoOp)
-    );
-    out
+    )
 }
 
 fn change_text(change: &Change, out: &mut String) {
@@ -225,8 +229,6 @@ fn action_word(action: Action) -> &'static str {
 /// resource that changes.
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let summary = plan.summary();
-    let count = |action| summary.get(&action).copied().unwrap_or(0);
     let _ = writeln!(
         out,
         "### reconcile plan: `{}` ({}, account {})\n",
@@ -240,30 +242,33 @@ pub fn markdown(plan: &Plan) -> String {
         );
         return out;
     }
-    let _ = writeln!(
-        out,
-        "**{} to create, {} to update, {} to replace, {} migrations to run**, {} unchanged.\n",
-        count(Action::Create),
-        count(Action::Update),
-        count(Action::Replace),
-        count(Action::Run),
-        count(Action::NoOp)
-    );
+    let _ = writeln!(out, "**{}.**\n", counts(plan));
     for warning in &plan.warnings {
         let _ = writeln!(out, "> :warning: {warning}\n");
     }
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-        let _ = writeln!(
-            out,
-            "<details><summary><b>{}</b> {} <code>{}</code>: {}</summary>\n",
+        let headline = format!(
+            "<b>{}</b> {} <code>{}</code>: {}",
             action_word(change.action),
             change.resource.kind.label(),
             change.resource.name,
             change.reason
         );
-        if !change.fields.is_empty() || change.content.is_some() {
+        // Nothing to unfold: one line, no empty section.
+        if change.fields.is_empty() && change.content.is_none() {
+            let _ = writeln!(out, "- {headline}\n");
+            continue;
+        }
+        let _ = writeln!(out, "<details><summary>{headline}</summary>\n");
+        {
             let _ = writeln!(out, "```diff");
-            for field in &change.fields {
+            // One representation: the content's diff where there is one, else the fields.
+            let fields = if change.content.is_some() {
+                &[][..]
+            } else {
+                &change.fields[..]
+            };
+            for field in fields {
                 let class = field
                     .class
                     .map(|c| format!("  ({})", c.label()))

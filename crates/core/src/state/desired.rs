@@ -47,6 +47,25 @@ pub struct DesiredState {
     pub commit: Option<String>,
     /// How `reconcile operate` keeps the environment in sync.
     pub sync: crate::sync::SyncPolicy,
+    /// What `--service` left out of this state (`state::focus`): never undeclared, never
+    /// "no longer managed", only not planned.
+    #[serde(skip)]
+    pub left_out: LeftOut,
+}
+
+/// The services and backing services of the state file a `--service` plan leaves out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// ECS service names.
+    pub services: Vec<String>,
+    /// Backing service resource names (RDS instance, replication group, broker).
+    pub backing: Vec<String>,
+}
+
+impl LeftOut {
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.backing.is_empty()
+    }
 }
 
 /// A migration with its defaults applied.

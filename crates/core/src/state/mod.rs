@@ -4,6 +4,7 @@
 pub mod arn;
 pub mod desired;
 pub mod edit;
+pub mod focus;
 pub mod interpolate;
 pub mod locate;
 pub mod naming;

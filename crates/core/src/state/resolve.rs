@@ -51,6 +51,7 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
         cluster,
         tags,
         sync: crate::sync::SyncPolicy::of(state),
+        left_out: Default::default(),
         backing: state
             .backing
             .iter()
