@@ -115,6 +115,14 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    maxResults / nextToken (ECS API reference: ListServiceDeployments, ServiceDeployment,
    ServiceRevision). moto 5.2.5 has none of these calls.
 
+16. DynamoDB writes to an item are atomic with their condition.
+   AWS: a PutItem / UpdateItem / DeleteItem with a ConditionExpression evaluates the condition
+   and writes as one atomic operation; of two concurrent conditional writes to one item, at most
+   one succeeds (DynamoDB Developer Guide, "Condition expressions", "Conditional writes"). moto
+   5.2.5's server answers requests on threads and checks the condition, then writes, without a
+   lock: two `attribute_not_exists` puts racing each other can both succeed (two applies would
+   both take the lock). Here DynamoDB requests are answered one at a time.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -740,7 +748,21 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True
-    run_simple(host, port, _serve_blobs(app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(host, port, _one_dynamodb_request_at_a_time(_serve_blobs(app)), threaded=True,
+               request_handler=MotoRequestHandler)
+
+
+# 16. DynamoDB conditional writes are atomic: one DynamoDB request at a time.
+_dynamodb_lock = threading.Lock()
+
+
+def _one_dynamodb_request_at_a_time(app):
+    def serve(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with _dynamodb_lock:
+                return list(app(environ, start_response))
+        return app(environ, start_response)
+    return serve
 
 
 if __name__ == "__main__":

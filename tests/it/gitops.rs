@@ -133,7 +133,10 @@ async fn two_applies_at_once_never_both_write() {
     let err = stderr(loser);
     assert!(
         err.contains("ap-south-1/production is being applied by ") && err.contains("(pid "),
-        "{err}"
+        "the loser:\n{err}\n{}\nthe winner:\n{}\n{}",
+        stdout(loser),
+        stderr(&outputs[winner]),
+        stdout(&outputs[winner])
     );
     assert!(
         !stdout(loser).contains("Applying to"),
