@@ -220,7 +220,7 @@ async fn main() {
             reconcile::aws::apply::Options {
                 allow_replace: &[],
                 on_step: &mut |_| {},
-                progress: &mut |_| {},
+                progress: &mut |_, _| {},
                 wait: Some(std::time::Duration::from_secs(120)),
             },
         )

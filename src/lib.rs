@@ -6,8 +6,8 @@
 //! package adds the AWS layer and the CLI. See ARCHITECTURE.md for the map and invariants.
 
 pub use reconcile_core::{
-    diagnostic, drift, history, import, model, normalize, plan, promote, render, rollout, saved,
-    state, status, sync,
+    diagnostic, drift, history, import, logs, model, normalize, plan, promote, render, rollout,
+    saved, state, status, sync,
 };
 
 pub mod aws;

@@ -62,8 +62,9 @@ pub struct Options<'a> {
     pub allow_replace: &'a [String],
     /// Called as each step ends.
     pub on_step: &'a mut dyn FnMut(&StepOutcome),
-    /// Called with progress while waiting for AWS.
-    pub progress: &'a mut dyn FnMut(String),
+    /// Called as a step starts (with what it does) and with its live numbers while it waits for
+    /// AWS; several steps (the rollouts) may be under way at once, each under its resource.
+    pub progress: &'a mut dyn FnMut(&Resource, String),
     /// Follow each service's new deployment until it completes, for at most this long each;
     /// `None` returns once the services are updated (`--no-wait`).
     pub wait: Option<std::time::Duration>,
@@ -106,7 +107,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
         }
         let status = match &stopped {
             Some(why) => StepStatus::NotAttempted { why: why.clone() },
-            None => match execute(aws, change, &mut context, allow_replace, progress).await {
+            None => match step(aws, change, &mut context, allow_replace, progress).await {
                 Ok(detail) => StepStatus::Done { detail },
                 Err(error) => {
                     stopped = Some(match aws.stop.requested() {
@@ -134,53 +135,78 @@ pub async fn apply(aws: &Aws, plan: &Plan, options: Options<'_>) -> ApplyReport 
     // Every deployment that was started is followed, even after a failure: the report says what
     // ECS did with each, not only what was asked of it.
     if let Some(limit) = wait {
-        for outcome in follow_rollouts(aws, &context.rollouts, limit, progress).await {
-            on_step(&outcome);
-            report.steps.push(outcome);
-        }
+        let outcomes = follow_rollouts(aws, &context.rollouts, limit, progress, on_step).await;
+        report.steps.extend(outcomes);
     }
     report
 }
 
-/// Follows each deployment to its end, concurrently; one outcome per deployment.
+/// One step, its progress told under its resource: first what it does, then what it waits for.
+async fn step(
+    aws: &Aws,
+    change: &Change,
+    context: &mut Context,
+    allow_replace: &[String],
+    progress: &mut dyn FnMut(&Resource, String),
+) -> Result<String, AwsError> {
+    progress(&change.resource, starting(change.action).to_string());
+    let mut report = |line: String| progress(&change.resource, line);
+    execute(aws, change, context, allow_replace, &mut report).await
+}
+
+/// What a step does, for the line that shows it under way.
+fn starting(action: Action) -> &'static str {
+    match action {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Replace => "replacing",
+        Action::Run => "starting the task",
+        Action::NoOp => "checking",
+    }
+}
+
+/// Follows each deployment to its end, concurrently; one outcome per deployment, in the order
+/// of `rollouts`, each told to `on_step` as it ends.
 async fn follow_rollouts(
     aws: &Aws,
     rollouts: &[rollout::Rollout],
     limit: std::time::Duration,
-    progress: &mut dyn FnMut(String),
+    progress: &mut dyn FnMut(&Resource, String),
+    on_step: &mut dyn FnMut(&StepOutcome),
 ) -> Vec<StepOutcome> {
     let progress = std::sync::Mutex::new(progress);
-    let followed = futures::future::join_all(rollouts.iter().map(|rollout| {
-        let progress = &progress;
+    let on_step = std::sync::Mutex::new(on_step);
+    futures::future::join_all(rollouts.iter().map(|rollout| {
+        let (progress, on_step) = (&progress, &on_step);
         async move {
-            let mut report = |line: String| {
-                if let Ok(mut progress) = progress.lock() {
-                    (*progress)(line);
-                }
-            };
-            (
-                rollout,
-                rollout::follow(aws, rollout, limit, &mut report).await,
-            )
-        }
-    }))
-    .await;
-    followed
-        .into_iter()
-        .map(|(rollout, result)| StepOutcome {
-            resource: Resource {
+            let resource = Resource {
                 kind: ResourceKind::Rollout,
                 name: rollout.service.clone(),
-            },
-            action: Action::Update,
-            status: match result {
-                Ok(detail) => StepStatus::Done { detail },
-                Err(error) => StepStatus::Failed {
-                    error: error.to_string(),
+            };
+            let mut report = |line: String| {
+                if let Ok(mut progress) = progress.lock() {
+                    (*progress)(&resource, line);
+                }
+            };
+            report("waiting for ECS".to_string());
+            let result = rollout::follow(aws, rollout, limit, &mut report).await;
+            let outcome = StepOutcome {
+                resource: resource.clone(),
+                action: Action::Update,
+                status: match result {
+                    Ok(detail) => StepStatus::Done { detail },
+                    Err(error) => StepStatus::Failed {
+                        error: error.to_string(),
+                    },
                 },
-            },
-        })
-        .collect()
+            };
+            if let Ok(mut on_step) = on_step.lock() {
+                (*on_step)(&outcome);
+            }
+            outcome
+        }
+    }))
+    .await
 }
 
 fn task_definition_arn(

@@ -1,5 +1,5 @@
-//! CloudWatch Logs: whether the log groups tasks will write to exist, creating them, and the last
-//! lines of a task's awslogs stream.
+//! CloudWatch Logs: whether the log groups tasks will write to exist, creating them, the last
+//! lines of a task's awslogs stream, and the events of a group's streams since a time (`logs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -143,6 +143,47 @@ pub async fn last_lines(aws: &Aws, group: &str, stream: &str) -> String {
             AwsError::summary(&error)
         ),
     }
+}
+
+/// The events of `group` whose stream names start with `prefix`, from `since` (milliseconds
+/// since the epoch, inclusive), every page; none when the group does not exist yet.
+pub async fn events_since(
+    aws: &Aws,
+    group: &str,
+    prefix: &str,
+    since: i64,
+) -> Result<Vec<crate::logs::Event>, AwsError> {
+    let mut request = aws
+        .logs
+        .filter_log_events()
+        .log_group_name(group)
+        .start_time(since);
+    if !prefix.is_empty() {
+        request = request.log_stream_name_prefix(prefix);
+    }
+    let mut pages = request.into_paginator().send();
+    let mut events = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(events);
+            }
+            Err(error) => return Err(AwsError::call("FilterLogEvents", group, error)),
+        };
+        events.extend(page.events().iter().map(|event| crate::logs::Event {
+            group: group.to_string(),
+            stream: event.log_stream_name().unwrap_or_default().to_string(),
+            timestamp: event.timestamp().unwrap_or_default(),
+            message: event.message().unwrap_or_default().to_string(),
+            id: event.event_id().unwrap_or_default().to_string(),
+        }));
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

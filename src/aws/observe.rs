@@ -2,15 +2,18 @@
 //! caller identity, the image, the cluster, all services and the backing services at once; then
 //! the task definitions the services run, the log groups the containers write to (one lookup per
 //! directory of groups) and the backing services' details; then, only for families whose content
-//! changed, their recent ACTIVE revisions, and only for secrets no running task uses yet, whether
-//! they exist (metadata, never values). The one module besides `apply` that calls across APIs.
+//! changed, their recent ACTIVE revisions, ECR's tags of the digest they run (when it is not the
+//! state's image), and only for secrets no running task uses yet, whether they exist (metadata,
+//! never values). The one module besides `apply` that calls across APIs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ecs::read::{candidates, cluster, describe_revisions, services, undeclared_services};
 use super::{Aws, AwsError, backing, ecr, logs, secrets, sts};
 use crate::model::LiveEnvironment;
-use crate::plan::{families_needing_candidates, log_groups_to_check, secrets_to_check};
+use crate::plan::{
+    families_needing_candidates, log_groups_to_check, running_digests_to_name, secrets_to_check,
+};
 use crate::state::DesiredState;
 
 /// Everything the planner needs to know about the environment's live state.
@@ -82,6 +85,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         backing,
         unmanaged_backing,
         undeclared_services,
+        running_image_tags: BTreeMap::new(),
     };
     // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
     if let Ok(families) = families_needing_candidates(state, &live) {
@@ -90,12 +94,22 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
             let revisions = candidates(aws, &family, known).await?;
             Ok::<_, AwsError>((family, revisions))
         }));
-        let (revisions, secrets) = tokio::join!(
+        // What the services run now, by its tags (only when it is not the state's image).
+        let running =
+            futures::future::try_join_all(running_digests_to_name(state, &live).into_iter().map(
+                |digest| async {
+                    let found = ecr::image_by(aws, state, None, Some(digest.clone())).await?;
+                    Ok::<_, AwsError>(found.map(|image| (digest, image.tags)))
+                },
+            ));
+        let (revisions, secrets, running) = tokio::join!(
             revisions,
             secrets::check_secrets(aws, secrets_to_check(state, &live)),
+            running,
         );
         live.candidates.extend(revisions?);
         live.secrets = secrets;
+        live.running_image_tags = running?.into_iter().flatten().collect();
     }
     Ok(live)
 }

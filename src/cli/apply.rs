@@ -10,10 +10,10 @@ use super::args::{Cli, EXIT_ERROR, EXIT_OK, Output};
 use crate::aws::Aws;
 use crate::aws::apply::{StepOutcome, StepStatus};
 use crate::aws::lock::Release;
+use crate::engine;
 use crate::plan::ResourceKind;
 use crate::saved::{SAVED_PLAN_VERSION, SavedPlan};
 use crate::state::DesiredState;
-use crate::{engine, render};
 
 /// What `apply` was asked besides the environment.
 #[derive(Debug)]
@@ -67,6 +67,10 @@ pub(super) async fn locked(
         );
     })
     .context("cannot listen for SIGINT and SIGTERM")?;
+    let waiting = super::progress::Waiting::start(&format!(
+        "checking the account of {}",
+        desired.environment
+    ));
     // The credentials' account first: nothing, not even the lock table, is written in another.
     let account = crate::aws::sts::account(&aws).await?;
     if let Some(expected) = &desired.account
@@ -78,6 +82,7 @@ pub(super) async fn locked(
         }
         .into());
     }
+    waiting.say(&format!("taking the apply lock of {}", desired.environment));
     let (table, key) = crate::aws::lock::key_of(desired);
     let lock =
         crate::aws::lock::acquire(&aws, &table, &key, &desired.environment, options.lock_lease)
@@ -85,7 +90,11 @@ pub(super) async fn locked(
     let renewal = lock.keep_alive(&aws, |warning| {
         let _ = writeln!(anstream::stderr(), "warning: {warning}");
     });
-    let result = apply(cli, &aws, desired, saved, &options).await;
+    waiting.say(&format!(
+        "reading the live state of {}",
+        desired.environment
+    ));
+    let result = apply(cli, &aws, desired, saved, &options, waiting).await;
     renewal.abort();
     match lock.release(&aws).await {
         Release::Released => {}
@@ -111,6 +120,7 @@ async fn apply(
     desired: &DesiredState,
     saved: Option<SavedPlan>,
     options: &Options<'_>,
+    waiting: super::progress::Waiting,
 ) -> anyhow::Result<u8> {
     let Options {
         yes,
@@ -120,6 +130,7 @@ async fn apply(
     } = *options;
     let mut stdout = super::output::stdout();
     let (fresh, live) = engine::plan_environment(aws, desired).await?;
+    drop(waiting);
     // A saved plan is applied as it is, only while everything it was made from still holds.
     let plan = match saved {
         None => fresh,
@@ -146,7 +157,7 @@ async fn apply(
         }
     };
     if cli.output == Output::Text {
-        write!(stdout, "{}", render::text(&plan))?;
+        write!(stdout, "{}", super::output::text_plan(cli.verbose, &plan))?;
     }
     if !plan.has_changes() {
         if cli.output == Output::Json {
@@ -173,32 +184,19 @@ async fn apply(
     if !yes {
         confirm(&plan.environment)?;
     }
-    // Waiting shows one live line on a terminal, and plain timestamped lines otherwise (CI logs).
-    let started = std::time::Instant::now();
-    let spinner = std::io::stderr().is_terminal().then(|| {
-        let spinner = indicatif::ProgressBar::new_spinner();
-        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        spinner
-    });
+    // One live line per step under way on a terminal, plain stamped lines otherwise (CI logs).
+    let steps = super::progress::Steps::start();
+    let text = cli.output == Output::Text;
     let mut on_step = |step: &StepOutcome| {
-        if cli.output == Output::Text {
-            let print = || {
+        steps.ended(&step.resource, || {
+            if text {
                 let _ = writeln!(super::output::stdout(), "{}", step_line(step));
-            };
-            match &spinner {
-                Some(spinner) => spinner.suspend(print),
-                None => print(),
             }
-        }
+        });
     };
-    let mut progress = |line: String| match &spinner {
-        Some(spinner) => spinner.set_message(line),
-        None => {
-            let _ = writeln!(
-                anstream::stderr(),
-                "[{:>4}s] {line}",
-                started.elapsed().as_secs()
-            );
+    let mut progress = |resource: &crate::plan::Resource, line: String| {
+        if text {
+            steps.update(resource, line);
         }
     };
     if cli.output == Output::Text {
@@ -215,9 +213,7 @@ async fn apply(
         },
     )
     .await;
-    if let Some(spinner) = spinner {
-        spinner.finish_and_clear();
-    }
+    steps.finish();
     tracing::info!(calls = aws.calls.count(), "apply finished");
     match cli.output {
         Output::Json => writeln!(

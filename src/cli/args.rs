@@ -41,6 +41,9 @@ pub struct Cli {
     /// Never colour the output (NO_COLOR is honoured too).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Show every setting of a resource a plan creates from nothing (plan, apply; text).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     /// Log format on stderr; RUST_LOG sets the level (default: warn).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -199,6 +202,26 @@ A rollback: git revert the commit that moved the image, then plan and apply (the
         /// How many deployments per service, newest first.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+    /// Print what the services' containers write: the awslogs group and stream prefix of the
+    /// task definition each service runs, lines of every container in time order.
+    #[command(after_help = "Examples:
+  reconcile logs --env production --service api --since 1h
+  reconcile logs --env staging --follow          # until Ctrl-C
+  reconcile logs --env production --output json  # one document of the lines")]
+    Logs {
+        /// The environment (state file name without `.yaml`); may be left out when there is one.
+        #[arg(long)]
+        env: Option<String>,
+        /// A service, by its key under `services:` or its ECS name (repeatable; default: all).
+        #[arg(long = "service", value_name = "SERVICE")]
+        services: Vec<String>,
+        /// How far back to start, such as `10m`, `2h` or `1d`.
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+        /// Keep printing new lines as they come (every two seconds) until SIGINT or SIGTERM.
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// Keep every environment of a git repository at its git state, continuously: each interval,
     /// fetch, plan each environment of the state folder and, by its `sync:` policy, apply (under

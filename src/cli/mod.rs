@@ -13,7 +13,9 @@ mod drift;
 mod image;
 mod import;
 mod load;
+mod logs;
 mod output;
+mod progress;
 
 use crate::aws::Aws;
 use crate::plan::Plan;
@@ -78,10 +80,10 @@ fn init_logging(format: LogFormat, default: &str) {
 }
 
 /// Prints a plan in the chosen format.
-fn print_plan(output: Output, plan: &Plan) -> anyhow::Result<()> {
+fn print_plan(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     let mut stdout = output::stdout();
-    match output {
-        Output::Text => write!(stdout, "{}", render::text(plan))?,
+    match cli.output {
+        Output::Text => write!(stdout, "{}", output::text_plan(cli.verbose, plan))?,
         Output::Json => write!(stdout, "{}", render::json(plan))?,
         Output::Markdown => write!(stdout, "{}", render::markdown(plan))?,
     }
@@ -221,6 +223,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             write!(stdout, "{text}")?;
             Ok(EXIT_OK)
         }
+        Command::Logs {
+            env,
+            services,
+            since,
+            follow,
+        } => {
+            let desired = load(&cli.state, env.as_deref())?;
+            logs::run(&cli, &desired, services, *since, *follow, &runtime()?)
+        }
         Command::Operate {
             repo,
             branch,
@@ -348,13 +359,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Plan { all: true, .. } => {
-            let plans = runtime()?.block_on(drift::plan_all(&load_all(&cli.state)?))?;
+            let desireds = load_all(&cli.state)?;
+            let plans = runtime()?.block_on(async {
+                let _waiting = progress::Waiting::start(&format!(
+                    "reading the live state of {} environments",
+                    desireds.len()
+                ));
+                drift::plan_all(&desireds).await
+            })?;
             if cli.output == Output::Json {
                 // One JSON document a parser reads whole, not one per environment.
                 write!(stdout, "{}", render::json_all(&plans))?;
             } else {
                 for plan in &plans {
-                    print_plan(cli.output, plan)?;
+                    print_plan(&cli, plan)?;
                 }
             }
             Ok(if plans.iter().any(Plan::has_changes) {
@@ -377,6 +395,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let desired = focus(desired, service.as_deref())?;
             let runtime = runtime()?;
             let plan = runtime.block_on(async {
+                let _waiting = progress::Waiting::start(&format!(
+                    "reading the live state of {}",
+                    desired.environment
+                ));
                 let aws = Aws::connect(&desired.region).await;
                 let result = engine::plan_environment(&aws, &desired).await;
                 tracing::info!(calls = aws.calls.count(), "plan finished");
@@ -388,7 +410,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 std::fs::write(out, serde_json::to_string_pretty(&saved)? + "\n")
                     .with_context(|| format!("cannot write the plan to {}", out.display()))?;
             }
-            print_plan(cli.output, &plan)?;
+            print_plan(&cli, &plan)?;
             Ok(if plan.has_changes() {
                 EXIT_CHANGES
             } else {

@@ -3,6 +3,18 @@
 
 use std::io::Write;
 
+use crate::plan::Plan;
+use crate::render;
+
+/// The text plan, with every setting of what it creates under `--verbose`.
+pub(super) fn text_plan(verbose: bool, plan: &Plan) -> String {
+    if verbose {
+        render::text_verbose(plan)
+    } else {
+        render::text(plan)
+    }
+}
+
 /// Standard output (colour handled by `anstream`) that treats a closed pipe as the end of what
 /// anyone wants to read: writes after it succeed silently, so the command still ends with the
 /// exit code of what it found (0, or 2 for changes), not with "Broken pipe".

@@ -683,7 +683,9 @@ async fn apply_with(
         let mut on_step = |step: &crate::aws::apply::StepOutcome| {
             tracing::info!(environment, step = %format!("{} {}", step.resource.kind.label(), step.resource.name), status = ?step.status, "step");
         };
-        let mut progress = |line: String| tracing::debug!(environment, %line, "progress");
+        let mut progress = |resource: &crate::plan::Resource, line: String| {
+            tracing::debug!(environment, step = %format!("{} {}", resource.kind.label(), resource.name), %line, "progress");
+        };
         let report = crate::aws::apply::apply(
             aws,
             &plan,

@@ -123,6 +123,12 @@ reproduces one documented AWS behaviour; nothing here changes what reconcile its
    lock: two `attribute_not_exists` puts racing each other can both succeed (two applies would
    both take the lock). Here DynamoDB requests are answered one at a time.
 
+17. FilterLogEvents honours logStreamNamePrefix.
+   AWS: FilterLogEvents with logStreamNamePrefix searches only the group's streams whose names
+   start with it; with no such stream it answers no events (CloudWatch Logs API reference,
+   FilterLogEvents). moto 5.2.5 ignores the parameter and searches every stream of the group.
+   Here the prefix is turned into the list of matching stream names moto does honour.
+
 Usage: python launch.py HOST PORT
 """
 
@@ -733,6 +739,28 @@ ECS.run_task = _run_task
 ECS.describe_tasks = _describe_tasks
 ECS.update_service = _update_service
 ECS.describe_services = _describe_services
+
+
+# 17. FilterLogEvents honours logStreamNamePrefix.
+from moto.logs import responses as logs_responses  # noqa: E402
+
+_filter_log_events = logs_responses.LogsResponse.filter_log_events
+
+
+def _filter_log_events_by_prefix(self):
+    prefix = self._get_param("logStreamNamePrefix")
+    group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+    if not prefix or self._get_param("logStreamNames") or group is None:
+        return _filter_log_events(self)
+    names = [name for name in group.streams if name.startswith(prefix)]
+    if not names:
+        return json.dumps({"events": [], "searchedLogStreams": []})
+    get_param = self._get_param
+    self._get_param = lambda name, default=None: names if name == "logStreamNames" else get_param(name, default)
+    return _filter_log_events(self)
+
+
+logs_responses.LogsResponse.filter_log_events = _filter_log_events_by_prefix
 
 
 def main():

@@ -96,14 +96,14 @@ fn quickstart_flow_plans_applies_and_then_has_nothing_to_do() {
         &["plan", "--all", "--output", "markdown"],
     );
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("### reconcile plan: `staging` (ap-south-1, account 123456789012)\n\n**0 to create, 1 to update, 8 unchanged.**"), "{out}");
+    assert!(out.contains("### reconcile plan: `staging` (ap-south-1, account 123456789012)\n\n**v1.8.0-main.3: 0 to create, 1 to update, 8 unchanged.**"), "{out}");
     assert!(
         !out.contains("<details>\n\n</details>") && !out.contains("</summary>\n\n</details>"),
         "no empty section: {out}"
     );
     assert!(out.contains("<details><summary><b>update</b> service <code>kaapi-staging-service</code>: update in place: desired_count</summary>"), "{out}");
     assert!(
-        out.contains("**No changes.** `production` matches its state file."),
+        out.contains("**No changes.** `production` matches its state file (image `v1.8.0`)."),
         "{out}"
     );
     // As JSON: one document a parser reads whole, each plan with its summary.
@@ -176,22 +176,22 @@ fn out_of_band_changes_are_planned_naming_the_resource_and_field() {
             vec![
                 "= task definition kaapi-task",
                 "reuses kaapi-task:1",
-                "~ containers.backend.environment.PROJECT_NAME: \"Kaapi (edited)\" -> \"Kaapi\"",
+                "~ containerDefinitions[backend].environment.PROJECT_NAME: \"Kaapi (edited)\" -> \"Kaapi\"",
                 "~ service kaapi-service",
-                "~ task_definition: \"kaapi-task:2\" -> \"kaapi-task:1\"",
+                "~ taskDefinition: \"kaapi-task:2\" -> \"kaapi-task:1\"",
             ],
         ),
         (
             "kaapi-service",
             vec!["desired-count", "5"],
-            vec!["~ service kaapi-service", "~ desired_count: 5 -> 2"],
+            vec!["~ service kaapi-service", "~ desiredCount: 5 -> 2"],
         ),
         (
             "kaapi-celery-task",
             vec!["image", "celery-worker", &other_image],
             vec![
                 "= task definition kaapi-celery-task",
-                "~ containers.celery-worker.image:",
+                "~ containerDefinitions[celery-worker].image: hotfix -> v1.8.0",
                 "~ service kaapi-celery-task",
             ],
         ),
@@ -206,7 +206,7 @@ fn out_of_band_changes_are_planned_naming_the_resource_and_field() {
         (
             "kaapi-service",
             vec!["secret", "SECRET_KEY", &other_secret],
-            vec!["~ containers.backend.secrets.SECRET_KEY:"],
+            vec!["~ containerDefinitions[backend].secrets.SECRET_KEY:"],
         ),
     ];
     for (service, change, expected) in cases {

@@ -752,6 +752,7 @@ fn the_operators_iam_policy_allows_exactly_the_calls_it_makes() {
         "ecs:ListServiceDeployments",
         "ecs:DescribeServiceDeployments",
         "ecs:DescribeServiceRevisions",
+        "logs:FilterLogEvents",
         "rds:DeleteDBInstance",
         "elasticache:DeleteReplicationGroup",
         "mq:DeleteBroker",

@@ -50,6 +50,8 @@ fn every_command_prints_one_json_document_or_refuses_json_with_exit_1() {
     assert_eq!(status["services"][0]["deployed"], true, "{status}");
     let history = json_of(&["history", "--env", "staging"], &[0]);
     assert!(history.is_array(), "{history}");
+    let logs = json_of(&["logs", "--env", "staging"], &[0]);
+    assert!(logs.is_array(), "{logs}");
     let unlock = json_of(&["force-unlock", "--env", "staging"], &[0]);
     assert_eq!(unlock["removed"], false, "{unlock}");
     let schema = json_of(&["schema"], &[0]);
@@ -60,6 +62,8 @@ fn every_command_prints_one_json_document_or_refuses_json_with_exit_1() {
         &["completions", "bash"][..],
         &["operate", "--repo", "/nonexistent"],
         &["schema", "--output", "markdown"],
+        &["logs", "--env", "staging", "--follow"],
+        &["logs", "--env", "staging", "--output", "markdown"],
     ] {
         let mut all = with_state(&state, args);
         if !args.contains(&"--output") {

@@ -339,11 +339,13 @@ async fn a_revision_naming_the_states_tag_is_kept_and_any_other_moves_to_the_dig
             "024209611402.dkr.ecr.ap-south-1.amazonaws.com/kaapi-repo@{digest}"
         )))
     );
+    // The text shows the digest as Docker does, its first 12 digits; the plan keeps it whole.
     assert!(
-        reconcile::render::text(&plan).contains(&format!("kaapi-repo:v1.7.2 ({digest})")),
+        reconcile::render::text(&plan).contains(&format!("kaapi-repo:v1.7.2 ({})", &digest[..19])),
         "{}",
         reconcile::render::text(&plan)
     );
+    assert_eq!(plan.image_digest.as_deref(), Some(digest));
 }
 
 /// The model-form copy of the recorded environment that the core's planner tests start from

@@ -49,6 +49,21 @@ async fn an_image_bump_migrates_first_then_updates_and_follows_each_service() {
             (ResourceKind::Service, Action::Update),
         ]
     );
+    // What the services ran until now, by the tag ECR gives its digest: the headline's "from".
+    assert_eq!(
+        plan.running_images
+            .iter()
+            .map(|image| image.tags.clone())
+            .collect::<Vec<_>>(),
+        [vec!["v1.8.0".to_string()]],
+        "{:?}",
+        plan.running_images
+    );
+    assert!(
+        reconcile::render::text(&plan).contains("Plan for production: v1.8.0 -> v1.9.0, "),
+        "{}",
+        reconcile::render::text(&plan)
+    );
     let migration = plan
         .changes
         .iter()
@@ -213,7 +228,7 @@ async fn a_rollout_rolled_back_by_the_circuit_breaker_fails_and_the_next_plan_sh
     let err = super::support::stderr(&output);
     assert!(
         err.lines().any(|l| l.starts_with('[')
-            && l.contains("s] rollout of kaapi-service: ")
+            && l.contains("s] rollout kaapi-service: ")
             && l.ends_with(" failed")),
         "{err}"
     );
@@ -253,20 +268,25 @@ async fn a_revert_reuses_the_earlier_revision_runs_no_migration_and_plan_rev_sho
     fixture.git(&["revert", "--no-edit", "HEAD"]);
     let after = fixture.run_in(&["plan"]);
     assert_eq!(after.status.code(), Some(2));
-    let without_header = |output: &std::process::Output| {
+    // The same plan, but for the line that says which state file it is of.
+    let without_source = |output: &std::process::Output| {
         stdout(output)
             .lines()
-            .skip(1)
+            .enumerate()
+            .filter(|(number, _)| *number != 1)
+            .map(|(_, line)| line)
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(without_header(&preview), without_header(&after));
+    assert_eq!(without_source(&preview), without_source(&after));
     assert!(
         stdout(&preview)
             .lines()
-            .next()
+            .nth(1)
             .unwrap()
-            .ends_with("production.yaml@HEAD~1)")
+            .ends_with("production.yaml@HEAD~1"),
+        "{}",
+        stdout(&preview)
     );
     assert!(
         stdout(&after).contains("reuses kaapi-task:1"),

@@ -383,7 +383,7 @@ pub async fn apply(
         reconcile::aws::apply::Options {
             allow_replace: &[],
             on_step: &mut |_| {},
-            progress: &mut |_| {},
+            progress: &mut |_, _| {},
             wait: Some(std::time::Duration::from_secs(120)),
         },
     )

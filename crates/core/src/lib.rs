@@ -10,6 +10,7 @@ pub mod drift;
 pub mod fingerprint;
 pub mod history;
 pub mod import;
+pub mod logs;
 pub mod model;
 pub mod normalize;
 pub mod plan;

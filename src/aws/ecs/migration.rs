@@ -207,7 +207,7 @@ async fn wait_stopped(
             return Ok(task.unwrap_or_else(|| Task::builder().build()));
         }
         if status != last {
-            progress(format!("migration task {task_id}: {status}"));
+            progress(format!("task {task_id}: {status}"));
             last = status;
         }
         if started.elapsed() >= limit {

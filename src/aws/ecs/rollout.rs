@@ -131,8 +131,7 @@ pub async fn follow(
                 let now = (running, desired, pending, failed);
                 if last != Some(now) {
                     progress(format!(
-                        "rollout of {}: {running}/{desired} running, {pending} pending, {failed} failed",
-                        rollout.service
+                        "{running}/{desired} running, {pending} pending, {failed} failed"
                     ));
                     last = Some(now);
                 }

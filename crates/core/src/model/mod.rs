@@ -453,6 +453,11 @@ pub struct LiveEnvironment {
     /// task definition each runs. Never touched; the plan names them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub undeclared_services: BTreeMap<String, String>,
+    /// ECR's tags of each digest of the state's repository that a running revision names and the
+    /// state's image is not: what the services run now, by the names people know it by. Read
+    /// only when the image changes; a digest ECR no longer holds has no entry.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub running_image_tags: BTreeMap<String, Vec<String>>,
 }
 
 /// Which kind of backing service.

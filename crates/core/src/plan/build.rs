@@ -15,7 +15,8 @@ use super::service::service_change;
 use super::startup::{check_secrets, log_group_changes};
 use super::tags::tag_changes;
 use super::task_definition::{
-    check_unmanaged, desired_task_definition, known_outputs, task_definition_change,
+    check_unmanaged, desired_task_definition, image_moved, known_outputs, running_as_pinned,
+    task_definition_change,
 };
 use crate::model::LiveEnvironment;
 use crate::normalize;
@@ -105,6 +106,17 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
                 _ => service_change.record,
             };
         }
+        // The state asks for what was applied, yet its tag names other bytes: the tag moved.
+        if definition_change.action == Action::Create
+            && definition_change.record == Some(RecordStatus::Matches)
+            && let Some(note) = image_moved(
+                state,
+                running_as_pinned(live, service, &image).as_ref(),
+                &image.pinned,
+            )
+        {
+            definition_change.reason = format!("{}; {note}", definition_change.reason);
+        }
         definition_changes.push(definition_change);
         service_changes.push(service_change);
     }
@@ -125,6 +137,7 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         account: live.account.clone(),
         state_file: state.file.display().to_string(),
         image_digest: (!image.digest.is_empty()).then(|| image.digest.clone()),
+        running_images: super::image::running_images(live, &image),
         image: image.named,
         warnings,
         changes,

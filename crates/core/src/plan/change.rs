@@ -24,6 +24,9 @@ pub struct Plan {
     /// The digest it names in ECR: what the registered task definitions run (`REPO@DIGEST`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,
+    /// What the services run now where it is not that image: the headline's "from".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running_images: Vec<super::image::RunningImage>,
     /// Things worth knowing that do not stop the plan (a secret that could not be checked, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

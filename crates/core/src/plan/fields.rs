@@ -1,4 +1,4 @@
-//! Field-level differences between two values, as dotted paths, and unified text diffs.
+//! Field-level differences between two values, as dotted paths.
 
 use std::collections::BTreeMap;
 
@@ -146,26 +146,6 @@ pub fn field_changes<T: Serialize>(before: &T, after: &T) -> Vec<FieldChange> {
             )
         })
         .collect()
-}
-
-/// A unified diff of two values rendered as pretty JSON (keyed by name, like `field_changes`).
-pub fn unified_diff<T: Serialize>(
-    before: &T,
-    after: &T,
-    before_label: &str,
-    after_label: &str,
-) -> String {
-    let render = |value: &T| {
-        serde_json::to_string_pretty(&keyed(&serde_json::to_value(value).unwrap_or(Value::Null)))
-            .unwrap_or_default()
-            + "\n"
-    };
-    let (left, right) = (render(before), render(after));
-    similar::TextDiff::from_lines(&left, &right)
-        .unified_diff()
-        .context_radius(3)
-        .header(before_label, after_label)
-        .to_string()
 }
 
 #[cfg(test)]

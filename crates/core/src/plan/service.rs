@@ -62,15 +62,23 @@ pub(super) fn service_change(
     let Some(live) = live else {
         let mut settings = desired.clone();
         settings.desired_count = Some(settings.desired_count.unwrap_or(1));
+        // A new service shows every setting it is created with.
+        let mut fields = vec![FieldChange::new(
+            "task_definition",
+            None,
+            Some(Value::String(target.display())),
+        )];
+        for setting in settings.each() {
+            fields.extend(field_changes(
+                &json!({}),
+                &json!({ setting.name(): setting.value() }),
+            ));
+        }
         return Change {
             resource,
             action: Action::Create,
             reason: "does not exist".into(),
-            fields: vec![FieldChange::new(
-                "task_definition",
-                None,
-                Some(Value::String(target.display())),
-            )],
+            fields,
             content: None,
             // Never applied: whatever the state says is still to do.
             record: Some(RecordStatus::Stale),

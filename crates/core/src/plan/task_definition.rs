@@ -201,8 +201,13 @@ fn log_configuration(state: &DesiredState, account: &str, logs: &DesiredLogs) ->
 }
 
 /// When the state's tag names other bytes than the running revision's application image: what
-/// a person must see before the new bytes deploy (a tag moved in ECR, or a new tag).
-fn image_moved(state: &DesiredState, current: Option<&Revision>, pinned: &str) -> Option<String> {
+/// a person must see before the new bytes deploy when the state did not change (a tag moved in
+/// ECR). A new tag is the headline's `from -> to`.
+pub(super) fn image_moved(
+    state: &DesiredState,
+    current: Option<&Revision>,
+    pinned: &str,
+) -> Option<String> {
     let tag = state.image.tag.as_ref()?;
     let (base, digest) = pinned.split_once('@')?;
     let running = current?
@@ -223,7 +228,7 @@ fn image_moved(state: &DesiredState, current: Option<&Revision>, pinned: &str) -
 /// `REPO:TAG` is kept while the tag is the state's; only revisions reconcile registers name the
 /// digest. (What a tag named when ECS resolved it is not in the revision: running tasks alone
 /// know.)
-fn running_as_pinned(
+pub(super) fn running_as_pinned(
     live: &LiveEnvironment,
     service: &DesiredService,
     image: &ImageUris,
@@ -445,10 +450,6 @@ pub(super) fn task_definition_change(
         ),
         (None, 0) => "no ACTIVE revision of the family exists".to_string(),
         (None, count) => format!("content differs from {}", checked(count)),
-    };
-    let reason = match image_moved(state, current, &image.pinned) {
-        Some(note) => format!("{reason}; {note}"),
-        None => reason,
     };
     (
         Change {

@@ -1,184 +1,27 @@
-//! Views of a plan: text for people (Terraform style) and a versioned JSON document for tools.
-//! Renderers only format; every decision is already in the `Plan`.
+//! Views of a plan: text for people (Terraform style), markdown for a pull request and a
+//! versioned JSON document for tools; and the drift report's views. Renderers only format;
+//! every decision is already in the `Plan`.
+
+mod names;
+mod plan;
+mod style;
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::plan::{Action, Change, ChangeClass, Plan, unified_diff};
+pub use self::plan::markdown;
+use self::style::{BOLD, DIM, RED, YELLOW, action_word, paint};
+use crate::plan::{Action, Plan};
 
-const BOLD: Style = Style::new().bold();
-const GREEN: Style = AnsiColor::Green.on_default();
-const YELLOW: Style = AnsiColor::Yellow.on_default();
-const RED: Style = AnsiColor::Red.on_default();
-const CYAN: Style = AnsiColor::Cyan.on_default();
-const DIM: Style = Style::new().dimmed();
-
-fn paint(style: Style, text: &str) -> String {
-    format!("{style}{text}{style:#}")
-}
-
-fn symbol(action: Action) -> (&'static str, Style) {
-    match action {
-        Action::NoOp => ("=", DIM),
-        Action::Create => ("+", GREEN),
-        Action::Update => ("~", YELLOW),
-        Action::Replace => ("-/+", RED),
-        Action::Run => (">", CYAN),
-    }
-}
-
-fn value(value: &Option<Value>) -> String {
-    match value {
-        None => "(absent)".into(),
-        Some(value) => value.to_string(),
-    }
-}
-
-/// A unified diff of a change's content (task definitions), computed from its two sides.
-fn content_diff(change: &Change) -> Option<String> {
-    let content = change.content.as_ref()?;
-    Some(unified_diff(
-        &content.before,
-        &content.after,
-        &content.before_label,
-        &content.after_label,
-    ))
-}
-
-/// The plan as text. Styles are ANSI codes; the caller's stream strips them where colour is off.
+/// The plan as text, a resource created from nothing in one summary line.
 pub fn text(plan: &Plan) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {}: account {}, region {} ({})",
-        paint(BOLD, "Plan for"),
-        paint(BOLD, &plan.environment),
-        plan.account,
-        plan.region,
-        plan.state_file
-    );
-    let _ = match &plan.image_digest {
-        Some(digest) if !plan.image.ends_with(digest.as_str()) => {
-            writeln!(out, "Image: {} ({digest})", plan.image)
-        }
-        _ => writeln!(out, "Image: {}", plan.image),
-    };
-    for warning in &plan.warnings {
-        let _ = writeln!(out, "{} {warning}", paint(YELLOW, "warning:"));
-    }
-    if !plan.has_changes() {
-        // Changes AWS has accepted but not applied yet are worth seeing even then.
-        let pending: Vec<&Change> = plan
-            .changes
-            .iter()
-            .filter(|c| !c.fields.is_empty())
-            .collect();
-        if !pending.is_empty() {
-            out.push('\n');
-            for change in pending {
-                change_text(change, &mut out);
-            }
-        }
-        let _ = writeln!(
-            out,
-            "{}No changes. {} matches its state file ({} resources checked).",
-            if out.ends_with("\n\n") { "" } else { "\n" },
-            plan.environment,
-            plan.changes.len()
-        );
-        return out;
-    }
-    out.push('\n');
-    // Unchanged resources are listed only when they explain a change (a reused revision, a
-    // migration that does not run).
-    for change in plan.changes.iter().filter(|c| {
-        c.action != Action::NoOp
-            || !c.fields.is_empty()
-            || c.resource.kind == crate::plan::ResourceKind::Migration
-    }) {
-        change_text(change, &mut out);
-    }
-    let _ = writeln!(out, "{} {}.", paint(BOLD, "Plan:"), counts(plan));
-    out
+    self::plan::text(plan, false)
 }
 
-/// How many changes of each action: `2 to create, 2 to update, 1 migration to run, 7
-/// unchanged` (replacements and migrations only when there are some).
-fn counts(plan: &Plan) -> String {
-    let summary = plan.summary();
-    let count = |action| summary.get(&action).copied().unwrap_or(0);
-    format!(
-        "{} to create, {} to update, {}{}{} unchanged",
-        count(Action::Create),
-        count(Action::Update),
-        match count(Action::Replace) {
-            0 => String::new(),
-            n => format!("{n} to replace, "),
-        },
-        match count(Action::Run) {
-            0 => String::new(),
-            1 => "1 migration to run, ".to_string(),
-            n => format!("{n} migrations to run, "),
-        },
-        count(Action::NoOp)
-    )
-}
-
-fn change_text(change: &Change, out: &mut String) {
-    let (sign, style) = symbol(change.action);
-    let _ = writeln!(
-        out,
-        "  {} {} {}",
-        paint(style, sign),
-        change.resource.kind.label(),
-        paint(BOLD, &change.resource.name)
-    );
-    let _ = writeln!(out, "      {}", paint(DIM, &change.reason));
-    for field in &change.fields {
-        let (sign, style) = match (&field.before, &field.after) {
-            (None, Some(_)) => ('+', GREEN),
-            (Some(_), None) => ('-', RED),
-            _ => ('~', YELLOW),
-        };
-        let class = match field.class {
-            None => String::new(),
-            Some(class) => {
-                let style = match class {
-                    ChangeClass::ForcesReplacement | ChangeClass::NotAllowed => RED,
-                    ChangeClass::InPlaceReboot | ChangeClass::Deferred => YELLOW,
-                    ChangeClass::InPlace | ChangeClass::Pending => DIM,
-                };
-                format!("  {}", paint(style, &format!("({})", class.label())))
-            }
-        };
-        let _ = writeln!(
-            out,
-            "      {} {}: {} -> {}{class}",
-            paint(style, &sign.to_string()),
-            field.path,
-            value(&field.before),
-            value(&field.after)
-        );
-    }
-    if let Some(diff) = content_diff(change) {
-        for line in diff.lines() {
-            let style = if line.starts_with("+++") || line.starts_with("---") {
-                BOLD
-            } else if line.starts_with('+') {
-                GREEN
-            } else if line.starts_with('-') {
-                RED
-            } else if line.starts_with("@@") {
-                CYAN
-            } else {
-                Style::new()
-            };
-            let _ = writeln!(out, "        {}", paint(style, line));
-        }
-    }
-    out.push('\n');
+/// The plan as text with every setting of a resource created from nothing.
+pub fn text_verbose(plan: &Plan) -> String {
+    self::plan::text(plan, true)
 }
 
 /// The plan as its JSON document (see docs/plan-format.md).
@@ -215,84 +58,11 @@ fn json_value(plan: &Plan) -> serde_json::Value {
     value
 }
 
-fn action_word(action: Action) -> &'static str {
-    match action {
-        Action::NoOp => "unchanged",
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Replace => "replace",
-        Action::Run => "run",
+fn value(value: &Option<Value>) -> String {
+    match value {
+        None => "(absent)".into(),
+        Some(value) => value.to_string(),
     }
-}
-
-/// The plan as Markdown for a pull-request comment: a summary line, one collapsible section per
-/// resource that changes.
-pub fn markdown(plan: &Plan) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "### reconcile plan: `{}` ({}, account {})\n",
-        plan.environment, plan.region, plan.account
-    );
-    if !plan.has_changes() {
-        let _ = writeln!(
-            out,
-            "**No changes.** `{}` matches its state file.",
-            plan.environment
-        );
-        return out;
-    }
-    let _ = writeln!(out, "**{}.**\n", counts(plan));
-    for warning in &plan.warnings {
-        let _ = writeln!(out, "> :warning: {warning}\n");
-    }
-    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-        let headline = format!(
-            "<b>{}</b> {} <code>{}</code>: {}",
-            action_word(change.action),
-            change.resource.kind.label(),
-            change.resource.name,
-            change.reason
-        );
-        // Nothing to unfold: one line, no empty section.
-        if change.fields.is_empty() && change.content.is_none() {
-            let _ = writeln!(out, "- {headline}\n");
-            continue;
-        }
-        let _ = writeln!(out, "<details><summary>{headline}</summary>\n");
-        {
-            let _ = writeln!(out, "```diff");
-            // One representation: the content's diff where there is one, else the fields.
-            let fields = if change.content.is_some() {
-                &[][..]
-            } else {
-                &change.fields[..]
-            };
-            for field in fields {
-                let class = field
-                    .class
-                    .map(|c| format!("  ({})", c.label()))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "- {}: {}\n+ {}: {}{class}",
-                    field.path,
-                    value(&field.before),
-                    field.path,
-                    value(&field.after)
-                );
-            }
-            if let Some(diff) = content_diff(change) {
-                out.push_str(&diff);
-                if !diff.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
-            let _ = writeln!(out, "```");
-        }
-        let _ = writeln!(out, "</details>\n");
-    }
-    out
 }
 
 /// Drift reports as text, one block per environment.

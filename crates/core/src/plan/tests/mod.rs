@@ -27,11 +27,21 @@ fn desired_from(text: &str) -> DesiredState {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The digest a tag names in these tests: 64 hex digits, as ECR's are (derived from the tag).
+fn digest_for(tag: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(tag.as_bytes());
+    format!(
+        "sha256:{}",
+        hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
 /// A live environment exactly as the last apply of `state` left it.
 fn live_matching(state: &DesiredState) -> LiveEnvironment {
-    // Each tag names its own (fake) digest, as `views::with_image` moves them.
+    // Each tag names its own digest, as `views::with_image` moves them.
     let digest = match (&state.image.tag, &state.image.digest) {
-        (Some(tag), _) => format!("sha256:{tag}"),
+        (Some(tag), _) => digest_for(tag),
         (None, Some(digest)) => digest.clone(),
         (None, None) => "sha256:feed".into(),
     };

@@ -9,20 +9,36 @@ use crate::model::LiveBacking;
 /// The three views of a plan, each pinned under `NAME.text`, `NAME.json` and `NAME.markdown`.
 #[track_caller]
 fn check_views(name: &str, plan: &Plan) {
-    let text = anstream::adapter::strip_str(&crate::render::text(plan)).to_string();
-    insta::assert_snapshot!(format!("{name}.text"), text);
+    insta::assert_snapshot!(format!("{name}.text"), text_of(plan));
     insta::assert_snapshot!(format!("{name}.json"), crate::render::json(plan));
     insta::assert_snapshot!(format!("{name}.markdown"), crate::render::markdown(plan));
 }
 
-/// The example state with its image moved to `tag` (the image exists in ECR under it).
+/// The example state with its image moved to `tag` (the image exists in ECR under it), and
+/// ECR's tags of what the services ran until now, as the observer reads them when the image
+/// changes.
 fn with_image(mut state: DesiredState, live: &mut LiveEnvironment, tag: &str) -> DesiredState {
-    state.image.tag = Some(tag.to_string());
     if let Some(image) = live.image.as_mut() {
+        let before = state.image.tag.clone().unwrap_or_default();
+        live.running_image_tags
+            .insert(image.digest.clone(), vec![before]);
+        let image = live.image.as_mut().unwrap();
         image.tags = vec![tag.to_string()];
-        image.digest = format!("sha256:{tag}");
+        image.digest = digest_for(tag);
     }
+    state.image.tag = Some(tag.to_string());
     state
+}
+
+/// How many rows `text` takes on a terminal `width` columns wide (long lines wrap).
+fn rows(text: &str, width: usize) -> usize {
+    text.lines()
+        .map(|line| line.chars().count().div_ceil(width).max(1))
+        .sum()
+}
+
+fn text_of(plan: &Plan) -> String {
+    anstream::adapter::strip_str(&crate::render::text(plan)).to_string()
 }
 
 #[test]
@@ -39,7 +55,21 @@ fn creating_an_environment_from_nothing() {
             .collect(),
         ..LiveEnvironment::default()
     };
-    check_views("create_from_nothing", &plan(&state, &live).unwrap());
+    let plan = plan(&state, &live).unwrap();
+    check_views("create_from_nothing", &plan);
+    // Read at a glance: one summary line per resource.
+    let text = text_of(&plan);
+    assert!(rows(&text, 100) <= 40, "{} rows:\n{text}", rows(&text, 100));
+    // Every setting with --verbose: each variable of each container, in AWS's names.
+    let verbose = anstream::adapter::strip_str(&crate::render::text_verbose(&plan)).to_string();
+    for line in [
+        "+ containerDefinitions[backend].environment.API_BASE_URL: \"https://api.kaapi.example.org\"",
+        "+ containerDefinitions[backend].portMappings: [{\"containerPort\":80,\"hostPort\":80,\"protocol\":\"tcp\"}]",
+        "+ instance_class: \"db.t4g.medium\"",
+        "+ desiredCount: 2",
+    ] {
+        assert!(verbose.contains(line), "{line} in\n{verbose}");
+    }
 }
 
 #[test]
@@ -47,7 +77,23 @@ fn an_image_bump() {
     let state = desired();
     let mut live = live_matching(&state);
     let state = with_image(state, &mut live, "v1.9.0");
-    check_views("image_bump", &plan(&state, &live).unwrap());
+    let plan = plan(&state, &live).unwrap();
+    check_views("image_bump", &plan);
+    let text = text_of(&plan);
+    assert!(rows(&text, 100) <= 20, "{} rows:\n{text}", rows(&text, 100));
+    // The headline says what runs and what will; the registry appears once.
+    assert!(
+        text.starts_with("Plan for production: v1.8.0 -> v1.9.0, "),
+        "{text}"
+    );
+    assert_eq!(text.matches(".dkr.ecr.").count(), 1, "{text}");
+    // The README shows the plan as it prints.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{text}```")),
+        "README.md's plan sample (under \"What a plan shows\") is not this plan:\n{text}"
+    );
 }
 
 #[test]
@@ -70,6 +116,9 @@ fn a_revert_reuses_the_earlier_revision() {
         // Its record is of the newer state, which the last apply deployed.
         running.tags = service.tags.clone();
     }
+    // What the observer reads of the digest the services run.
+    live.running_image_tags
+        .insert(digest_for("v1.9.0"), vec!["v1.9.0".to_string()]);
     for revision in earlier {
         live.candidates
             .insert(revision.content.family.clone(), vec![revision]);

@@ -1,0 +1,96 @@
+//! The image the services run now beside the one the state names: the "from" of a plan's
+//! headline (`v1.8.0 -> v1.9.0`), by the tags ECR gives the running digests.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::preconditions::{ImageUris, check_preconditions};
+use crate::model::LiveEnvironment;
+use crate::state::DesiredState;
+
+/// One image of the state's repository that a running revision names and the state does not.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RunningImage {
+    /// As the revision names it: `REGISTRY/REPO@DIGEST` or `REGISTRY/REPO:TAG`.
+    pub reference: String,
+    /// ECR's tags of its digest now (for a reference by tag, that tag). Empty when ECR no longer
+    /// holds the digest or it has no tag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl RunningImage {
+    /// The digest it names, when it names one.
+    pub fn digest(&self) -> Option<&str> {
+        self.reference.split_once('@').map(|(_, digest)| digest)
+    }
+}
+
+/// `REGISTRY/REPO` of the state's image, without its tag or digest.
+fn repository_base(image: &ImageUris) -> &str {
+    match image.pinned.split_once('@') {
+        Some((base, _)) => base,
+        None => image
+            .pinned
+            .rsplit_once(':')
+            .map_or(image.pinned.as_str(), |(base, _)| base),
+    }
+}
+
+/// Every image of the state's repository the services' running revisions name, other than the
+/// state's own (named or pinned), each once.
+fn running_references(live: &LiveEnvironment, image: &ImageUris) -> BTreeSet<String> {
+    let base = repository_base(image);
+    live.services
+        .values()
+        .filter_map(|service| live.task_definitions.get(&service.task_definition_arn))
+        .flat_map(|revision| revision.content.containers.iter())
+        .map(|container| container.image.as_str())
+        .filter(|reference| {
+            reference
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('@') || rest.starts_with(':'))
+        })
+        .filter(|reference| *reference != image.pinned && *reference != image.named)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The digests whose ECR tags the observer reads (one DescribeImages each), so the plan can say
+/// what runs now by its tag. Empty when the services run the state's image, or the plan cannot
+/// be made (its preconditions fail).
+pub fn running_digests_to_name(state: &DesiredState, live: &LiveEnvironment) -> BTreeSet<String> {
+    let Ok(image) = check_preconditions(state, live) else {
+        return BTreeSet::new();
+    };
+    running_references(live, &image)
+        .into_iter()
+        .filter_map(|reference| {
+            reference
+                .split_once('@')
+                .map(|(_, digest)| digest.to_string())
+        })
+        .collect()
+}
+
+/// What the services run now where it is not the state's image, with the tags it goes by.
+pub(super) fn running_images(live: &LiveEnvironment, image: &ImageUris) -> Vec<RunningImage> {
+    running_references(live, image)
+        .into_iter()
+        .map(|reference| {
+            let tags = match reference.split_once('@') {
+                Some((_, digest)) => live
+                    .running_image_tags
+                    .get(digest)
+                    .cloned()
+                    .unwrap_or_default(),
+                None => reference
+                    .rsplit_once(':')
+                    .map(|(_, tag)| vec![tag.to_string()])
+                    .unwrap_or_default(),
+            };
+            RunningImage { reference, tags }
+        })
+        .collect()
+}
