@@ -7,49 +7,26 @@
 //! released, exit 0.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt;
 
+use super::context::{Context, Options};
 use super::git::Repo;
 use super::http;
+use super::locked::{Applied, apply_locked};
 use super::notify::{GitHub, Notifier};
 use super::report::{Attempt, EnvLabel, EnvStatus, ResultLabel, Shared};
-use crate::aws::apply::{StepStatus, unallowed_replacements};
+use crate::aws::SharedReads;
+use crate::aws::apply::unallowed_replacements;
 use crate::aws::fence::Fence;
-use crate::aws::lock::{self, LockError, Release};
 use crate::aws::stop::Stop;
-use crate::aws::{Aws, SharedReads, sts};
 use crate::drift::{Kind, classify};
 use crate::state::DesiredState;
 use crate::state::desired::COMMIT_TAG;
 use crate::sync::{Decision, Found, Trigger, decide, window_state};
-
-/// What `reconcile operate` was asked.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// A URL git can fetch (`${NAME}` replaced by that environment variable) or a local path.
-    pub repo: String,
-    pub branch: String,
-    pub every: Duration,
-    pub listen: Option<SocketAddr>,
-    /// The state folder inside the repository.
-    pub state_path: String,
-    /// Where the clone is kept.
-    pub workdir: PathBuf,
-    /// Environments reconciled at once.
-    pub concurrency: usize,
-    pub lock_lease: Duration,
-    /// How long an apply follows each deployment.
-    pub rollout_timeout: Duration,
-    pub webhook: Option<String>,
-    /// `OWNER/NAME`, API URL and token for commit statuses.
-    pub github: Option<(String, String, String)>,
-}
 
 /// What the loop remembers of an environment between cycles.
 #[derive(Debug, Default)]
@@ -88,33 +65,6 @@ impl Outcome {
             Outcome::Locked => "locked",
             Outcome::Error => "error",
         }
-    }
-}
-
-/// What the cycle's environments share.
-struct Context {
-    options: Options,
-    repo: Repo,
-    shared: Arc<Shared>,
-    notifier: Notifier,
-    stop: Stop,
-    /// Fences of the applies in flight, closed by a signal.
-    fences: Arc<Mutex<Vec<Fence>>>,
-    /// One SDK configuration per region (credentials resolved once, refreshed by the SDK).
-    configs: tokio::sync::Mutex<HashMap<String, aws_config::SdkConfig>>,
-}
-
-impl Context {
-    /// Clients of `region` with their own call log and fence.
-    async fn aws(&self, region: &str) -> Aws {
-        let mut configs = self.configs.lock().await;
-        if !configs.contains_key(region) {
-            let aws = Aws::connect(region).await;
-            configs.insert(region.to_string(), aws.config.clone());
-        }
-        let mut aws = Aws::from_config(&configs[region]);
-        aws.stop = self.stop.clone();
-        aws
     }
 }
 
@@ -618,124 +568,4 @@ async fn failed_commit(
         .commit_status(commit, environment, "failure", &error)
         .await;
     (Outcome::Failed { commit: wanted }, 0)
-}
-
-/// How an apply under the lock ended.
-enum Applied {
-    /// Every step done: how many changes.
-    Done(usize),
-    /// A step failed (or the stop interrupted it): the first failure.
-    Failed(String),
-    /// Someone else holds the environment's lock.
-    Locked(String),
-}
-
-/// Applies `desired` under its lock, planning afresh once the lock is held.
-async fn apply_locked(context: &Context, desired: &DesiredState) -> anyhow::Result<Applied> {
-    let aws = context.aws(&desired.region).await;
-    if let Ok(mut fences) = context.fences.lock() {
-        fences.push(aws.fence.clone());
-    }
-    let result = apply_with(context, &aws, desired).await;
-    if let Ok(mut fences) = context.fences.lock() {
-        fences.retain(|fence| !fence.same(&aws.fence));
-    }
-    context.shared.count_calls(&aws.calls);
-    result
-}
-
-async fn apply_with(
-    context: &Context,
-    aws: &Aws,
-    desired: &DesiredState,
-) -> anyhow::Result<Applied> {
-    let options = &context.options;
-    let account = sts::account(aws).await?;
-    if let Some(expected) = &desired.account
-        && *expected != account
-    {
-        anyhow::bail!("the credentials are for account {account}, not {expected}");
-    }
-    let (table, key) = lock::key_of(desired);
-    let lock =
-        match lock::acquire(aws, &table, &key, &desired.environment, options.lock_lease).await {
-            Ok(lock) => lock,
-            Err(LockError::Held { holder, .. }) => return Ok(Applied::Locked(holder)),
-            Err(error) => return Err(error.into()),
-        };
-    let environment = desired.environment.clone();
-    let renewal = lock.keep_alive(aws, move |warning| {
-        tracing::warn!(environment = %environment, %warning, "lock renewal");
-    });
-    let outcome = async {
-        let (plan, _) = crate::engine::plan_environment(aws, desired).await?;
-        if !plan.has_changes() {
-            return Ok(Applied::Done(0));
-        }
-        let refused = unallowed_replacements(&plan, &[]);
-        if !refused.is_empty() {
-            return Ok(Applied::Failed(format!(
-                "the plan replaces {}: the operator never replaces a data store",
-                refused.join(", ")
-            )));
-        }
-        let environment = desired.environment.as_str();
-        let mut on_step = |step: &crate::aws::apply::StepOutcome| {
-            tracing::info!(environment, step = %format!("{} {}", step.resource.kind.label(), step.resource.name), status = ?step.status, "step");
-        };
-        let mut progress = |resource: &crate::plan::Resource, line: String| {
-            tracing::debug!(environment, step = %format!("{} {}", resource.kind.label(), resource.name), %line, "progress");
-        };
-        let report = crate::aws::apply::apply(
-            aws,
-            &plan,
-            crate::aws::apply::Options {
-                allow_replace: &[],
-                on_step: &mut on_step,
-                progress: &mut progress,
-                wait: Some(options.rollout_timeout),
-            },
-        )
-        .await;
-        if report.succeeded() {
-            return Ok(Applied::Done(
-                report
-                    .steps
-                    .iter()
-                    .filter(|s| s.resource.kind != crate::plan::ResourceKind::Rollout)
-                    .count(),
-            ));
-        }
-        let failure = report
-            .steps
-            .iter()
-            .find_map(|step| match &step.status {
-                StepStatus::Failed { error } => Some(format!(
-                    "{} {}: {error}",
-                    step.resource.kind.label(),
-                    step.resource.name
-                )),
-                _ => None,
-            })
-            .or_else(|| {
-                report.steps.iter().find_map(|step| match &step.status {
-                    StepStatus::NotAttempted { why } => Some(why.clone()),
-                    _ => None,
-                })
-            })
-            .unwrap_or_else(|| "the apply did not complete".into());
-        Ok::<_, anyhow::Error>(Applied::Failed(failure))
-    }
-    .await;
-    renewal.abort();
-    match lock.release(aws).await {
-        Release::Released => {}
-        Release::TakenOver { holder } => {
-            tracing::warn!(holder = %holder, "the lock had been taken over before it was released")
-        }
-        Release::Failed(reason) => {
-            tracing::warn!(%reason, "the lock could not be released; it expires with its lease")
-        }
-    }
-    outcome
 }

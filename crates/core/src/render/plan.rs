@@ -1,6 +1,6 @@
 //! The plan as text and markdown: a headline per environment (the image from -> to, the counts),
 //! then one line per resource that changes with one line per field that differs, in AWS's names.
-//! A resource created from nothing is one summary line unless `verbose`.
+//! Creating an environment from nothing, each resource is one summary line unless `verbose`.
 
 use std::fmt::Write;
 
@@ -63,9 +63,20 @@ fn fields_of(change: &Change) -> Vec<FieldChange> {
     }
 }
 
-/// Whether a change shows a summary line instead of its fields: a resource created from nothing.
-fn summarized(change: &Change, fields: &[FieldChange]) -> bool {
-    change.action == Action::Create && fields.iter().all(|field| field.before.is_none())
+/// Whether the plan creates the environment from nothing (its cluster among what it creates):
+/// then each new resource is one summary line. A new resource in a running environment, such as
+/// a new service, shows every setting.
+fn from_nothing(plan: &Plan) -> bool {
+    plan.changes
+        .iter()
+        .any(|c| c.resource.kind == ResourceKind::Cluster && c.action == Action::Create)
+}
+
+/// Whether a change shows a summary line instead of its fields.
+fn summarized(change: &Change, fields: &[FieldChange], from_nothing: bool) -> bool {
+    from_nothing
+        && change.action == Action::Create
+        && fields.iter().all(|field| field.before.is_none())
 }
 
 /// Settings a summary line names first, when a resource has them.
@@ -244,8 +255,9 @@ pub fn text(plan: &Plan, verbose: bool) -> String {
     if !shown.is_empty() {
         out.push('\n');
     }
+    let summary = !verbose && from_nothing(plan);
     for change in shown {
-        change_text(change, &images, verbose, &mut out);
+        change_text(change, &images, summary, &mut out);
     }
     if plan.has_changes() {
         let _ = writeln!(out, "\n{} {}.", paint(BOLD, "Plan:"), counts(plan));
@@ -260,7 +272,7 @@ pub fn text(plan: &Plan, verbose: bool) -> String {
     out
 }
 
-fn change_text(change: &Change, images: &Images, verbose: bool, out: &mut String) {
+fn change_text(change: &Change, images: &Images, summary: bool, out: &mut String) {
     let (sign, style) = symbol(change.action);
     let kind = change.resource.kind;
     let title = format!("  {sign} {} {}", kind.label(), change.resource.name);
@@ -280,7 +292,7 @@ fn change_text(change: &Change, images: &Images, verbose: bool, out: &mut String
     if fields.is_empty() {
         return;
     }
-    if summarized(change, &fields) && !verbose {
+    if summarized(change, &fields, summary) {
         let _ = writeln!(out, "      {}", summary_line(change, &fields, images));
         return;
     }

@@ -153,3 +153,26 @@ fn a_replacement_apply_refuses_without_the_flag() {
     });
     check_views("refused_replacement", &plan);
 }
+
+#[test]
+fn a_new_service_in_a_running_environment_shows_every_setting() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    let gone = live.services.remove("kaapi-celery-task").unwrap();
+    live.task_definitions.remove(&gone.task_definition_arn);
+    let text = text_of(&plan(&state, &live).unwrap());
+    let service = text
+        .split("+ service kaapi-celery-task: does not exist\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    for line in [
+        "+ taskDefinition: \"kaapi-celery-task:(new revision)\"",
+        "+ desiredCount: 1",
+        "+ launchType: \"FARGATE\"",
+        "+ networkConfiguration.awsvpcConfiguration.subnets: [\"subnet-a\",\"subnet-b\"]",
+        "+ deploymentConfiguration.deploymentCircuitBreaker.rollback: true",
+    ] {
+        assert!(service.contains(line), "{line} in\n{text}");
+    }
+    assert!(!text.contains("(--verbose)"), "{text}");
+}
