@@ -194,10 +194,9 @@ async fn apply(
             }
         });
     };
+    // Progress goes to stderr whatever the output format (a CI log of `--output json` too).
     let mut progress = |resource: &crate::plan::Resource, line: String| {
-        if text {
-            steps.update(resource, line);
-        }
+        steps.update(resource, line);
     };
     if cli.output == Output::Text {
         writeln!(stdout, "\nApplying to {}:", plan.environment)?;

@@ -31,6 +31,7 @@ pub(super) async fn plan_all(desireds: &[DesiredState]) -> anyhow::Result<Vec<Pl
 
 /// Plans every environment (four at a time) and classifies the differences.
 async fn drift_reports(desireds: &[DesiredState]) -> anyhow::Result<Vec<crate::drift::Report>> {
+    let _waiting = super::progress::Waiting::start("reading the live state");
     Ok(plan_all(desireds)
         .await?
         .iter()
@@ -120,6 +121,8 @@ pub(super) async fn every(
 /// `status`: per service, what it runs (revision, image tag and digest, commit), its tasks, and
 /// where its newest rollout stands and since when.
 pub(super) async fn status(desired: &DesiredState, output: Output) -> anyhow::Result<u8> {
+    let waiting =
+        super::progress::Waiting::start(&format!("reading what {} runs", desired.environment));
     let aws = Aws::connect(&desired.region).await;
     let chosen: Vec<_> = desired.services.iter().collect();
     let (account, live, history) = tokio::try_join!(
@@ -127,6 +130,7 @@ pub(super) async fn status(desired: &DesiredState, output: Output) -> anyhow::Re
         crate::aws::ecs::read::services(&aws, desired),
         crate::aws::history::history(&aws, desired, &chosen, STATUS_HISTORY),
     )?;
+    drop(waiting);
     if let Some(expected) = desired.account.as_ref().filter(|a| **a != account) {
         anyhow::bail!(
             "the credentials are for account {account}, not {expected} ({}): what it shows would be another account's",

@@ -212,6 +212,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let desired = load(&cli.state, env.as_deref())?;
             let chosen = drift::chosen_services(&desired, services)?;
             let history = runtime()?.block_on(async {
+                let _waiting = progress::Waiting::start("reading the deployment records");
                 let aws = Aws::connect(&desired.region).await;
                 crate::aws::history::history(&aws, &desired, &chosen, *limit).await
             })?;

@@ -253,7 +253,7 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
     );
     assert!(
         out.contains(
-            "drift      service kaapi-celery-task: update in place: desired_count\n               desired_count: live 3, state file 1\n"
+            "drift      service kaapi-celery-task: update in place: desired_count\n               desiredCount: live 3, state file 1\n"
         ),
         "{out}"
     );
@@ -302,7 +302,7 @@ async fn drift_tells_an_out_of_band_change_from_an_unapplied_edit() {
         "{markdown}"
     );
     assert!(
-        markdown.contains("  - `desired_count`: live `3`, state file `1`"),
+        markdown.contains("  - `desiredCount`: live `3`, state file `1`"),
         "{markdown}"
     );
     let celery = &reports[0]["differences"][1]["values"][0];

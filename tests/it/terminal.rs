@@ -1,7 +1,7 @@
 //! What a person sees on a real terminal: apply runs on a pseudo-terminal whose output is read
 //! through a terminal emulator (vt100), screen by screen. While two rollouts run, both live lines
 //! are on the screen at once, each with its numbers and elapsed time; when apply ends, each
-//! step's final line is there and no spinner glyph is left anywhere.
+//! step's final line is there and no spinner glyph is left anywhere; nor after plan and status.
 
 use std::io::Read;
 use std::process::Command;
@@ -141,4 +141,27 @@ async fn two_rollouts_show_two_live_lines_and_leave_no_glyph_behind() {
         !last.chars().any(is_glyph),
         "a spinner glyph was left on the screen:\n{last}"
     );
+
+    // Plan and status on a terminal: what they print, and no glyph behind.
+    for (args, expected) in [
+        (
+            &["plan"][..],
+            "No changes. production matches its state file",
+        ),
+        (&["status"][..], "kaapi-celery-task"),
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--env", "production", "--state", &state]);
+        let mut command = reconcile_command(Some(&endpoint), Some(&fixture.seed), &all);
+        command.env_remove("NO_COLOR").env("TERM", "xterm-256color");
+        let (screens, _) = tokio::task::spawn_blocking(move || on_a_terminal(command))
+            .await
+            .unwrap();
+        let last = screens.last().cloned().unwrap_or_default();
+        assert!(last.contains(expected), "{args:?}: {expected:?} in\n{last}");
+        assert!(
+            !last.chars().any(is_glyph),
+            "{args:?}: a spinner glyph was left on the screen:\n{last}"
+        );
+    }
 }

@@ -88,7 +88,7 @@ pub fn drift_text(reports: &[crate::drift::Report]) -> String {
                 let _ = writeln!(
                     out,
                     "               {}: live {}, state file {}",
-                    field.path,
+                    names::path(difference.resource.kind, &field.path),
                     value(&field.live),
                     value(&field.state)
                 );
@@ -133,7 +133,7 @@ pub fn drift_markdown(reports: &[crate::drift::Report]) -> String {
                 let _ = writeln!(
                     out,
                     "  - `{}`: live `{}`, state file `{}`",
-                    field.path,
+                    names::path(d.resource.kind, &field.path),
                     value(&field.live).replace('`', "'"),
                     value(&field.state).replace('`', "'")
                 );

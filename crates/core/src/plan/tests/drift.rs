@@ -160,7 +160,7 @@ fn the_drift_report_shows_each_field_with_its_live_and_state_values() {
     insta::assert_snapshot!("drift_text", text);
     let markdown = crate::render::drift_markdown(&[report]);
     assert!(
-        markdown.contains("  - `desired_count`: live `5`, state file `2`"),
+        markdown.contains("  - `desiredCount`: live `5`, state file `2`"),
         "{markdown}"
     );
 }
