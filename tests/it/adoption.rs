@@ -360,10 +360,7 @@ async fn a_revision_with_a_setting_outside_the_format_stops_the_plan_and_registe
     );
     let desired = state.load("staging", &seed);
     let plan = plan_of(&aws, &desired).await;
-    assert_eq!(
-        changed_fields(&plan),
-        ["unmanaged.containerDefinitions.backend.extraHosts"]
-    );
+    assert_eq!(changed_fields(&plan), ["containers.backend.aws.extraHosts"]);
     assert!(apply(&aws, &plan).await.succeeded());
     assert!(!plan_of(&aws, &desired).await.has_changes());
 }

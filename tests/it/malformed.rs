@@ -64,7 +64,7 @@ fn unknown_top_level_key_suggests_the_closest() {
 fn unknown_service_key_suggests_the_closest() {
     check(
         &[("    memory: 1024", "    memroy: 1024")],
-        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, propagate_tags, enable_ecs_managed_tags, capacity_provider_strategy, availability_zone_rebalancing, env, secrets, runtime_platform, ephemeral_storage_gib, volumes, pid_mode, drop_unmanaged, containers",
+        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, propagate_tags, enable_ecs_managed_tags, capacity_provider_strategy, availability_zone_rebalancing, env, secrets, runtime_platform, ephemeral_storage_gib, volumes, pid_mode, drop_unmanaged, aws, containers",
     );
 }
 
@@ -72,7 +72,7 @@ fn unknown_service_key_suggests_the_closest() {
 fn unknown_container_key_suggests_the_closest() {
     check(
         &[("        port: 80", "        prot: 80")],
-        "error: state/staging.yaml:18:9: services.api.containers.backend.prot: unknown key `prot`\n  help: did you mean `port`? valid keys here: image, command, entry_point, port, port_name, app_protocol, cpu, memory, memory_reservation, essential, inherit_variables, env, secrets, health_check, logs, working_directory, user, readonly_root_filesystem, start_timeout, stop_timeout, ulimits, docker_labels, depends_on, mount_points, linux_parameters, firelens, environment_files",
+        "error: state/staging.yaml:18:9: services.api.containers.backend.prot: unknown key `prot`\n  help: did you mean `port`? valid keys here: image, command, entry_point, port, port_name, app_protocol, port_mappings, cpu, memory, memory_reservation, essential, inherit_variables, env, secrets, health_check, logs, working_directory, user, readonly_root_filesystem, start_timeout, stop_timeout, ulimits, docker_labels, depends_on, mount_points, linux_parameters, firelens, environment_files, aws",
     );
 }
 
@@ -869,5 +869,27 @@ fn a_sync_window_that_does_not_parse_is_named_at_its_line() {
             "sync:\n  windows:\n    - kind: deny\n      schedule: \"every friday\"\n      duration: forever\n      timezone: Mars/Olympus\nservices:\n",
         )],
         "error: state/staging.yaml:15:17: sync.windows.0.schedule: `every friday` is not a cron schedule: Invalid pattern: Pattern must have between 5 and 7 fields.\n  help: write `MINUTE HOUR DAY MONTH WEEKDAY`, for example `0 16 * * FRI`\nerror: state/staging.yaml:16:17: sync.windows.0.duration: `forever` is not a duration\n  help: write it like `2h`, `30m` or `64h`\nerror: state/staging.yaml:17:17: sync.windows.0.timezone: `Mars/Olympus` is not an IANA time zone\n  help: write it like `Asia/Kolkata`, `Europe/Berlin` or `UTC`\n3 errors in state files",
+    );
+}
+
+#[test]
+fn a_typed_setting_written_in_aws_names_is_refused_at_its_line() {
+    check(
+        &[(
+            "        port: 80\n",
+            "        port: 80\n        aws:\n          privileged: true\n          command: [sleep, \"1\"]\n",
+        )],
+        "error: state/staging.yaml:21:11: services.api.containers.backend.aws.command: `command` has its own key in this format\n  help: write it with the format's key `command`, not under `aws:`",
+    );
+}
+
+#[test]
+fn a_misspelt_aws_key_names_the_closest() {
+    check(
+        &[(
+            "        port: 80\n",
+            "        port: 80\n        aws:\n          systemControl: [{namespace: net.core.somaxconn, value: \"1024\"}]\n",
+        )],
+        "error: state/staging.yaml:20:11: services.api.containers.backend.aws.systemControl: `systemControl` is not a member of a container definition in AWS's JSON\n  help: did you mean `systemControls`? keys under `aws:` are RegisterTaskDefinition's, spelt as AWS spells them (camelCase)",
     );
 }

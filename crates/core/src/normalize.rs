@@ -7,8 +7,10 @@
 //! interval 30 / timeout 5 / retries 3 / start period 0, network mode `bridge` when unset, Fargate
 //! `platformVersion: LATEST`, `assignPublicIp: DISABLED`, circuit breaker off with 100/200 percent,
 //! runtime platform `LINUX`/`X86_64`, EFS root directory `/` without TLS or IAM, read-only flags
-//! off); volumes, ulimits, dependencies, mount points and capabilities are sets; task CPU and
-//! memory written as `1 vCPU` / `2 GB` become units and MiB; `aws:*` tags are ignored.
+//! off); settings in AWS's names (`aws:`) without their unset members (null, false, `[]`,
+//! `{}`: what AWS reports for what nobody set); volumes, ulimits, dependencies, mount points
+//! and capabilities are sets; task CPU and memory written as `1 vCPU` / `2 GB` become units
+//! and MiB; `aws:*` tags are ignored.
 
 use std::collections::BTreeMap;
 
@@ -57,8 +59,10 @@ pub fn task_definition(definition: &TaskDefinition) -> TaskDefinition {
     out.requires_compatibilities.sort();
     out.requires_compatibilities.dedup();
     task_settings(&mut out.settings);
+    out.aws = out.aws.normalized();
     for container in &mut out.containers {
         container_settings(&mut container.settings);
+        container.aws = container.aws.normalized();
         container.essential.get_or_insert(true);
         container.cpu.get_or_insert(0);
         for mapping in &mut container.port_mappings {
@@ -101,6 +105,7 @@ fn task_settings(settings: &mut TaskSettings) {
         (!default).then_some(platform)
     });
     for volume in &mut settings.volumes {
+        volume.aws = volume.aws.normalized();
         if let Some(efs) = &mut volume.efs {
             efs.root_directory.get_or_insert_with(|| "/".into());
             efs.iam.get_or_insert(false);

@@ -2,6 +2,7 @@
 //! (`convert`), and what follows a release: migration tasks (`migration`) and deployments
 //! (`rollout`).
 
+mod aws_json;
 pub mod convert;
 pub mod history;
 pub mod migration;

@@ -97,14 +97,13 @@ fn container_from_sdk(container: &ecs::ContainerDefinition) -> ContainerDefiniti
         port_mappings: container
             .port_mappings()
             .iter()
-            // The format holds one port; the others are reported as unmanaged.
-            .take(1)
             .map(|mapping| PortMapping {
                 container_port: mapping.container_port().unwrap_or(0),
                 host_port: mapping.host_port(),
                 protocol: mapping.protocol().map(|p| p.as_str().to_string()),
                 name: mapping.name().map(str::to_string),
                 app_protocol: mapping.app_protocol().map(|p| p.as_str().to_string()),
+                container_port_range: mapping.container_port_range().map(str::to_string),
             })
             .collect(),
         environment: container
@@ -131,6 +130,7 @@ fn container_from_sdk(container: &ecs::ContainerDefinition) -> ContainerDefiniti
             secret_options: secrets(log.secret_options()),
         }),
         settings: settings_from_sdk(container),
+        aws: unmanaged::container(container),
     }
 }
 
@@ -165,6 +165,7 @@ fn task_settings_from_sdk(definition: &ecs::TaskDefinition) -> TaskSettings {
                         transit_encryption_port: efs.transit_encryption_port(),
                     }
                 }),
+                aws: unmanaged::volume(volume),
             })
             .collect(),
         pid_mode: definition.pid_mode().map(|mode| mode.as_str().to_string()),
@@ -173,14 +174,6 @@ fn task_settings_from_sdk(definition: &ecs::TaskDefinition) -> TaskSettings {
 
 /// A live task definition in model form.
 pub fn revision_from_sdk(definition: &ecs::TaskDefinition) -> Revision {
-    let mut unmanaged = BTreeMap::new();
-    unmanaged::task(definition, &mut unmanaged);
-    for volume in definition.volumes() {
-        unmanaged::volume(volume, &mut unmanaged);
-    }
-    for container in definition.container_definitions() {
-        unmanaged::container(container, &mut unmanaged);
-    }
     Revision {
         arn: definition
             .task_definition_arn()
@@ -211,7 +204,7 @@ pub fn revision_from_sdk(definition: &ecs::TaskDefinition) -> Revision {
                 .map(container_from_sdk)
                 .collect(),
             settings: task_settings_from_sdk(definition),
-            unmanaged,
+            aws: unmanaged::task(definition),
         },
     }
 }
@@ -339,7 +332,10 @@ fn container_to_sdk(container: &ContainerDefinition) -> ecs::ContainerDefinition
                 .iter()
                 .map(|mapping| {
                     ecs::PortMapping::builder()
-                        .container_port(mapping.container_port)
+                        .set_container_port(
+                            (mapping.container_port != 0).then_some(mapping.container_port),
+                        )
+                        .set_container_port_range(mapping.container_port_range.clone())
                         .set_host_port(mapping.host_port)
                         .set_protocol(
                             mapping

@@ -1,41 +1,24 @@
-//! The settings of a live task definition that the state format cannot express, each by its AWS
-//! JSON path and with AWS's JSON value, so that a plan can name them instead of dropping them.
+//! The settings of a live task definition that the typed format has no key for, in AWS's JSON
+//! names and values (what an `aws:` block holds), so that a plan compares them and import writes
+//! them instead of dropping them.
 //!
 //! Every field of the SDK's `TaskDefinition`, `ContainerDefinition`, `Volume`, `PortMapping` and
 //! `LinuxParameters` is either read into the model (`revision`) or recorded here; the test at the
 //! end fails when an SDK upgrade brings a field that is neither.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ecs::types as ecs;
 use serde_json::{Value, json};
 
-/// Collects unmanaged settings under one JSON path prefix.
-pub struct Unmanaged<'a> {
-    out: &'a mut BTreeMap<String, Value>,
-    prefix: String,
-}
+use crate::model::AwsJson;
 
-impl<'a> Unmanaged<'a> {
-    pub fn new(out: &'a mut BTreeMap<String, Value>, prefix: impl Into<String>) -> Self {
-        Unmanaged {
-            out,
-            prefix: prefix.into(),
-        }
-    }
-
-    /// Records `value` under `field` unless it is empty (null, `[]`, `{}`, `false`): AWS reports
-    /// empty lists and false flags for settings nobody set.
-    fn set(&mut self, field: &str, value: Value) {
-        let empty = match &value {
-            Value::Null | Value::Bool(false) => true,
-            Value::Array(items) => items.is_empty(),
-            Value::Object(map) => map.is_empty(),
-            _ => false,
-        };
-        if !empty {
-            self.out.insert(format!("{}{field}", self.prefix), value);
-        }
+/// A GPU's sharing strategy in AWS's JSON (a union: NVIDIA MPS allocations).
+fn sharing_strategy(strategy: &ecs::SharingStrategy) -> Value {
+    match strategy {
+        ecs::SharingStrategy::NvidiaMps(mps) => json!({"nvidiaMps": {
+            "memory": mps.memory(),
+            "maxComputePercent": mps.max_compute_percent(),
+        }}),
+        _ => json!({}),
     }
 }
 
@@ -51,8 +34,8 @@ fn pairs(pairs: &[ecs::KeyValuePair]) -> Value {
 }
 
 /// Task-level settings outside the format.
-pub fn task(definition: &ecs::TaskDefinition, out: &mut BTreeMap<String, Value>) {
-    let mut at = Unmanaged::new(out, "");
+pub fn task(definition: &ecs::TaskDefinition) -> AwsJson {
+    let mut at = AwsJson::default();
     at.set(
         "placementConstraints",
         definition
@@ -86,12 +69,12 @@ pub fn task(definition: &ecs::TaskDefinition, out: &mut BTreeMap<String, Value>)
         "enableFaultInjection",
         json!(definition.enable_fault_injection()),
     );
+    at
 }
 
 /// A volume's settings outside the format (everything but its name and EFS configuration).
-pub fn volume(volume: &ecs::Volume, out: &mut BTreeMap<String, Value>) {
-    let name = volume.name().unwrap_or_default();
-    let mut at = Unmanaged::new(out, format!("volumes.{name}."));
+pub fn volume(volume: &ecs::Volume) -> AwsJson {
+    let mut at = AwsJson::default();
     at.set(
         "host.sourcePath",
         json!(volume.host().and_then(|host| host.source_path())),
@@ -139,12 +122,12 @@ pub fn volume(volume: &ecs::Volume, out: &mut BTreeMap<String, Value>) {
             }),
     );
     at.set("configuredAtLaunch", json!(volume.configured_at_launch()));
+    at
 }
 
 /// A container's settings outside the format.
-pub fn container(container: &ecs::ContainerDefinition, out: &mut BTreeMap<String, Value>) {
-    let name = container.name().unwrap_or_default();
-    let mut at = Unmanaged::new(out, format!("containerDefinitions.{name}."));
+pub fn container(container: &ecs::ContainerDefinition) -> AwsJson {
+    let mut at = AwsJson::default();
     at.set(
         "repositoryCredentials",
         container.repository_credentials().map_or(
@@ -217,32 +200,12 @@ pub fn container(container: &ecs::ContainerDefinition, out: &mut BTreeMap<String
                 json!({
                     "type": requirement.r#type().as_str(),
                     "value": requirement.value(),
-                    // A GPU sharing union (NVIDIA MPS allocations); its presence is what matters.
-                    "sharingStrategy": requirement.sharing_strategy().map(|_| "(set)"),
+                    "sharingStrategy": requirement.sharing_strategy().map(sharing_strategy),
                 })
             })
             .collect(),
     );
     at.set("credentialSpecs", strings(container.credential_specs()));
-    // The format writes one port per container, with its name and application protocol.
-    for (index, mapping) in container.port_mappings().iter().enumerate() {
-        if index > 0 {
-            at.set(
-                &format!("portMappings[{index}]"),
-                json!({
-                    "containerPort": mapping.container_port(),
-                    "hostPort": mapping.host_port(),
-                    "protocol": mapping.protocol().map(|p| p.as_str()),
-                    "name": mapping.name(),
-                    "appProtocol": mapping.app_protocol().map(|p| p.as_str()),
-                }),
-            );
-        }
-        at.set(
-            &format!("portMappings[{index}].containerPortRange"),
-            json!(mapping.container_port_range()),
-        );
-    }
     if let Some(linux) = container.linux_parameters() {
         at.set(
             "linuxParameters.devices",
@@ -279,6 +242,7 @@ pub fn container(container: &ecs::ContainerDefinition, out: &mut BTreeMap<String
         at.set("linuxParameters.maxSwap", json!(linux.max_swap()));
         at.set("linuxParameters.swappiness", json!(linux.swappiness()));
     }
+    at
 }
 
 #[cfg(test)]
@@ -430,8 +394,9 @@ mod tests {
                 "protocol",
                 "name",
                 "app_protocol",
+                "container_port_range",
             ],
-            &["container_port_range"],
+            &[],
             &[],
         );
         check(

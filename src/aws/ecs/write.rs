@@ -9,6 +9,7 @@ use aws_sdk_ecs::types::{
     AvailabilityZoneRebalancing, Compatibility, LaunchType, NetworkMode, PropagateTags,
 };
 
+use super::aws_json::MergeAwsJson;
 use super::convert::{
     capacity_providers_to_sdk, deployment_to_sdk, load_balancers_to_sdk, network_to_sdk,
     tags_to_sdk,
@@ -113,7 +114,7 @@ pub async fn register_task_definition(
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
     let settings = task_settings_to_sdk(&definition.settings);
-    let output = aws
+    let request = aws
         .ecs
         .register_task_definition()
         .family(&definition.family)
@@ -135,6 +136,12 @@ pub async fn register_task_definition(
         .set_volumes(settings.volumes)
         .set_pid_mode(settings.pid_mode)
         .set_tags(Some(tags_to_sdk(tags)))
+        .customize();
+    let request = match MergeAwsJson::of(definition) {
+        Some(merge) => request.interceptor(merge),
+        None => request,
+    };
+    let output = request
         .send()
         .await
         .map_err(|e| AwsError::call("RegisterTaskDefinition", &definition.family, e))?;

@@ -172,12 +172,11 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
     }
     root.map("backing", backing_map);
     let mut services = MapBuilder::new();
-    let mut header = Vec::new();
     for (index, (live, revision)) in input.services.iter().enumerate() {
         let key = layout.keys[index].clone();
         services.set(
             &key,
-            layout.service(index, live, revision, &variables, &mut todo, &mut header),
+            layout.service(index, live, revision, &variables, &mut todo),
         );
     }
     root.map("services", services);
@@ -193,9 +192,6 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
         input.account,
         input.region
     );
-    for line in &header {
-        text.push_str(&format!("# {line}\n"));
-    }
     text.push_str(&to_yaml(&root.build()));
     Ok(Imported { text, todo })
 }

@@ -7,7 +7,7 @@ use super::input::{AppImage, ImportInput};
 use super::node::{MapBuilder, Node};
 use super::references::reference;
 use super::variables::{Split, Vars};
-use crate::model::{ContainerDefinition, LiveService, Network, Revision};
+use crate::model::{AwsJson, ContainerDefinition, LiveService, Network, PortMapping, Revision};
 use crate::state::naming::Names;
 
 /// Keys and shared settings of the imported services.
@@ -59,6 +59,15 @@ fn roles_node(roles: &(Option<String>, Option<String>)) -> MapBuilder {
     map.maybe("execution_role_arn", roles.0.clone())
         .maybe("task_role_arn", roles.1.clone());
     map
+}
+
+/// Settings in AWS's names, one per line, each value as AWS writes it.
+fn aws_node(aws: &AwsJson) -> Node {
+    let mut map = MapBuilder::new();
+    for (key, value) in &aws.0 {
+        map.set(key, Node::flow(value));
+    }
+    map.build()
 }
 
 /// The health check's `path` when its command is the one the state writes for a path.
@@ -125,7 +134,6 @@ impl<'a> Layout<'a> {
         revision: &Revision,
         variables: &Split,
         todo: &mut Vec<String>,
-        header: &mut Vec<String>,
     ) -> Node {
         let key = &self.keys[index];
         let content = &revision.content;
@@ -225,23 +233,8 @@ impl<'a> Layout<'a> {
         );
         variables.services[index].write(&mut map);
         self.task_settings(&mut map, revision);
-        if !content.unmanaged.is_empty() {
-            header.push(format!(
-                "{} (service {}) holds settings this format cannot express; the first plan stops until you choose:",
-                revision.short_name(),
-                live.name
-            ));
-            for (path, value) in &content.unmanaged {
-                header.push(format!("  {path}: {value}"));
-            }
-            header.push(format!(
-                "  drop them with `drop_unmanaged: [PATH, ...]` under services.{key}, or leave the service out of the file"
-            ));
-            todo.push(format!(
-                "services.{key}: {} holds {} setting(s) the format cannot express (listed at the top of the file)",
-                revision.short_name(),
-                content.unmanaged.len()
-            ));
+        if !content.aws.is_empty() {
+            map.set("aws", aws_node(&content.aws));
         }
         let mut containers = MapBuilder::new();
         for (position, container) in content.containers.iter().enumerate() {
@@ -277,7 +270,7 @@ impl<'a> Layout<'a> {
         if !volumes.is_empty() {
             let mut node = MapBuilder::new();
             for volume in volumes {
-                let entry = match &volume.efs {
+                let mut entry = match &volume.efs {
                     Some(efs) => {
                         let mut efs = efs.clone();
                         let needs_tls = efs.iam == Some(true) || efs.access_point_id.is_some();
@@ -291,11 +284,14 @@ impl<'a> Layout<'a> {
                         if efs.root_directory.as_deref() == Some("/") {
                             efs.root_directory = None;
                         }
-                        Node::flow(&json!({ "efs": efs }))
+                        json!({ "efs": efs })
                     }
-                    None => Node::Flow(json!({})),
+                    None => json!({}),
                 };
-                node.set(&volume.name, entry);
+                if !volume.aws.is_empty() {
+                    entry["aws"] = json!(volume.aws);
+                }
+                node.set(&volume.name, Node::Flow(entry));
             }
             map.map("volumes", node);
         }
@@ -326,12 +322,38 @@ impl<'a> Layout<'a> {
         if !container.entry_point.is_empty() {
             map.set("entry_point", Node::flow(&container.entry_point));
         }
-        let mapping = container.port_mappings.first();
-        let port = mapping.map(|m| m.container_port);
-        if let Some(mapping) = mapping {
-            map.value("port", mapping.container_port)
-                .maybe("port_name", mapping.name.clone())
-                .maybe("app_protocol", mapping.app_protocol.clone());
+        let port = container
+            .port_mappings
+            .iter()
+            .map(|m| m.container_port)
+            .find(|p| *p > 0);
+        // What AWS fills in is left out: the host port that is the container port, `tcp`.
+        let mappings: Vec<PortMapping> = container
+            .port_mappings
+            .iter()
+            .map(|mapping| PortMapping {
+                host_port: mapping.host_port.filter(|h| *h != mapping.container_port),
+                protocol: mapping.protocol.clone().filter(|p| p != "tcp"),
+                ..mapping.clone()
+            })
+            .collect();
+        match mappings.as_slice() {
+            [] => {}
+            [one]
+                if one.host_port.is_none()
+                    && one.protocol.is_none()
+                    && one.container_port_range.is_none() =>
+            {
+                map.value("port", one.container_port)
+                    .maybe("port_name", one.name.clone())
+                    .maybe("app_protocol", one.app_protocol.clone());
+            }
+            list => {
+                map.set(
+                    "port_mappings",
+                    Node::List(list.iter().map(Node::flow).collect()),
+                );
+            }
         }
         map.maybe("cpu", container.cpu.filter(|cpu| *cpu != 0))
             .maybe("memory", container.memory)
@@ -393,6 +415,9 @@ impl<'a> Layout<'a> {
         }
         if !settings.environment_files.is_empty() {
             map.set("environment_files", Node::flow(&settings.environment_files));
+        }
+        if !container.aws.is_empty() {
+            map.set("aws", aws_node(&container.aws));
         }
         map.build()
     }

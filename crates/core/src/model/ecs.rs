@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::aws_json::AwsJson;
+
 /// The CPU architecture and operating system a task runs on.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -62,6 +64,10 @@ pub struct Volume {
     /// The EFS file system; absent, a bind mount of the task's own storage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efs: Option<EfsVolume>,
+    /// The volume's settings in AWS's JSON names beyond the typed ones (`host.sourcePath`,
+    /// `dockerVolumeConfiguration`, `configuredAtLaunch`, ...).
+    #[serde(default, skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
 }
 
 /// A volume mounted into a container.

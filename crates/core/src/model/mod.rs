@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod aws_json;
 mod ecs;
+pub use aws_json::{AwsJson, merge as merge_aws_json, task_paths as aws_task_paths};
 pub use ecs::{
     Capabilities, ContainerSettings, DependsOn, EfsVolume, Firelens, LinuxParameters, MountPoint,
     RuntimePlatform, TaskSettings, Ulimit, Volume,
@@ -36,12 +38,25 @@ pub struct TaskDefinition {
     /// Platform, storage, volumes and process settings.
     #[serde(flatten)]
     pub settings: TaskSettings,
-    /// Settings present on a live revision that the state format cannot express, by AWS JSON path
-    /// (`containerDefinitions.NAME.privileged`) with AWS's JSON value. A revision carrying any of
-    /// them never matches a desired one, and the planner will not replace it without them unless
-    /// the state says so.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub unmanaged: BTreeMap<String, serde_json::Value>,
+    /// Task-level settings the typed fields do not hold, in AWS's JSON names (`ipcMode`,
+    /// `proxyConfiguration`, ...): the service's `aws:` block on the desired side, everything
+    /// else a live revision holds on the other. Compared as written; sent as written.
+    #[serde(skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
+}
+
+impl TaskDefinition {
+    /// Its settings in AWS's names by path (`containerDefinitions.web.privileged`).
+    pub fn aws_paths(&self) -> BTreeMap<String, serde_json::Value> {
+        aws_task_paths(
+            &self.aws,
+            self.containers.iter().map(|c| (c.name.as_str(), &c.aws)),
+            self.settings
+                .volumes
+                .iter()
+                .map(|v| (v.name.as_str(), &v.aws)),
+        )
+    }
 }
 
 /// One container definition.
@@ -78,14 +93,36 @@ pub struct ContainerDefinition {
     /// FireLens and environment files.
     #[serde(flatten)]
     pub settings: ContainerSettings,
+    /// The container's settings the typed fields do not hold, in AWS's JSON names
+    /// (`privileged`, `linuxParameters.tmpfs`, ...): its `aws:` block, or what a live revision
+    /// holds beyond the typed fields.
+    #[serde(skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(default)]
+/// A container port mapping, as the state file writes it (`port_mappings:`) and the model holds it.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(default, deny_unknown_fields)]
 pub struct PortMapping {
+    /// The port the container listens on (0: none, with `container_port_range`).
+    #[serde(skip_serializing_if = "is_zero")]
     pub container_port: i32,
+    /// The port on the host: under `awsvpc` and `host` it is the container port; under `bridge`
+    /// absent or 0 lets Docker pick one (a dynamic port).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_port: Option<i32>,
+    /// `tcp` (AWS's default) or `udp`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// The mapping's name (Service Connect refers to it; the console always sets one).
@@ -94,6 +131,14 @@ pub struct PortMapping {
     /// `http`, `http2` or `grpc` (Service Connect).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
+    /// A range of container ports, `FIRST-LAST`, in place of `container_port` (Fargate and
+    /// `awsvpc`/`host` EC2 tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_port_range: Option<String>,
+}
+
+fn is_zero(value: &i32) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

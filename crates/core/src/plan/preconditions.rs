@@ -40,7 +40,7 @@ pub enum PlanError {
     },
 }
 
-/// A running revision holding settings the state format cannot express.
+/// A running revision holding settings the state file does not name (typed or under `aws:`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnmanagedHolder {
     /// The key under `services:`.
@@ -54,7 +54,7 @@ pub struct UnmanagedHolder {
 
 fn unmanaged_text(file: &str, holders: &[UnmanagedHolder]) -> String {
     let mut text = String::from(
-        "the running task definitions hold settings the state format cannot express, and a new revision would drop them:",
+        "the running task definitions hold settings the state file does not name, and a new revision would drop them:",
     );
     for holder in holders {
         text.push_str(&format!(
@@ -66,11 +66,36 @@ fn unmanaged_text(file: &str, holders: &[UnmanagedHolder]) -> String {
         }
     }
     let keys: Vec<String> = holders.iter().map(|h| h.service.clone()).collect();
+    let keep: Vec<String> = holders
+        .iter()
+        .flat_map(|h| {
+            h.settings
+                .iter()
+                .map(|(path, _)| state_path(&h.service, path))
+        })
+        .collect();
     text.push_str(&format!(
-        "\nnothing was changed. Two ways out, for each service:\n  - drop them: list their paths under `services.{}.drop_unmanaged:` in {file}; the next revision is registered without them\n  - keep them: take the service out of {file}; reconcile then leaves it and its task definition as they are",
+        "\nnothing was changed. Three ways out, for each service:\n  - keep them: write them in AWS's names under `aws:` in {file} ({}); `reconcile import` writes them for you\n  - drop them: list their paths under `services.{}.drop_unmanaged:` in {file}; the next revision is registered without them\n  - leave the service: take it out of {file}; reconcile then leaves it and its task definition as they are",
+        keep.join(", "),
         keys.join("`/`services.")
     ));
     text
+}
+
+/// Where an AWS JSON path of a service's task definition is written in the state file:
+/// `containerDefinitions.C.x` under the container's `aws:`, `volumes.V.x` under the volume's,
+/// anything else under the service's.
+fn state_path(service: &str, path: &str) -> String {
+    let mut parts = path.splitn(3, '.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("containerDefinitions"), Some(container), Some(rest)) => {
+            format!("services.{service}.containers.{container}.aws.{rest}")
+        }
+        (Some("volumes"), Some(volume), Some(rest)) => {
+            format!("services.{service}.volumes.{volume}.aws.{rest}")
+        }
+        _ => format!("services.{service}.aws.{path}"),
+    }
 }
 
 /// The environment's image as the state names it, and as task definitions run it.

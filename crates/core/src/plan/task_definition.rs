@@ -11,8 +11,7 @@ use super::change::{
 use super::fields::field_changes;
 use super::preconditions::{ImageUris, PlanError, UnmanagedHolder, check_preconditions};
 use crate::model::{
-    ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, PortMapping, Revision,
-    TaskDefinition,
+    ContainerDefinition, HealthCheck, LiveEnvironment, LogConfiguration, Revision, TaskDefinition,
 };
 use crate::normalize;
 use crate::state::DesiredState;
@@ -118,17 +117,7 @@ pub fn desired_task_definition(
             memory_reservation: container.memory_reservation.map(|m| m as i32),
             command: container.command.clone().unwrap_or_default(),
             entry_point: container.entry_point.clone().unwrap_or_default(),
-            port_mappings: container
-                .port
-                .map(|port| PortMapping {
-                    container_port: i32::from(port),
-                    host_port: Some(i32::from(port)),
-                    protocol: Some("tcp".into()),
-                    name: container.port_name.clone(),
-                    app_protocol: container.app_protocol.clone(),
-                })
-                .into_iter()
-                .collect(),
+            port_mappings: container.port_mappings.clone(),
             environment: container
                 .env
                 .clone()
@@ -162,6 +151,7 @@ pub fn desired_task_definition(
             }),
             log_configuration: Some(log_configuration(state, account, &container.logs)),
             settings: container.settings.clone(),
+            aws: container.aws.clone(),
         })
         .collect();
     TaskDefinition {
@@ -174,7 +164,7 @@ pub fn desired_task_definition(
         task_role_arn: service.task_role_arn.clone(),
         containers,
         settings: service.task.clone(),
-        unmanaged: BTreeMap::new(),
+        aws: service.aws.clone(),
     }
 }
 
@@ -253,9 +243,18 @@ fn current_revision<'a>(
         .and_then(|running| live.task_definitions.get(&running.task_definition_arn))
 }
 
-/// Stops the plan when a running revision holds settings the format cannot express that the
-/// state does not let go of (`drop_unmanaged`): registering any other revision would drop them.
-/// Paths listed to drop that the revision does not hold are warnings (the list outlived its use).
+/// Whether a `drop_unmanaged` entry names `path` or an object above it.
+fn covers(listed: &str, path: &str) -> bool {
+    path == listed
+        || path
+            .strip_prefix(listed)
+            .is_some_and(|rest| rest.starts_with(['.', '[']))
+}
+
+/// Stops the plan when a running revision holds settings in AWS's names (beyond the typed
+/// fields) that the state neither writes in its `aws:` blocks nor lets go of
+/// (`drop_unmanaged`): registering any other revision would drop them. Paths listed to drop that
+/// the revision does not hold are warnings (the list outlived its use).
 pub(super) fn check_unmanaged(
     state: &DesiredState,
     live: &LiveEnvironment,
@@ -266,17 +265,48 @@ pub(super) fn check_unmanaged(
         let Some(current) = current_revision(live, service) else {
             continue;
         };
-        let kept: Vec<(String, String)> = current
-            .content
-            .unmanaged
+        let wanted = crate::model::aws_task_paths(
+            &service.aws,
+            service.containers.iter().map(|c| (c.name.as_str(), &c.aws)),
+            service
+                .task
+                .volumes
+                .iter()
+                .map(|v| (v.name.as_str(), &v.aws)),
+        );
+        let containers: Vec<&str> = service.containers.iter().map(|c| c.name.as_str()).collect();
+        let volumes: Vec<&str> = service
+            .task
+            .volumes
             .iter()
-            .filter(|(path, _)| !service.drop_unmanaged.contains(path))
+            .map(|v| v.name.as_str())
+            .collect();
+        // What goes with a container or volume the state removes is shown with it.
+        let kept_by_state = |path: &str| {
+            let mut parts = path.splitn(3, '.');
+            match (parts.next(), parts.next()) {
+                (Some("containerDefinitions"), Some(name)) => containers.contains(&name),
+                (Some("volumes"), Some(name)) => volumes.contains(&name),
+                _ => true,
+            }
+        };
+        let held = current.content.aws_paths();
+        let kept: Vec<(String, String)> = held
+            .iter()
+            .filter(|(path, _)| {
+                kept_by_state(path)
+                    && !wanted.contains_key(*path)
+                    && !service
+                        .drop_unmanaged
+                        .iter()
+                        .any(|listed| covers(listed, path))
+            })
             .map(|(path, value)| (path.clone(), value.to_string()))
             .collect();
-        for path in &service.drop_unmanaged {
-            if !current.content.unmanaged.contains_key(path) {
+        for listed in &service.drop_unmanaged {
+            if !held.keys().any(|path| covers(listed, path)) {
                 warnings.push(format!(
-                    "services.{}.drop_unmanaged lists `{path}`, which {} does not hold: remove it from the state file",
+                    "services.{}.drop_unmanaged lists `{listed}`, which {} does not hold: remove it from the state file",
                     service.key,
                     current.short_name()
                 ));

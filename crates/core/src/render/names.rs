@@ -27,15 +27,14 @@ const RENAMES: &[(&str, &str)] = &[
     ("health_check_grace_period", "healthCheckGracePeriodSeconds"),
 ];
 
-/// Keys whose children are names a person chose (variables, log options, labels) or AWS paths
-/// already (`unmanaged`): shown as written.
+/// Keys whose children are names a person chose (variables, log options, labels): shown as
+/// written. (Settings in AWS's names, `aws`, are shown as members of what holds them.)
 const MAPS: &[&str] = &[
     "environment",
     "secrets",
     "options",
     "secret_options",
     "docker_labels",
-    "unmanaged",
 ];
 
 /// Lists of named objects, which the field paths key by name: the next segment is that name.
@@ -76,6 +75,15 @@ pub(super) fn path(kind: ResourceKind, path: &str) -> String {
     let mut i = 0;
     while i < segments.len() {
         let segment = segments[i];
+        // Settings in AWS's names (`aws:`) are shown as members of what holds them.
+        if segment == "aws" {
+            let rest = segments[i + 1..].join(".");
+            if !out.is_empty() && !rest.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&rest);
+            break;
+        }
         if !out.is_empty() {
             out.push('.');
         }
@@ -101,18 +109,24 @@ pub(super) fn path(kind: ResourceKind, path: &str) -> String {
 /// the children of person-named maps as written.
 fn aws_value(value: &Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, item)| {
-                    let item = if MAPS.contains(&key.as_str()) {
-                        item.clone()
-                    } else {
-                        aws_value(item)
-                    };
-                    (camel(key), item)
-                })
-                .collect(),
-        ),
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, item) in map {
+                if key == "aws"
+                    && let Value::Object(members) = item
+                {
+                    out.extend(members.clone());
+                    continue;
+                }
+                let item = if MAPS.contains(&key.as_str()) {
+                    item.clone()
+                } else {
+                    aws_value(item)
+                };
+                out.insert(camel(key), item);
+            }
+            Value::Object(out)
+        }
         Value::Array(items) => Value::Array(items.iter().map(aws_value).collect()),
         other => other.clone(),
     }

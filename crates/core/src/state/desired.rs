@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::arn::Arn;
 use super::template::Template;
 use crate::model::{
-    BackingKind, CapacityProvider, ContainerSettings, Deployment, LoadBalancer, Network, SecretId,
-    TaskSettings,
+    AwsJson, BackingKind, CapacityProvider, ContainerSettings, Deployment, LoadBalancer, Network,
+    PortMapping, SecretId, TaskSettings,
 };
 
 /// Tag that marks every resource this tool manages.
@@ -186,6 +186,9 @@ pub struct DesiredService {
     /// AWS JSON paths of unmanaged settings of the running revision that may be dropped.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drop_unmanaged: Vec<String>,
+    /// Task-definition settings in AWS's JSON names (the service's `aws:` block).
+    #[serde(skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
     pub containers: Vec<DesiredContainer>,
 }
 
@@ -201,10 +204,9 @@ pub struct DesiredContainer {
     pub entry_point: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub port_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_protocol: Option<String>,
+    /// Every port mapping as registered (`port:` becomes one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub port_mappings: Vec<PortMapping>,
     pub cpu: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<u32>,
@@ -225,6 +227,9 @@ pub struct DesiredContainer {
     /// Working directory, user, timeouts, limits, labels, dependencies, mounts, Linux options,
     /// FireLens and environment files, as the task definition holds them.
     pub settings: ContainerSettings,
+    /// The container's settings in AWS's JSON names (its `aws:` block).
+    #[serde(skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -18,8 +18,8 @@ use super::schema::{
 };
 use super::template::Template;
 use crate::model::{
-    BackingKind, ContainerSettings, DependsOn, Deployment, LoadBalancer, Network, TaskSettings,
-    Volume,
+    BackingKind, ContainerSettings, DependsOn, Deployment, LoadBalancer, Network, PortMapping,
+    TaskSettings, Volume,
 };
 
 pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
@@ -344,11 +344,13 @@ fn resolve_service(
                         efs.transit_encryption.get_or_insert(needs_tls);
                         efs
                     }),
+                    aws: volume.aws.clone(),
                 })
                 .collect(),
             pid_mode: service.pid_mode.clone(),
         },
         drop_unmanaged: service.drop_unmanaged.clone(),
+        aws: service.aws.clone(),
         containers,
         name,
     }
@@ -402,7 +404,18 @@ fn resolve_container(
             secret_outputs.insert(key, template);
         }
     }
-    let port = container.port.and_then(|port| u16::try_from(port).ok());
+    let port = container
+        .first_port()
+        .and_then(|port| u16::try_from(port).ok());
+    let port_mappings = match container.port {
+        Some(port) => vec![PortMapping {
+            container_port: port as i32,
+            name: container.port_name.clone(),
+            app_protocol: container.app_protocol.clone(),
+            ..PortMapping::default()
+        }],
+        None => container.port_mappings.clone(),
+    };
     let health_check = container.health_check.as_ref().map(|health| {
         let command = match (&health.command, &health.path) {
             (Some(command), _) => command.clone(),
@@ -431,8 +444,7 @@ fn resolve_container(
         command: container.command.clone(),
         entry_point: container.entry_point.clone(),
         port,
-        port_name: container.port_name.clone(),
-        app_protocol: container.app_protocol.clone(),
+        port_mappings,
         cpu: container.cpu.unwrap_or(0),
         memory: container.memory,
         memory_reservation: container.memory_reservation,
@@ -482,6 +494,7 @@ fn resolve_container(
             firelens: container.firelens.clone(),
             environment_files: container.environment_files.clone(),
         },
+        aws: container.aws.clone(),
     }
 }
 
@@ -496,11 +509,11 @@ pub fn target_container<'a>(
         None => service
             .containers
             .iter()
-            .find(|(_, container)| container.port.is_some())
+            .find(|(_, container)| container.first_port().is_some())
             .map(|(name, container)| (name.as_str(), Some(container))),
     };
     match container {
-        Some((name, spec)) => (name, balancer.port.or(spec.and_then(|c| c.port))),
+        Some((name, spec)) => (name, balancer.port.or(spec.and_then(|c| c.first_port()))),
         None => ("", balancer.port),
     }
 }

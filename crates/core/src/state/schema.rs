@@ -10,8 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    CapacityProvider, DeploymentAlarms, EfsVolume, Firelens, LinuxParameters, MountPoint,
-    RuntimePlatform, Ulimit,
+    AwsJson, CapacityProvider, DeploymentAlarms, EfsVolume, Firelens, LinuxParameters, MountPoint,
+    PortMapping, RuntimePlatform, Ulimit,
 };
 
 /// One environment of one application: the whole desired state that `reconcile` makes AWS match.
@@ -284,6 +284,13 @@ pub struct ServiceSpec {
     /// register a revision without it. Without it, the plan stops rather than drop the setting.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drop_unmanaged: Vec<String>,
+    /// Task-definition settings this format has no key for, in AWS's own JSON names as a
+    /// task-definition file writes them (RegisterTaskDefinition's request), for example
+    /// `{ipcMode: host, proxyConfiguration: {type: APPMESH, containerName: envoy, properties:
+    /// [...]}}`: sent as written, compared as written. A key the format types is refused here
+    /// (write it with its own key).
+    #[serde(default, skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
     /// Containers, in task-definition order (the first one is the main container).
     pub containers: IndexMap<String, ContainerSpec>,
 }
@@ -295,6 +302,11 @@ pub struct VolumeSpec {
     /// The EFS file system to mount. Absent: task storage shared by the containers that mount it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efs: Option<EfsVolume>,
+    /// The volume's settings in AWS's own JSON names, for what this format has no key for:
+    /// `{host: {sourcePath: /var/run/docker.sock}}`, `{dockerVolumeConfiguration: {...}}`,
+    /// `{configuredAtLaunch: true}`. Sent and compared as written.
+    #[serde(default, skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
 }
 
 /// One target group of an Application or Network Load Balancer.
@@ -363,6 +375,11 @@ pub struct ContainerSpec {
     /// The port's application protocol for Service Connect: `http`, `http2` or `grpc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
+    /// Every port mapping, for a container with more than one (or with a host port, a UDP port
+    /// or a port range), in place of `port`, `port_name` and `app_protocol`: for example
+    /// `[{container_port: 8080, name: web}, {container_port: 9090, protocol: udp}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub port_mappings: Vec<PortMapping>,
     /// CPU units reserved for this container. Default: 0 (share the task's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<u32>,
@@ -433,6 +450,32 @@ pub struct ContainerSpec {
     /// `env:` and `secrets:` win over them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment_files: Vec<String>,
+    /// Container settings this format has no key for, in AWS's own JSON names as a
+    /// task-definition file writes them, for example `{privileged: true, systemControls:
+    /// [{namespace: net.core.somaxconn, value: "1024"}], linuxParameters: {tmpfs: [...]}}`: sent
+    /// as written, compared as written. A key the format types is refused here (write it with
+    /// its own key).
+    #[serde(default, skip_serializing_if = "AwsJson::is_empty")]
+    pub aws: AwsJson,
+}
+
+impl ContainerSpec {
+    /// The ports the container listens on: `port`, or each mapping's container port.
+    pub fn ports(&self) -> Vec<u32> {
+        match self.port {
+            Some(port) => vec![port],
+            None => self
+                .port_mappings
+                .iter()
+                .filter_map(|m| u32::try_from(m.container_port).ok().filter(|p| *p > 0))
+                .collect(),
+        }
+    }
+
+    /// The port a health check's `path` and a load balancer reach by default: the first one.
+    pub fn first_port(&self) -> Option<u32> {
+        self.ports().first().copied()
+    }
 }
 
 /// A container health check: either an HTTP `path` probed with curl on the container's port, or a

@@ -17,17 +17,78 @@ fn desired_with_api(extra: &str) -> DesiredState {
     desired_from(&text)
 }
 
+/// The settings in AWS's names of the live API revision's `backend` container.
+fn backend_aws(live: &mut LiveEnvironment) -> &mut crate::model::AwsJson {
+    &mut api_definition(live)
+        .containers
+        .iter_mut()
+        .find(|c| c.name == "backend")
+        .expect("the example has a backend container")
+        .aws
+}
+
+/// The example production state with `extra` lines inserted under its `backend` container.
+fn desired_with_backend(extra: &str) -> DesiredState {
+    let text = include_str!("../../../../../state/production.yaml")
+        .replace("      backend:\n", &format!("      backend:\n{extra}"));
+    assert!(text.contains(extra), "the example state changed shape");
+    desired_from(&text)
+}
+
+#[test]
+fn settings_written_in_aws_names_match_what_the_revision_holds_and_register_when_they_differ() {
+    let state = desired_with_backend(concat!(
+        "        aws:\n",
+        "          privileged: true\n",
+        "          linuxParameters: {tmpfs: [{containerPath: /tmp, size: 64}]}\n",
+        "          systemControls: [{namespace: net.core.somaxconn, value: \"1024\"}]\n",
+    ));
+    let mut live = live_matching(&state);
+    // As AWS reports them: unset members written out (null, false, []).
+    let backend = backend_aws(&mut live);
+    *backend = crate::model::AwsJson::default();
+    backend.set("privileged", json!(true));
+    backend.set("interactive", json!(false));
+    backend.0.insert(
+        "linuxParameters".into(),
+        json!({"tmpfs": [{"containerPath": "/tmp", "size": 64, "mountOptions": []}], "devices": [], "maxSwap": null}),
+    );
+    backend.set(
+        "systemControls",
+        json!([{"namespace": "net.core.somaxconn", "value": "1024"}]),
+    );
+    let quiet = plan(&state, &live).unwrap();
+    assert!(!quiet.has_changes(), "{:#?}", quiet.changes);
+
+    backend_aws(&mut live).set(
+        "systemControls",
+        json!([{"namespace": "net.core.somaxconn", "value": "4096"}]),
+    );
+    let changed = plan(&state, &live).unwrap();
+    let register = changed
+        .changes
+        .iter()
+        .find(|c| c.resource.kind == Family && c.resource.name == "kaapi-task")
+        .unwrap();
+    assert_eq!(register.action, Create);
+    assert_eq!(
+        register
+            .fields
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
+        ["containers.backend.aws.systemControls"]
+    );
+}
+
 #[test]
 fn a_running_revision_with_a_setting_outside_the_format_stops_the_plan() {
     let state = desired();
     let mut live = live_matching(&state);
-    let unmanaged = &mut api_definition(&mut live).unmanaged;
-    unmanaged.insert(
-        "containerDefinitions.backend.privileged".into(),
-        json!(true),
-    );
-    unmanaged.insert(
-        "containerDefinitions.backend.extraHosts".into(),
+    let backend = backend_aws(&mut live);
+    backend.set("privileged", json!(true));
+    backend.set(
+        "extraHosts",
         json!([{"hostname": "db", "ipAddress": "10.0.0.5"}]),
     );
     let error = plan(&state, &live).unwrap_err();
@@ -38,7 +99,8 @@ fn a_running_revision_with_a_setting_outside_the_format_stops_the_plan() {
         "    - containerDefinitions.backend.extraHosts: [{\"hostname\":\"db\",\"ipAddress\":\"10.0.0.5\"}]",
         "    - containerDefinitions.backend.privileged: true",
         "  - drop them: list their paths under `services.api.drop_unmanaged:` in state/production.yaml; the next revision is registered without them",
-        "  - keep them: take the service out of state/production.yaml; reconcile then leaves it and its task definition as they are",
+        "  - keep them: write them in AWS's names under `aws:` in state/production.yaml (services.api.containers.backend.aws.extraHosts, services.api.containers.backend.aws.privileged); `reconcile import` writes them for you",
+        "  - leave the service: take it out of state/production.yaml; reconcile then leaves it and its task definition as they are",
     ] {
         assert!(
             text.lines().any(|line| line == expected),
@@ -54,10 +116,7 @@ fn settings_the_state_lets_go_are_dropped_by_a_new_revision() {
         "    drop_unmanaged: [containerDefinitions.backend.privileged, volumes.gone.host.sourcePath]\n",
     );
     let mut live = live_matching(&state);
-    api_definition(&mut live).unmanaged.insert(
-        "containerDefinitions.backend.privileged".into(),
-        json!(true),
-    );
+    backend_aws(&mut live).set("privileged", json!(true));
     let plan = plan(&state, &live).unwrap();
     let register = plan
         .changes
@@ -71,11 +130,7 @@ fn settings_the_state_lets_go_are_dropped_by_a_new_revision() {
             .iter()
             .map(|f| (f.path.as_str(), f.before.clone(), f.after.clone()))
             .collect::<Vec<_>>(),
-        [(
-            "unmanaged.containerDefinitions.backend.privileged",
-            Some(json!(true)),
-            None
-        )]
+        [("containers.backend.aws.privileged", Some(json!(true)), None)]
     );
     assert_eq!(
         plan.warnings,

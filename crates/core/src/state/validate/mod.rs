@@ -4,6 +4,7 @@
 //! This file checks the environment as a whole; `service.rs` each service and its containers,
 //! `variables.rs` the `env:` / `secrets:` levels, and `rules.rs` holds what AWS accepts.
 
+mod aws;
 mod backing;
 mod finding;
 mod network;

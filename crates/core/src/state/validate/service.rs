@@ -138,16 +138,21 @@ pub(super) fn check_service(
             .memory
             .or(container.memory_reservation)
             .unwrap_or(0);
-        if let Some(port) = container.port {
+        let port_field = if container.port.is_some() {
+            "port".to_string()
+        } else {
+            "port_mappings".to_string()
+        };
+        for port in container.ports() {
             if !(1..=65535).contains(&port) {
                 out.push(finding(
-                    format!("{container_path}.port"),
+                    format!("{container_path}.{port_field}"),
                     format!("port {port} is out of range"),
                     "use a port from 1 to 65535",
                 ));
             } else if !ports.insert(port) {
                 out.push(finding(
-                    format!("{container_path}.port"),
+                    format!("{container_path}.{port_field}"),
                     format!("port {port} is already used by another container of this task"),
                     "containers of one awsvpc task share a network namespace; give each its own port",
                 ));
@@ -268,7 +273,12 @@ fn check_load_balancers(
             continue;
         }
         let (name, port) = crate::state::resolve::target_container(service, balancer);
-        let listens = service.containers.get(name).and_then(|c| c.port);
+        let container_ports = service
+            .containers
+            .get(name)
+            .map(|c| c.ports())
+            .unwrap_or_default();
+        let listens = container_ports.first().copied();
         match (name, listens, port) {
             ("", ..) => out.push(finding(
                 at,
@@ -280,7 +290,7 @@ fn check_load_balancers(
                 format!("container `{name}` has no `port`"),
                 &format!("give container `{name}` a `port:`"),
             )),
-            (name, Some(listens), Some(port)) if port != listens => out.push(finding(
+            (name, Some(listens), Some(port)) if !container_ports.contains(&port) => out.push(finding(
                 format!("{at}.port"),
                 format!("container `{name}` listens on {listens}, not {port}"),
                 &format!(

@@ -115,6 +115,7 @@ fn within(value: u32, min: u32, max: u32, path: String, what: &str, out: &mut Ve
 
 /// Task-level settings of one service.
 pub(super) fn check_task(service: &ServiceSpec, path: &str, out: &mut Vec<Finding>) {
+    super::aws::check_aws(service, path, out);
     if let Some(platform) = &service.runtime_platform {
         if let Some(arch) = &platform.cpu_architecture {
             one_of(
@@ -499,6 +500,22 @@ fn check_logs(container: &ContainerSpec, has_router: bool, path: &str, out: &mut
     }
 }
 
+/// A port mapping's name: Service Connect's rule (RegisterTaskDefinition, PortMapping.name).
+fn check_port_name(name: &str, at: String, out: &mut Vec<Finding>) {
+    if !(name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && (1..=64).contains(&name.len()))
+    {
+        out.push(finding(
+            at,
+            format!("`{name}` is not a port mapping name"),
+            "use up to 64 lowercase letters, digits and hyphens, not starting with a hyphen",
+        ));
+    }
+}
+
 fn check_ports(container: &ContainerSpec, path: &str, out: &mut Vec<Finding>) {
     for (field, set) in [
         ("port_name", container.port_name.is_some()),
@@ -508,30 +525,63 @@ fn check_ports(container: &ContainerSpec, path: &str, out: &mut Vec<Finding>) {
             out.push(finding(
                 format!("{path}.{field}"),
                 format!("`{field}` describes the container's port, and it has none"),
-                "set `port:` or remove it",
+                if container.port_mappings.is_empty() {
+                    "set `port:` or remove it"
+                } else {
+                    "write it in the mapping it describes, under `port_mappings:`"
+                },
             ));
         }
     }
+    if container.port.is_some() && !container.port_mappings.is_empty() {
+        out.push(finding(
+            format!("{path}.port_mappings#key"),
+            "both `port` and `port_mappings`",
+            "write every mapping under `port_mappings:` and remove `port:`",
+        ));
+    }
+    let protocols = ["http", "http2", "grpc"];
     if let Some(protocol) = &container.app_protocol {
         one_of(
             protocol,
-            &["http", "http2", "grpc"],
+            &protocols,
             format!("{path}.app_protocol"),
             "an application protocol",
             out,
         );
     }
-    if let Some(name) = &container.port_name
-        && !(name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !name.starts_with('-')
-            && (1..=64).contains(&name.len()))
-    {
-        out.push(finding(
-            format!("{path}.port_name"),
-            format!("`{name}` is not a port mapping name"),
-            "use up to 64 lowercase letters, digits and hyphens, not starting with a hyphen",
-        ));
+    if let Some(name) = &container.port_name {
+        check_port_name(name, format!("{path}.port_name"), out);
+    }
+    for (index, mapping) in container.port_mappings.iter().enumerate() {
+        let at = format!("{path}.port_mappings.{index}");
+        if let Some(protocol) = &mapping.app_protocol {
+            one_of(
+                protocol,
+                &protocols,
+                format!("{at}.app_protocol"),
+                "an application protocol",
+                out,
+            );
+        }
+        if let Some(protocol) = &mapping.protocol {
+            one_of(
+                &protocol.to_ascii_lowercase(),
+                &["tcp", "udp"],
+                format!("{at}.protocol"),
+                "a transport protocol",
+                out,
+            );
+        }
+        if let Some(name) = &mapping.name {
+            check_port_name(name, format!("{at}.name"), out);
+        }
+        if (mapping.container_port == 0) == mapping.container_port_range.is_none() {
+            out.push(finding(
+                at,
+                "a port mapping has one of `container_port` and `container_port_range`",
+                "write `container_port: 8080`, or a range such as `container_port_range: 8000-8010`",
+            ));
+        }
     }
 }
