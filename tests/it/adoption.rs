@@ -636,3 +636,81 @@ async fn a_log_group_deleted_under_running_tasks_is_created_again_before_the_nex
     );
     assert!(!plan_of(&aws, &desired).await.has_changes());
 }
+
+/// Imports production from the emulator into `dir`, checks the file validates, plans it, and
+/// applies the plan: only reconcile's own tags may change, and no revision is registered.
+async fn adopt_without_a_change(
+    emulator: &Emulator,
+    seed: &Seed,
+    aws: &Aws,
+    dir: &std::path::Path,
+) {
+    import_production(emulator, seed, dir);
+    let file = dir.join("production.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let validate = validate_production(dir);
+    assert_eq!(
+        validate.status.code(),
+        Some(0),
+        "{}\n{text}",
+        stderr(&validate)
+    );
+    let desired = reconcile::state::load_file(&file, &|_| None).unwrap();
+    let plan = plan_of(aws, &desired).await;
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.action != reconcile::plan::Action::NoOp)
+    {
+        assert!(
+            matches!(change.operation, Operation::TagResource { .. }),
+            "{:?} {}: {:?}\n{}\n{text}",
+            change.resource.kind,
+            change.resource.name,
+            change.operation,
+            reconcile::render::text(&plan)
+        );
+    }
+    aws.calls.reset();
+    assert!(apply(aws, &plan).await.succeeded());
+    let calls = aws.calls.operations();
+    assert!(
+        !calls
+            .iter()
+            .any(|op| op.ends_with(".RegisterTaskDefinition")
+                || op.ends_with(".CreateService")
+                || op.ends_with(".UpdateService")),
+        "{calls:?}"
+    );
+    assert!(!plan_of(aws, &desired).await.has_changes());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ec2_bridge_service_with_host_ports_is_adopted_as_it_runs() {
+    let (emulator, seed) = Emulator::seeded();
+    let arn = emulator.adopt(&seed, "ec2-bridge-host-ports", "kaapi-cluster", "shop-web");
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let dir = tempfile::tempdir().unwrap();
+    adopt_without_a_change(&emulator, &seed, &aws, dir.path()).await;
+    let text = std::fs::read_to_string(dir.path().join("production.yaml")).unwrap();
+    for expected in [
+        "launch_type: EC2",
+        "network_mode: bridge",
+        "requires_compatibilities: []",
+        "container_port: 8080, host_port: 80",
+        "links:",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    assert!(!text.contains("network:"), "{text}");
+    // The service still runs the revision it ran.
+    let service = aws
+        .ecs
+        .describe_services()
+        .cluster("kaapi-cluster")
+        .services("shop-web")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(service.services()[0].task_definition(), Some(arn.as_str()));
+}

@@ -64,7 +64,7 @@ fn unknown_top_level_key_suggests_the_closest() {
 fn unknown_service_key_suggests_the_closest() {
     check(
         &[("    memory: 1024", "    memroy: 1024")],
-        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, propagate_tags, enable_ecs_managed_tags, capacity_provider_strategy, availability_zone_rebalancing, env, secrets, runtime_platform, ephemeral_storage_gib, volumes, pid_mode, drop_unmanaged, aws, containers",
+        "error: state/staging.yaml:15:5: services.api.memroy: unknown key `memroy`\n  help: did you mean `memory`? valid keys here: name, family, desired_count, cpu, memory, launch_type, network_mode, requires_compatibilities, roles, network, deployment, platform_version, load_balancers, health_check_grace_period, enable_execute_command, propagate_tags, enable_ecs_managed_tags, capacity_provider_strategy, availability_zone_rebalancing, env, secrets, runtime_platform, ephemeral_storage_gib, volumes, pid_mode, drop_unmanaged, aws, containers",
     );
 }
 
@@ -104,7 +104,7 @@ fn scalar_where_a_list_belongs() {
 fn missing_required_key() {
     check(
         &[("    memory: 1024\n", "")],
-        "error: state/staging.yaml:13:3: services.api.memory: missing required key `memory`\n  help: add `memory:` here (`reconcile schema` lists every key)",
+        "error: state/staging.yaml:13:3: services.api: no task `memory`: Fargate requires the task's size\n  help: set `cpu` and `memory` on the service, or use `launch_type: EC2`",
     );
 }
 
@@ -676,8 +676,8 @@ fn a_key_missing_in_a_list_item_points_at_the_item() {
 #[test]
 fn a_mis_indented_key_is_reported_as_indentation_not_as_missing() {
     check(
-        &[("    memory: 1024", "   memory: 1024")],
-        "error: state/staging.yaml:15:4: services.api.memory: `memory:` is indented by 3 spaces where the keys beside it have 4, so YAML reads it as part of the line above\n  help: indent `memory:` by 4 spaces",
+        &[("    containers:", "   containers:")],
+        "error: state/staging.yaml:16:4: services.api.containers: `containers:` is indented by 3 spaces where the keys beside it have 4, so YAML reads it as part of the line above\n  help: indent `containers:` by 4 spaces",
     );
 }
 
@@ -844,7 +844,7 @@ fn task_and_service_settings_beyond_what_aws_accepts_are_named_with_the_limit() 
             "    pid_mode: host\n",
             "    volumes: { data: { efs: { file_system_id: fs-1, access_point_id: fsap-1, transit_encryption: false } } }\n",
             "    propagate_tags: TASK\n",
-            "    capacity_provider_strategy: [{ capacity_provider: SPOT, weight: 0 }]\n",
+            "    capacity_provider_strategy: [{ capacity_provider: FARGATE_SPOT, weight: 0 }]\n",
             "    deployment: { alarms: { names: [] } }\n",
         ),
         "",
@@ -854,7 +854,6 @@ fn task_and_service_settings_beyond_what_aws_accepts_are_named_with_the_limit() 
             "error: state/staging.yaml:18:15: services.api.pid_mode: `host` is not allowed on Fargate",
             "error: state/staging.yaml:19:98: services.api.volumes.data.efs.transit_encryption: IAM authorization and access points need transit encryption",
             "error: state/staging.yaml:20:21: services.api.propagate_tags: `TASK` is not where ECS propagates tags from",
-            "error: state/staging.yaml:21:55: services.api.capacity_provider_strategy.0.capacity_provider: `SPOT` is not a Fargate capacity provider",
             "error: state/staging.yaml:21:33: services.api.capacity_provider_strategy: every weight is 0, so no task beyond the base can be placed",
             "error: state/staging.yaml:22:36: services.api.deployment.alarms.names: no alarm names",
         ],
@@ -891,5 +890,89 @@ fn a_misspelt_aws_key_names_the_closest() {
             "        port: 80\n        aws:\n          systemControl: [{namespace: net.core.somaxconn, value: \"1024\"}]\n",
         )],
         "error: state/staging.yaml:20:11: services.api.containers.backend.aws.systemControl: `systemControl` is not a member of a container definition in AWS's JSON\n  help: did you mean `systemControls`? keys under `aws:` are RegisterTaskDefinition's, spelt as AWS spells them (camelCase)",
+    );
+}
+
+/// An EC2 service as its team writes it: no task size (each container sets its memory), bridge
+/// networking (no `network:`), a capability and a log driver only EC2 allows, no execution role.
+const EC2_BRIDGE: &str = r#"version: 1
+environment: staging
+region: ap-south-1
+prefix: kaapi
+image:
+  tag: v1.8.0
+services:
+  api:
+    launch_type: EC2
+    network_mode: bridge
+    containers:
+      backend:
+        port_mappings: [{container_port: 8080, host_port: 80}]
+        memory: 512
+        logs: {driver: json-file, options: {max-size: 10m}}
+        linux_parameters: {capabilities: {add: [SYS_ADMIN]}}
+      sidecar:
+        port: 8080
+        memory_reservation: 64
+"#;
+
+#[test]
+fn an_ec2_bridge_service_takes_what_ec2_allows() {
+    let state = load(EC2_BRIDGE).unwrap();
+    let api = &state.services[0];
+    assert_eq!(api.launch_type.as_deref(), Some("EC2"));
+    assert_eq!(api.network_mode, "bridge");
+    assert_eq!(api.requires_compatibilities, ["EC2"]);
+    assert_eq!((api.cpu, api.memory, &api.network), (None, None, &None));
+    assert_eq!(api.platform_version, None);
+}
+
+#[track_caller]
+fn check_ec2(edits: &[(&str, &str)], expected: &str) {
+    let mut source = EC2_BRIDGE.to_string();
+    for (from, to) in edits {
+        assert!(source.contains(from), "{from:?} is not in the EC2 file");
+        source = source.replacen(from, to, 1);
+    }
+    match load(&source) {
+        Ok(_) => panic!("accepted:\n{source}"),
+        Err(actual) => assert_eq!(actual, expected, "\n--- source ---\n{source}"),
+    }
+}
+
+#[test]
+fn an_ec2_container_without_memory_needs_the_tasks() {
+    check_ec2(
+        &[("        memory_reservation: 64\n", "")],
+        "error: state/staging.yaml:17:7: services.api.containers.sidecar: no memory for this container, and none for the task\n  help: set the container's `memory` or `memory_reservation`, or the service's `memory`",
+    );
+}
+
+#[test]
+fn fargate_rules_hold_where_the_definition_requires_fargate() {
+    check_ec2(
+        &[(
+            "    network_mode: bridge\n",
+            "    network_mode: bridge\n    requires_compatibilities: [EC2, FARGATE]\n",
+        )],
+        concat!(
+            "error: state/staging.yaml:10:19: services.api.network_mode: Fargate tasks use `awsvpc`, not `bridge`\n  help: use `network_mode: awsvpc` (or leave it out), or `launch_type: EC2`\n",
+            "error: state/staging.yaml:8:3: services.api: no task `cpu`: Fargate requires the task's size\n  help: set `cpu` and `memory` on the service, or use `launch_type: EC2`\n",
+            "error: state/staging.yaml:8:3: services.api: no task `memory`: Fargate requires the task's size\n  help: set `cpu` and `memory` on the service, or use `launch_type: EC2`\n",
+            "error: state/staging.yaml:17:49: services.api.containers.backend.linux_parameters.capabilities.add.0: Fargate cannot add `SYS_ADMIN`\n  help: Fargate adds only SYS_PTRACE\n",
+            "error: state/staging.yaml:16:24: services.api.containers.backend.logs.driver: `json-file` is not a log driver Fargate supports\n  help: use one of: awslogs, awsfirelens, splunk\n",
+            "5 errors in state files",
+        ),
+    );
+}
+
+#[test]
+fn a_bridge_service_takes_no_network_configuration() {
+    check_ec2(
+        &[(
+            "    network_mode: bridge\n",
+            "    network_mode: bridge\n    network: {subnets: [subnet-a]}\n",
+        )],
+        "error: state/staging.yaml:11:14: services.api.network: `bridge` tasks take no network configuration\n  help: remove `network:` from this service, or use `network_mode: awsvpc`",
     );
 }

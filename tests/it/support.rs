@@ -339,6 +339,33 @@ impl Emulator {
         );
     }
 
+    /// Registers a task definition of `tests/fixtures/real-shapes` as written and runs it behind
+    /// `service` in `cluster`, made by hand (see tests/emulator/adopt.py); its ARN.
+    pub fn adopt(&self, seed: &Seed, fixture: &str, cluster: &str, service: &str) -> String {
+        let output = Command::new(venv().join("bin/python"))
+            .arg(root().join("tests/emulator/adopt.py"))
+            .args([
+                self.endpoint().as_str(),
+                root()
+                    .join("tests/fixtures/real-shapes")
+                    .join(format!("{fixture}.json"))
+                    .to_str()
+                    .unwrap(),
+                &seed.subnets[0],
+                &seed.security_group,
+                cluster,
+                service,
+            ])
+            .output()
+            .expect("adopt.py runs");
+        assert!(
+            output.status.success(),
+            "registering {fixture} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
     /// Changes a live service behind reconcile's back (see tests/emulator/tamper.py).
     pub fn tamper(&self, cluster: &str, service: &str, change: &[&str]) {
         let output = Command::new(venv().join("bin/python"))

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{
     Capabilities, ContainerSettings, Deployment, HealthCheck, LinuxParameters, Network,
-    RuntimePlatform, ServiceSettings, TaskDefinition, TaskSettings,
+    RuntimePlatform, ServiceSettings, TaskDefinition, TaskSettings, on_fargate,
 };
 
 /// Task CPU as AWS reports it for registration: units, accepting `1 vCPU` / `0.25 vcpu`.
@@ -54,8 +54,12 @@ pub fn task_definition(definition: &TaskDefinition) -> TaskDefinition {
     let mut out = definition.clone();
     out.cpu = out.cpu.as_deref().map(cpu_units);
     out.memory = out.memory.as_deref().map(memory_mib);
+    // AWS's default network mode on Linux is bridge (RegisterTaskDefinition API reference).
     let network_mode = out.network_mode.get_or_insert_with(|| "bridge".to_string());
-    let awsvpc = network_mode == "awsvpc";
+    // awsvpc and host tasks bind the container port on the host: a mapping without a host
+    // port reports it as the container port. In bridge mode no host port (or 0) is a dynamic
+    // one (PortMapping, ECS API reference).
+    let host_is_container = network_mode == "awsvpc" || network_mode == "host";
     out.requires_compatibilities.sort();
     out.requires_compatibilities.dedup();
     task_settings(&mut out.settings);
@@ -68,8 +72,12 @@ pub fn task_definition(definition: &TaskDefinition) -> TaskDefinition {
         for mapping in &mut container.port_mappings {
             let protocol = mapping.protocol.take().unwrap_or_else(|| "tcp".into());
             mapping.protocol = Some(protocol.to_ascii_lowercase());
-            if awsvpc && mapping.host_port.unwrap_or(0) == 0 {
-                mapping.host_port = Some(mapping.container_port);
+            if mapping.container_port != 0 {
+                if host_is_container && mapping.host_port.unwrap_or(0) == 0 {
+                    mapping.host_port = Some(mapping.container_port);
+                } else if mapping.host_port.is_none() {
+                    mapping.host_port = Some(0);
+                }
             }
         }
         container.port_mappings.sort();
@@ -146,12 +154,15 @@ pub fn service_settings(settings: &ServiceSettings) -> ServiceSettings {
     ServiceSettings {
         desired_count: settings.desired_count,
         launch_type: settings.launch_type.clone(),
-        platform_version: Some(
-            settings
-                .platform_version
-                .clone()
-                .unwrap_or_else(|| "LATEST".into()),
-        ),
+        // Fargate services always have a platform version (LATEST when none was named); other
+        // launch types have none.
+        platform_version: settings.platform_version.clone().or_else(|| {
+            on_fargate(
+                settings.launch_type.as_deref(),
+                settings.capacity_provider_strategy.as_deref(),
+            )
+            .then(|| "LATEST".into())
+        }),
         network,
         load_balancers: settings.load_balancers.clone().map(|mut balancers| {
             balancers.sort();

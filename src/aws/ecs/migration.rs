@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{ContainerOverride, DesiredStatus, LaunchType, Task, TaskOverride};
 
-use super::convert::network_to_sdk;
+use super::convert::{capacity_providers_to_sdk, network_to_sdk};
 use crate::aws::{Aws, AwsError, Backoff, logs};
 use crate::plan::{MigrationTask, short_revision};
 
@@ -123,7 +123,9 @@ async fn still_running(
     }))
 }
 
-/// RunTask: one Fargate task with the container's command overridden; its ARN.
+/// RunTask: one task launched as the service launches its own (launch type or capacity
+/// providers, network configuration in `awsvpc` mode), with the container's command
+/// overridden; its ARN.
 async fn start(
     aws: &Aws,
     migration: &MigrationTask,
@@ -135,9 +137,15 @@ async fn start(
         .run_task()
         .cluster(&migration.cluster)
         .task_definition(task_definition)
-        .launch_type(LaunchType::Fargate)
-        .platform_version(&migration.platform_version)
-        .network_configuration(network_to_sdk(&migration.network))
+        .set_launch_type(migration.launch_type.as_deref().map(LaunchType::from))
+        .set_capacity_provider_strategy(
+            migration
+                .capacity_provider_strategy
+                .as_deref()
+                .map(capacity_providers_to_sdk),
+        )
+        .set_platform_version(migration.platform_version.clone())
+        .set_network_configuration(migration.network.as_ref().map(network_to_sdk))
         .overrides(
             TaskOverride::builder()
                 .container_overrides(

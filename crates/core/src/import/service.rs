@@ -7,7 +7,9 @@ use super::input::{AppImage, ImportInput};
 use super::node::{MapBuilder, Node};
 use super::references::reference;
 use super::variables::{Split, Vars};
-use crate::model::{AwsJson, ContainerDefinition, LiveService, Network, PortMapping, Revision};
+use crate::model::{
+    AwsJson, ContainerDefinition, LiveService, Network, PortMapping, Revision, on_fargate,
+};
 use crate::state::naming::Names;
 
 /// Keys and shared settings of the imported services.
@@ -158,6 +160,26 @@ impl<'a> Layout<'a> {
         };
         map.maybe("cpu", number(&content.cpu))
             .maybe("memory", number(&content.memory));
+        // The launch as the format's defaults would not give it: FARGATE and awsvpc are the
+        // defaults; a definition registered without a network mode is bridge (AWS's default).
+        let launch_type = settings.launch_type.as_deref();
+        if settings.capacity_provider_strategy.is_none() && launch_type != Some("FARGATE") {
+            map.maybe("launch_type", launch_type);
+        }
+        let network_mode = content.network_mode.as_deref().unwrap_or("bridge");
+        if network_mode != "awsvpc" {
+            map.value("network_mode", network_mode);
+        }
+        let default_compatibility = match (launch_type, &settings.capacity_provider_strategy) {
+            (Some(launch_type), None) => launch_type,
+            (_, strategy) if on_fargate(None, strategy.as_deref()) => "FARGATE",
+            _ => "EC2",
+        };
+        let mut compatibilities = content.requires_compatibilities.clone();
+        compatibilities.sort();
+        if compatibilities != [default_compatibility] {
+            map.set("requires_compatibilities", Node::flow(&compatibilities));
+        }
         if self.roles.is_none() {
             map.map("roles", roles_node(&roles_of(revision)));
         }
@@ -242,7 +264,7 @@ impl<'a> Layout<'a> {
             let own = &variables.containers[index][position];
             containers.set(
                 &container.name,
-                self.container(container, inherits, own, key, todo),
+                self.container(container, network_mode, inherits, own, key, todo),
             );
         }
         map.map("containers", containers);
@@ -301,6 +323,7 @@ impl<'a> Layout<'a> {
     fn container(
         &self,
         container: &ContainerDefinition,
+        network_mode: &str,
         inherits: bool,
         own: &Vars,
         key: &str,
@@ -327,12 +350,17 @@ impl<'a> Layout<'a> {
             .iter()
             .map(|m| m.container_port)
             .find(|p| *p > 0);
-        // What AWS fills in is left out: the host port that is the container port, `tcp`.
+        // What AWS fills in is left out: `tcp`, and the host port the network mode gives (the
+        // container port in awsvpc and host mode, a dynamic one, 0, in bridge mode).
+        let filled = |mapping: &PortMapping| match network_mode {
+            "awsvpc" | "host" => mapping.container_port,
+            _ => 0,
+        };
         let mappings: Vec<PortMapping> = container
             .port_mappings
             .iter()
             .map(|mapping| PortMapping {
-                host_port: mapping.host_port.filter(|h| *h != mapping.container_port),
+                host_port: mapping.host_port.filter(|h| *h != filled(mapping)),
                 protocol: mapping.protocol.clone().filter(|p| p != "tcp"),
                 ..mapping.clone()
             })

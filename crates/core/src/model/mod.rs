@@ -213,6 +213,17 @@ pub struct DeploymentAlarms {
     pub rollback: bool,
 }
 
+/// Whether a service launched this way runs on Fargate: the FARGATE launch type (the format's
+/// default), or a strategy of Fargate capacity providers only (`FARGATE`, `FARGATE_SPOT`).
+pub fn on_fargate(launch_type: Option<&str>, strategy: Option<&[CapacityProvider]>) -> bool {
+    match strategy {
+        Some(list) if !list.is_empty() => list
+            .iter()
+            .all(|p| matches!(p.capacity_provider.as_str(), "FARGATE" | "FARGATE_SPOT")),
+        _ => launch_type.unwrap_or("FARGATE") == "FARGATE",
+    }
+}
+
 /// One capacity provider of a service's strategy.
 #[derive(
     Debug,
@@ -228,7 +239,8 @@ pub struct DeploymentAlarms {
 )]
 #[serde(deny_unknown_fields)]
 pub struct CapacityProvider {
-    /// `FARGATE` or `FARGATE_SPOT`.
+    /// `FARGATE`, `FARGATE_SPOT`, or the name of one of the cluster's Auto Scaling group
+    /// capacity providers.
     pub capacity_provider: String,
     /// Relative share of the tasks beyond the base (0 to 1000).
     #[serde(default)]

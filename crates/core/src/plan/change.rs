@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::fields::FieldChange;
-use crate::model::{BackingKind, Network, ServiceSetting, ServiceSettings, TaskDefinition};
+use crate::model::{
+    BackingKind, CapacityProvider, Network, ServiceSetting, ServiceSettings, TaskDefinition,
+};
 use crate::state::template::Template;
 
 /// Version of the plan document (`--output json`); bumped on any incompatible change.
@@ -344,8 +346,17 @@ pub struct MigrationTask {
     pub task_definition: TaskDefinitionRef,
     pub container: String,
     pub command: Vec<String>,
-    pub network: Network,
-    pub platform_version: String,
+    /// The service's launch type; `None` with a capacity provider strategy.
+    #[serde(default = "fargate", skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProvider>>,
+    /// `awsvpc` only; other network modes take none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+    /// Fargate only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
     pub timeout_seconds: u64,
     /// Where its awslogs lines go: group and stream prefix; none when the container logs
     /// through another driver.
@@ -353,6 +364,11 @@ pub struct MigrationTask {
     pub log_group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_stream_prefix: Option<String>,
+}
+
+/// Plans saved before migrations carried a launch type ran them on Fargate.
+fn fargate() -> Option<String> {
+    Some("FARGATE".into())
 }
 
 /// The task definition a service should run.

@@ -116,6 +116,8 @@ pub(super) fn migration_changes(
                         task_definition: target.clone(),
                         container: container.name.clone(),
                         command: migration.command.clone(),
+                        launch_type: service.launch_type.clone(),
+                        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
                         network: service.network.clone(),
                         platform_version: service.platform_version.clone(),
                         timeout_seconds: migration.timeout_seconds,

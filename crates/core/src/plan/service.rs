@@ -20,12 +20,9 @@ pub(super) fn desired_settings(service: &DesiredService) -> ServiceSettings {
     ServiceSettings {
         desired_count: service.desired_count.map(|count| count as i32),
         // A capacity provider strategy takes the launch type's place.
-        launch_type: service
-            .capacity_provider_strategy
-            .is_none()
-            .then(|| "FARGATE".into()),
-        platform_version: Some(service.platform_version.clone()),
-        network: Some(service.network.clone()),
+        launch_type: service.launch_type.clone(),
+        platform_version: service.platform_version.clone(),
+        network: service.network.clone(),
         deployment: Some(service.deployment.clone()),
         load_balancers: service.load_balancers.clone(),
         health_check_grace_period: service.health_check_grace_period.map(|s| s as i32),

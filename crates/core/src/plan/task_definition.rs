@@ -156,10 +156,10 @@ pub fn desired_task_definition(
         .collect();
     TaskDefinition {
         family: service.family.clone(),
-        cpu: Some(service.cpu.to_string()),
-        memory: Some(service.memory.to_string()),
-        network_mode: Some("awsvpc".into()),
-        requires_compatibilities: vec!["FARGATE".into()],
+        cpu: service.cpu.map(|cpu| cpu.to_string()),
+        memory: service.memory.map(|memory| memory.to_string()),
+        network_mode: Some(service.network_mode.clone()),
+        requires_compatibilities: service.requires_compatibilities.clone(),
         execution_role_arn: service.execution_role_arn.clone(),
         task_role_arn: service.task_role_arn.clone(),
         containers,

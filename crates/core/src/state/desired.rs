@@ -158,15 +158,28 @@ pub struct DesiredService {
     pub family: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<u32>,
-    pub cpu: u32,
-    pub memory: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    /// `FARGATE`, `EC2` or `EXTERNAL`; `None` with a capacity provider strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    /// `awsvpc`, `bridge`, `host` or `none`.
+    pub network_mode: String,
+    /// As registered (`[]`: none).
+    pub requires_compatibilities: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_role_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
-    pub network: Network,
+    /// `awsvpc` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
     pub deployment: Deployment,
-    pub platform_version: String,
+    /// Fargate only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
     /// `None`: the service's load balancers are not managed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_balancers: Option<Vec<LoadBalancer>>,

@@ -19,7 +19,7 @@ use super::schema::{
 use super::template::Template;
 use crate::model::{
     BackingKind, ContainerSettings, DependsOn, Deployment, LoadBalancer, Network, PortMapping,
-    TaskSettings, Volume,
+    TaskSettings, Volume, on_fargate,
 };
 
 pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
@@ -275,12 +275,36 @@ fn resolve_service(
     let circuit_breaker = deployment
         .circuit_breaker
         .unwrap_or(CircuitBreakerMode::Disabled);
-    let network_spec = service
-        .network
-        .as_ref()
-        .or(state.network.as_ref())
-        .map(network)
-        .unwrap_or_default();
+    let network_mode = service
+        .network_mode
+        .clone()
+        .unwrap_or_else(|| "awsvpc".to_string());
+    // Only awsvpc tasks take a network configuration (CreateService API reference).
+    let network_spec = (network_mode == "awsvpc").then(|| {
+        service
+            .network
+            .as_ref()
+            .or(state.network.as_ref())
+            .map(network)
+            .unwrap_or_default()
+    });
+    let launch_type = service.capacity_provider_strategy.is_none().then(|| {
+        service
+            .launch_type
+            .clone()
+            .unwrap_or_else(|| "FARGATE".to_string())
+    });
+    let fargate = on_fargate(
+        launch_type.as_deref(),
+        service.capacity_provider_strategy.as_deref(),
+    );
+    let requires_compatibilities = service.requires_compatibilities.clone().unwrap_or_else(|| {
+        vec![match (&launch_type, fargate) {
+            (Some(launch_type), _) => launch_type.clone(),
+            (None, true) => "FARGATE".to_string(),
+            (None, false) => "EC2".to_string(),
+        }]
+    });
     let containers = service
         .containers
         .iter()
@@ -294,6 +318,9 @@ fn resolve_service(
         desired_count: service.desired_count,
         cpu: service.cpu,
         memory: service.memory,
+        launch_type,
+        network_mode,
+        requires_compatibilities,
         execution_role_arn: role(|roles| &roles.execution_role_arn),
         task_role_arn: role(|roles| &roles.task_role_arn),
         network: network_spec,
@@ -304,10 +331,11 @@ fn resolve_service(
             max_percent: deployment.max_percent.unwrap_or(200) as i32,
             alarms: deployment.alarms.clone(),
         },
+        // A platform version is Fargate's; AWS refuses one on EC2 (CreateService API reference).
         platform_version: service
             .platform_version
             .clone()
-            .unwrap_or_else(|| "LATEST".to_string()),
+            .or_else(|| fargate.then(|| "LATEST".to_string())),
         load_balancers: service.load_balancers.as_ref().map(|list| {
             list.iter()
                 .map(|balancer| {

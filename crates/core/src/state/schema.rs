@@ -213,10 +213,27 @@ pub struct ServiceSpec {
     /// (leave it out when an autoscaler owns the count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<u32>,
-    /// Task CPU units (a valid Fargate size: 256, 512, 1024, 2048, 4096, 8192, 16384).
-    pub cpu: u32,
-    /// Task memory in MiB (must be valid for the CPU size).
-    pub memory: u32,
+    /// Task CPU units. On Fargate required, one of its sizes (256, 512, 1024, 2048, 4096, 8192,
+    /// 16384); elsewhere optional (containers then take what they say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    /// Task memory in MiB. On Fargate required and valid for the CPU size; elsewhere optional
+    /// when every container sets `memory` or `memory_reservation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    /// How tasks are launched: `FARGATE` (default), `EC2`, or `EXTERNAL` (ECS Anywhere). Leave it
+    /// out with `capacity_provider_strategy`. Fixed when the service is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    /// Task networking: `awsvpc` (default; the only mode on Fargate), `bridge`, `host` or `none`.
+    /// Only `awsvpc` takes `network:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// The launch types AWS checks the task definition against when it is registered (`EC2`,
+    /// `FARGATE`, `EXTERNAL`, `MANAGED_INSTANCES`). Default: the service's launch type; `[]` for
+    /// none, as a definition registered without the field has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_compatibilities: Option<Vec<String>>,
     /// Overrides the environment's roles for this service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<RolesSpec>,
@@ -226,7 +243,7 @@ pub struct ServiceSpec {
     /// Rolling-deployment settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<DeploymentSpec>,
-    /// Fargate platform version. Default: `LATEST`.
+    /// Fargate platform version. Default on Fargate: `LATEST`; none elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_version: Option<String>,
     /// Target groups the service registers its tasks in. When absent, the service's load balancers
@@ -457,6 +474,30 @@ pub struct ContainerSpec {
     /// its own key).
     #[serde(default, skip_serializing_if = "AwsJson::is_empty")]
     pub aws: AwsJson,
+}
+
+impl ServiceSpec {
+    /// Whether the service runs on Fargate (its launch type, or Fargate capacity providers).
+    pub fn on_fargate(&self) -> bool {
+        crate::model::on_fargate(
+            self.launch_type.as_deref(),
+            self.capacity_provider_strategy.as_deref(),
+        )
+    }
+
+    /// Whether AWS checks the task definition against Fargate's rules when it is registered:
+    /// the service runs on Fargate, or `requires_compatibilities` names FARGATE.
+    pub fn fargate_definition(&self) -> bool {
+        match &self.requires_compatibilities {
+            Some(list) => list.iter().any(|c| c == "FARGATE"),
+            None => self.on_fargate(),
+        }
+    }
+
+    /// The task's network mode (default `awsvpc`).
+    pub fn network_mode(&self) -> &str {
+        self.network_mode.as_deref().unwrap_or("awsvpc")
+    }
 }
 
 impl ContainerSpec {

@@ -16,37 +16,28 @@ pub(super) fn check_service(
     conflicts: &mut BTreeSet<String>,
     out: &mut Vec<Finding>,
 ) {
-    match fargate_memory_options(service.cpu) {
-        None => out.push(finding(
-            format!("{path}.cpu"),
-            format!("{} is not a Fargate CPU size", service.cpu),
-            "use one of 256, 512, 1024, 2048, 4096, 8192, 16384",
-        )),
-        Some(options) if !options.contains(&service.memory) => {
-            let list: Vec<String> = options.iter().map(u32::to_string).collect();
-            out.push(finding(
-                format!("{path}.memory"),
-                format!(
-                    "{} MiB is not valid with cpu {} on Fargate",
-                    service.memory, service.cpu
-                ),
-                &format!(
-                    "with cpu {} use one of: {} (MiB)",
-                    service.cpu,
-                    list.join(", ")
-                ),
-            ));
+    check_launch(service, path, out);
+    if service.network_mode() == "awsvpc" {
+        match (&service.network, &state.network) {
+            (Some(network), _) => check_network(network, &format!("{path}.network"), out),
+            (None, None) => out.push(finding(
+                format!("{path}#key"),
+                "no network configuration",
+                "set `network:` (subnets and security groups) at the top level or on this service",
+            )),
+            (None, Some(_)) => {}
         }
-        Some(_) => {}
-    }
-    match (&service.network, &state.network) {
-        (Some(network), _) => check_network(network, &format!("{path}.network"), out),
-        (None, None) => out.push(finding(
-            format!("{path}#key"),
-            "no network configuration",
-            "set `network:` (subnets and security groups) at the top level or on this service",
-        )),
-        (None, Some(_)) => {}
+    } else if service.network.is_some() {
+        // "networkConfiguration ... required for task definitions that use the awsvpc network
+        // mode ... not supported for other network modes" (CreateService API reference).
+        out.push(finding(
+            format!("{path}.network"),
+            format!(
+                "`{}` tasks take no network configuration",
+                service.network_mode()
+            ),
+            "remove `network:` from this service, or use `network_mode: awsvpc`",
+        ));
     }
     check_roles(service.roles.as_ref(), &format!("{path}.roles"), out);
     let execution_role = service
@@ -57,7 +48,9 @@ pub(super) fn check_service(
             .roles
             .as_ref()
             .and_then(|roles| roles.execution_role_arn.as_ref()));
-    if execution_role.is_none() {
+    // Fargate pulls images and writes awslogs with the execution role; elsewhere the instance's
+    // role does (ECS Developer Guide, "Amazon ECS task execution IAM role").
+    if execution_role.is_none() && service.on_fargate() {
         out.push(finding(
             format!("{path}#key"),
             "no execution role",
@@ -88,7 +81,13 @@ pub(super) fn check_service(
             ));
         }
     }
-    if let Some(version) = &service.platform_version {
+    if service.platform_version.is_some() && !service.on_fargate() {
+        out.push(finding(
+            format!("{path}.platform_version"),
+            "a platform version is Fargate's",
+            "remove `platform_version` (AWS refuses one for EC2 and EXTERNAL tasks)",
+        ));
+    } else if let Some(version) = &service.platform_version {
         let valid = version == "LATEST"
             || (version.split('.').count() == 3
                 && version.split('.').all(|part| part.parse::<u32>().is_ok()));
@@ -121,6 +120,9 @@ pub(super) fn check_service(
     let mut cpu_total = 0;
     let mut memory_total = 0;
     let mut ports = BTreeSet::new();
+    // Containers of an awsvpc or host task share one network namespace (ECS Developer Guide,
+    // "Task networking"); in bridge mode each has its own.
+    let shared_namespace = matches!(service.network_mode(), "awsvpc" | "host");
     for (name, container) in &service.containers {
         let container_path = format!("{path}.containers.{name}");
         if !is_ecs_name(name) {
@@ -138,6 +140,19 @@ pub(super) fn check_service(
             .memory
             .or(container.memory_reservation)
             .unwrap_or(0);
+        // "If you don't specify a task-level memory value, you must specify a non-zero integer
+        // for one or both of memory or memoryReservation in a container definition"
+        // (ContainerDefinition, ECS API reference).
+        if service.memory.is_none()
+            && !service.fargate_definition()
+            && container.memory.or(container.memory_reservation).is_none()
+        {
+            out.push(finding(
+                format!("{container_path}#key"),
+                "no memory for this container, and none for the task",
+                "set the container's `memory` or `memory_reservation`, or the service's `memory`",
+            ));
+        }
         let port_field = if container.port.is_some() {
             "port".to_string()
         } else {
@@ -150,7 +165,7 @@ pub(super) fn check_service(
                     format!("port {port} is out of range"),
                     "use a port from 1 to 65535",
                 ));
-            } else if !ports.insert(port) {
+            } else if shared_namespace && !ports.insert(port) {
                 out.push(finding(
                     format!("{container_path}.{port_field}"),
                     format!("port {port} is already used by another container of this task"),
@@ -190,23 +205,21 @@ pub(super) fn check_service(
             "mark at least one container `essential: true` (the default)",
         ));
     }
-    if cpu_total > service.cpu {
+    if let Some(cpu) = service.cpu
+        && cpu_total > cpu
+    {
         out.push(finding(
             format!("{path}.containers"),
-            format!(
-                "containers reserve {cpu_total} CPU units, more than the task's {}",
-                service.cpu
-            ),
+            format!("containers reserve {cpu_total} CPU units, more than the task's {cpu}"),
             "lower the containers' `cpu` or raise the service's",
         ));
     }
-    if memory_total > service.memory {
+    if let Some(memory) = service.memory
+        && memory_total > memory
+    {
         out.push(finding(
             format!("{path}.containers"),
-            format!(
-                "containers reserve {memory_total} MiB, more than the task's {}",
-                service.memory
-            ),
+            format!("containers reserve {memory_total} MiB, more than the task's {memory}"),
             "lower the containers' `memory` or raise the service's",
         ));
     }
@@ -414,5 +427,107 @@ fn check_health(health: &HealthCheckSpec, port: Option<u32>, path: &str, out: &m
             format!("timeout {timeout} is not shorter than interval {interval}"),
             "make the timeout shorter than the interval",
         ));
+    }
+}
+
+const LAUNCH_TYPES: &[&str] = &["FARGATE", "EC2", "EXTERNAL"];
+const NETWORK_MODES: &[&str] = &["awsvpc", "bridge", "host", "none"];
+const COMPATIBILITIES: &[&str] = &["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"];
+
+/// The launch type, network mode and compatibilities, and the task size Fargate requires
+/// ("Task definition parameters for Fargate", ECS Developer Guide; CreateService and
+/// RegisterTaskDefinition, ECS API reference).
+fn check_launch(service: &ServiceSpec, path: &str, out: &mut Vec<Finding>) {
+    let one_of = |value: &str, allowed: &[&str], at: String, what: &str, out: &mut Vec<Finding>| {
+        if !allowed.contains(&value) {
+            out.push(finding(
+                at,
+                format!("`{value}` is not {what}"),
+                &format!("use one of: {}", allowed.join(", ")),
+            ));
+        }
+    };
+    if let Some(launch_type) = &service.launch_type {
+        one_of(
+            launch_type,
+            LAUNCH_TYPES,
+            format!("{path}.launch_type"),
+            "a launch type",
+            out,
+        );
+        if service.capacity_provider_strategy.is_some() {
+            out.push(finding(
+                format!("{path}.launch_type"),
+                "a launch type and a capacity provider strategy together",
+                "keep one: AWS refuses a service with both",
+            ));
+        }
+    }
+    if let Some(mode) = &service.network_mode {
+        one_of(
+            mode,
+            NETWORK_MODES,
+            format!("{path}.network_mode"),
+            "a network mode",
+            out,
+        );
+    }
+    for (index, compatibility) in service
+        .requires_compatibilities
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        one_of(
+            compatibility,
+            COMPATIBILITIES,
+            format!("{path}.requires_compatibilities.{index}"),
+            "a launch type compatibility",
+            out,
+        );
+    }
+    if !service.fargate_definition() {
+        return;
+    }
+    if service.network_mode() != "awsvpc" {
+        out.push(finding(
+            format!("{path}.network_mode"),
+            format!(
+                "Fargate tasks use `awsvpc`, not `{}`",
+                service.network_mode()
+            ),
+            "use `network_mode: awsvpc` (or leave it out), or `launch_type: EC2`",
+        ));
+    }
+    let (Some(cpu), Some(memory)) = (service.cpu, service.memory) else {
+        for (field, set) in [
+            ("cpu", service.cpu.is_some()),
+            ("memory", service.memory.is_some()),
+        ] {
+            if !set {
+                out.push(finding(
+                    format!("{path}#key"),
+                    format!("no task `{field}`: Fargate requires the task's size"),
+                    "set `cpu` and `memory` on the service, or use `launch_type: EC2`",
+                ));
+            }
+        }
+        return;
+    };
+    match fargate_memory_options(cpu) {
+        None => out.push(finding(
+            format!("{path}.cpu"),
+            format!("{cpu} is not a Fargate CPU size"),
+            "use one of 256, 512, 1024, 2048, 4096, 8192, 16384",
+        )),
+        Some(options) if !options.contains(&memory) => {
+            let list: Vec<String> = options.iter().map(u32::to_string).collect();
+            out.push(finding(
+                format!("{path}.memory"),
+                format!("{memory} MiB is not valid with cpu {cpu} on Fargate"),
+                &format!("with cpu {cpu} use one of: {} (MiB)", list.join(", ")),
+            ));
+        }
+        Some(_) => {}
     }
 }

@@ -60,16 +60,29 @@ fn check_strategy(strategy: &[crate::model::CapacityProvider], path: &str, out: 
         return;
     }
     let mut seen = BTreeSet::new();
+    let fargate = |item: &crate::model::CapacityProvider| {
+        matches!(item.capacity_provider.as_str(), "FARGATE" | "FARGATE_SPOT")
+    };
+    // "A capacity provider strategy may contain a maximum of 6 capacity providers ... Fargate
+    // capacity providers and Auto Scaling group capacity providers cannot be mixed"
+    // (CapacityProviderStrategyItem, ECS API reference).
+    let mixed = strategy.iter().any(fargate) && !strategy.iter().all(fargate);
     for (index, item) in strategy.iter().enumerate() {
         let at = format!("{path}.{index}");
-        if !["FARGATE", "FARGATE_SPOT"].contains(&item.capacity_provider.as_str()) {
+        if mixed && !fargate(item) {
             out.push(finding(
                 format!("{at}.capacity_provider"),
                 format!(
-                    "`{}` is not a Fargate capacity provider",
+                    "`{}` is an Auto Scaling group provider in a strategy with Fargate ones",
                     item.capacity_provider
                 ),
-                "use FARGATE or FARGATE_SPOT",
+                "AWS refuses a strategy that mixes them: keep FARGATE/FARGATE_SPOT or the Auto Scaling group providers",
+            ));
+        } else if item.capacity_provider.is_empty() {
+            out.push(finding(
+                format!("{at}.capacity_provider"),
+                "an empty capacity provider name",
+                "name a capacity provider of the cluster",
             ));
         } else if !seen.insert(&item.capacity_provider) {
             out.push(finding(

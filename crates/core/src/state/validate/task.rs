@@ -80,8 +80,20 @@ const OS_FAMILIES: &[&str] = &[
     "WINDOWS_SERVER_2025_CORE",
 ];
 
-/// Log drivers Fargate supports.
-const LOG_DRIVERS: &[&str] = &["awslogs", "awsfirelens", "splunk"];
+/// Log drivers Fargate supports (LogConfiguration, ECS API reference).
+const FARGATE_LOG_DRIVERS: &[&str] = &["awslogs", "awsfirelens", "splunk"];
+/// Log drivers the ECS container agent accepts on EC2 and ECS Anywhere (LogConfiguration,
+/// ECS API reference).
+const LOG_DRIVERS: &[&str] = &[
+    "awslogs",
+    "awsfirelens",
+    "splunk",
+    "json-file",
+    "syslog",
+    "journald",
+    "gelf",
+    "fluentd",
+];
 
 fn one_of(value: &str, allowed: &[&str], path: String, what: &str, out: &mut Vec<Finding>) {
     if !allowed.contains(&value) {
@@ -147,6 +159,16 @@ pub(super) fn check_task(service: &ServiceSpec, path: &str, out: &mut Vec<Findin
         );
     }
     if let Some(mode) = &service.pid_mode
+        && !service.fargate_definition()
+    {
+        one_of(
+            mode,
+            &["host", "task"],
+            format!("{path}.pid_mode"),
+            "a process namespace mode",
+            out,
+        );
+    } else if let Some(mode) = &service.pid_mode
         && mode != "task"
     {
         out.push(finding(
@@ -313,7 +335,8 @@ fn check_container(
                 "the soft limit must not exceed the hard limit",
             ));
         }
-        if ulimit.name == "nofile" && ulimit.hard_limit > 1_048_576 {
+        if service.fargate_definition() && ulimit.name == "nofile" && ulimit.hard_limit > 1_048_576
+        {
             out.push(finding(
                 format!("{at}.hard_limit"),
                 format!("{} open files is above Fargate's limit", ulimit.hard_limit),
@@ -405,7 +428,10 @@ fn check_container(
             }
         }
         for (index, capability) in capabilities.add.iter().enumerate() {
-            if capability != "SYS_PTRACE" && CAPABILITIES.contains(&capability.as_str()) {
+            if service.fargate_definition()
+                && capability != "SYS_PTRACE"
+                && CAPABILITIES.contains(&capability.as_str())
+            {
                 out.push(finding(
                     format!("{path}.linux_parameters.capabilities.add.{index}"),
                     format!("Fargate cannot add `{capability}`"),
@@ -423,7 +449,7 @@ fn check_container(
             out,
         );
     }
-    check_logs(container, has_router, path, out);
+    check_logs(service, container, has_router, path, out);
     check_ports(container, path, out);
     if container.environment_files.len() > 10 {
         out.push(finding(
@@ -449,16 +475,32 @@ fn check_container(
     }
 }
 
-fn check_logs(container: &ContainerSpec, has_router: bool, path: &str, out: &mut Vec<Finding>) {
+fn check_logs(
+    service: &ServiceSpec,
+    container: &ContainerSpec,
+    has_router: bool,
+    path: &str,
+    out: &mut Vec<Finding>,
+) {
     let Some(logs) = &container.logs else { return };
     let driver = logs.driver.as_deref().unwrap_or("awslogs");
-    one_of(
-        driver,
-        LOG_DRIVERS,
-        format!("{path}.logs.driver"),
-        "a log driver Fargate supports",
-        out,
-    );
+    if service.fargate_definition() {
+        one_of(
+            driver,
+            FARGATE_LOG_DRIVERS,
+            format!("{path}.logs.driver"),
+            "a log driver Fargate supports",
+            out,
+        );
+    } else {
+        one_of(
+            driver,
+            LOG_DRIVERS,
+            format!("{path}.logs.driver"),
+            "a log driver ECS supports",
+            out,
+        );
+    }
     if driver != "awslogs" {
         for (field, set) in [
             ("group", logs.group.is_some()),
