@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::finding::{Finding, finding};
 use super::network::{check_network, check_roles};
 use super::rules::{fargate_memory_options, is_ecs_name, is_target_group_arn};
+use super::task::one_of;
 use super::variables::check_variables;
 use crate::state::schema::{ContainerSpec, HealthCheckSpec, ServiceSpec, StateFile};
 
@@ -438,15 +439,6 @@ const COMPATIBILITIES: &[&str] = &["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTAN
 /// ("Task definition parameters for Fargate", ECS Developer Guide; CreateService and
 /// RegisterTaskDefinition, ECS API reference).
 fn check_launch(service: &ServiceSpec, path: &str, out: &mut Vec<Finding>) {
-    let one_of = |value: &str, allowed: &[&str], at: String, what: &str, out: &mut Vec<Finding>| {
-        if !allowed.contains(&value) {
-            out.push(finding(
-                at,
-                format!("`{value}` is not {what}"),
-                &format!("use one of: {}", allowed.join(", ")),
-            ));
-        }
-    };
     if let Some(launch_type) = &service.launch_type {
         one_of(
             launch_type,

@@ -95,7 +95,13 @@ const LOG_DRIVERS: &[&str] = &[
     "fluentd",
 ];
 
-fn one_of(value: &str, allowed: &[&str], path: String, what: &str, out: &mut Vec<Finding>) {
+pub(super) fn one_of(
+    value: &str,
+    allowed: &[&str],
+    path: String,
+    what: &str,
+    out: &mut Vec<Finding>,
+) {
     if !allowed.contains(&value) {
         out.push(finding(
             path,
