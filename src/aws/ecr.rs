@@ -9,15 +9,25 @@ use crate::model::LiveImage;
 use crate::promote::manifest_refs;
 use crate::state::DesiredState;
 
-/// The state's image as ECR describes it, or `None` when the repository holds no such tag or digest.
+/// The state's image as ECR describes it, or `None` when the repository holds no such tag or
+/// digest, or the state names no environment image.
 pub async fn image(aws: &Aws, state: &DesiredState) -> Result<Option<LiveImage>, AwsError> {
-    image_by(
-        aws,
-        state,
-        state.image.tag.clone(),
-        state.image.digest.clone(),
-    )
-    .await
+    let Some(image) = &state.image else {
+        return Ok(None);
+    };
+    image_by(aws, state, image.tag.clone(), image.digest.clone()).await
+}
+
+/// The environment's ECR repository; refused when the state names none.
+pub fn repository<'a>(state: &'a DesiredState, what: &'static str) -> Result<&'a str, AwsError> {
+    state
+        .environment_image(what)
+        .map(|image| image.repository.as_str())
+        .map_err(|error| AwsError::Refused {
+            step: "image",
+            subject: state.environment.clone(),
+            reason: error.to_string(),
+        })
 }
 
 /// The image of `state`'s repository with this tag or digest, or `None` when it holds none.
@@ -27,6 +37,7 @@ pub async fn image_by(
     tag: Option<String>,
     digest: Option<String>,
 ) -> Result<Option<LiveImage>, AwsError> {
+    let repository = repository(state, "look up")?;
     let id = ImageIdentifier::builder()
         .set_image_tag(tag)
         .set_image_digest(digest)
@@ -34,7 +45,7 @@ pub async fn image_by(
     let result = aws
         .ecr
         .describe_images()
-        .repository_name(&state.image.repository)
+        .repository_name(repository)
         .image_ids(id)
         .send()
         .await;
@@ -60,7 +71,7 @@ pub async fn image_by(
         {
             Err(AwsError::Missing {
                 operation: "DescribeImages",
-                subject: format!("ECR repository {}", state.image.repository),
+                subject: format!("ECR repository {repository}"),
                 message: format!(
                     "it does not exist in region {} of this account\n  help: check `region:` in {} (and the credentials' account), or create the repository and push the image",
                     state.region,
@@ -70,7 +81,7 @@ pub async fn image_by(
         }
         Err(error) => Err(AwsError::call(
             "DescribeImages",
-            format!("in ECR repository {}", state.image.repository),
+            format!("in ECR repository {repository}"),
             error,
         )),
     }

@@ -40,14 +40,16 @@ pub async fn history(
     });
     let mut records: Vec<ServiceRecords> = futures::future::try_join_all(reads).await?;
 
-    // ECR's tags of every digest of the application's repository, once each.
+    // ECR's tags of every digest of the application's repository, once each (none when the
+    // containers each name their own image).
+    let repository = state.image.as_ref().map(|image| image.repository.as_str());
     let digests: BTreeSet<String> = records
         .iter()
         .flat_map(|r| r.revisions.values())
         .flat_map(|r| &r.images)
         .filter_map(|(image, digest)| {
             let (_, reference) = ImageRef::parse_uri(image)?;
-            (reference.repository == state.image.repository)
+            (Some(reference.repository.as_str()) == repository)
                 .then(|| digest.clone().or(reference.digest))?
         })
         .collect();
@@ -68,7 +70,12 @@ pub async fn history(
         .map(|(service, records)| {
             (
                 service.name.clone(),
-                entries(&service.name, &state.image.repository, records, limit),
+                entries(
+                    &service.name,
+                    repository.unwrap_or_default(),
+                    records,
+                    limit,
+                ),
             )
         })
         .collect())

@@ -169,16 +169,14 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         };
         pairs.push((service, revision));
     }
-    // The application images a revision names by a moving tag or by digest: the digest behind
-    // `:latest`, the tags naming a pinned digest.
+    // The images of this account's ECR a revision names by digest: the tags naming it, so the
+    // state can name the tag (images elsewhere are kept exactly as written).
+    let registry = format!("{account}.dkr.ecr.{}.amazonaws.com/", request.region);
     let described: BTreeSet<String> = pairs
         .iter()
         .flat_map(|(_, revision)| &revision.content.containers)
         .map(|container| container.image.clone())
-        .filter(|image| {
-            image.contains(".dkr.ecr.")
-                && (image.ends_with(":latest") || image.contains("@sha256:"))
-        })
+        .filter(|image| image.starts_with(&registry) && image.contains("@sha256:"))
         .collect();
     let mut images = BTreeMap::new();
     for image in described {

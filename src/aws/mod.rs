@@ -15,6 +15,7 @@ pub mod lock;
 pub mod logs;
 pub mod observe;
 pub mod promote;
+pub mod registry;
 pub mod secrets;
 pub mod stop;
 pub mod sts;

@@ -1,5 +1,6 @@
 //! Reads the live state of one environment, concurrently and with as few calls as possible:
-//! caller identity, the image, the cluster, all services and the backing services at once; then
+//! caller identity, the image, the cluster, all services, the backing services and the images
+//! containers name for themselves (each asked of its own registry, `registry.rs`) at once; then
 //! the task definitions the services run, the log groups the containers write to (one lookup per
 //! directory of groups) and the backing services' details; then, only for families whose content
 //! changed, their recent ACTIVE revisions, ECR's tags of the digest they run (when it is not the
@@ -9,10 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ecs::read::{candidates, cluster, describe_revisions, services, undeclared_services};
-use super::{Aws, AwsError, backing, ecr, logs, secrets, sts};
+use super::{Aws, AwsError, backing, ecr, logs, registry, secrets, sts};
 use crate::model::LiveEnvironment;
 use crate::plan::{
-    families_needing_candidates, log_groups_to_check, running_digests_to_name, secrets_to_check,
+    families_needing_candidates, images_to_check, log_groups_to_check, running_digests_to_name,
+    secrets_to_check,
 };
 use crate::state::DesiredState;
 
@@ -62,7 +64,11 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         );
         Ok::<_, AwsError>((account, Some(found)))
     };
-    let (ecs, backing) = tokio::join!(ecs, backing::observe(aws, state));
+    let (ecs, backing, named_images) = tokio::join!(
+        ecs,
+        backing::observe(aws, state),
+        registry::lookup(aws, images_to_check(state)),
+    );
     let (account, found) = ecs?;
     let Some((image, cluster, (services, undeclared_services), task_definitions, log_groups)) =
         found
@@ -86,6 +92,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
         unmanaged_backing,
         undeclared_services,
         running_image_tags: BTreeMap::new(),
+        named_images,
     };
     // When the preconditions fail (no image, wrong account) the planner reports it; nothing more to read.
     if let Ok(families) = families_needing_candidates(state, &live) {

@@ -57,7 +57,7 @@ pub async fn running(source_aws: &Aws, source: &DesiredState) -> Result<Running,
     let Some(image) = ecr::image_by(source_aws, source, None, Some(digest.clone())).await? else {
         return Err(refused(format!(
             "its services run {digest}, which repository {} no longer holds (a lifecycle rule?): nothing to copy",
-            source.image.repository
+            ecr::repository(source, "promote")?
         )));
     };
     Ok(Running {
@@ -75,8 +75,11 @@ pub async fn copy_to_target(
     target: &DesiredState,
     image: &Running,
 ) -> Result<Option<Copied>, AwsError> {
-    let same_repository =
-        source.region == target.region && source.image.repository == target.image.repository;
+    let (from, to) = (
+        ecr::repository(source, "promote")?,
+        ecr::repository(target, "promote into")?,
+    );
+    let same_repository = source.region == target.region && from == to;
     if same_repository
         || ecr::image_by(target_aws, target, None, Some(image.digest.clone()))
             .await?
@@ -87,11 +90,11 @@ pub async fn copy_to_target(
     let copied = ecr::copy(
         Repository {
             aws: source_aws,
-            name: &source.image.repository,
+            name: from,
         },
         Repository {
             aws: target_aws,
-            name: &target.image.repository,
+            name: to,
         },
         &image.digest,
         &image.tags,

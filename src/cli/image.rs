@@ -18,12 +18,11 @@ pub fn set(
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<u8> {
     let file = &desired.file;
-    let before = desired.image.display();
+    let image = desired.environment_image("set")?;
+    let before = image.display();
     let unchanged = match value {
-        ImageValue::Tag(tag) => desired.image.tag.as_ref() == Some(tag),
-        ImageValue::Digest(digest) => {
-            desired.image.tag.is_none() && desired.image.digest.as_ref() == Some(digest)
-        }
+        ImageValue::Tag(tag) => image.tag.as_ref() == Some(tag),
+        ImageValue::Digest(digest) => image.tag.is_none() && image.digest.as_ref() == Some(digest),
     };
     let mut stdout = output::stdout();
     if unchanged {
@@ -40,10 +39,10 @@ pub fn set(
         let aws = Aws::connect(&after.1.region).await;
         crate::aws::ecr::image(&aws, &after.1).await
     })?;
-    let Some(image) = found else {
+    let Some(found) = found else {
         bail!(
             "image {} not found in ECR (region {}): push it first; {} is unchanged",
-            after.1.image.display(),
+            after.1.environment_image("set")?.display(),
             after.1.region,
             file.display()
         );
@@ -53,8 +52,8 @@ pub fn set(
         stdout,
         "{}: image {before} -> {} ({}) in {}",
         desired.environment,
-        after.1.image.display(),
-        image.digest,
+        after.1.environment_image("set")?.display(),
+        found.digest,
         file.display()
     )?;
     Ok(EXIT_OK)
@@ -68,7 +67,7 @@ fn edited(
     note: Option<&str>,
 ) -> anyhow::Result<(String, DesiredState)> {
     let file = &desired.file;
-    let current = if desired.image.tag.is_some() {
+    let current = if desired.environment_image("set")?.tag.is_some() {
         "tag"
     } else {
         "digest"
@@ -104,6 +103,8 @@ pub fn promote(
     require: &[String],
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<u8> {
+    source.environment_image("promote")?;
+    let target_image = target.environment_image("promote into")?;
     let promotion = runtime.block_on(async {
         let source_aws = Aws::connect(&source.region).await;
         let target_aws = if target.region == source.region {
@@ -143,8 +144,8 @@ pub fn promote(
         Some(copied) => writeln!(
             stdout,
             "copied {digest} ({tags}) from {} into {}: {} manifest(s), {} blob(s) uploaded ({} bytes), {} already there",
-            source.image.repository,
-            target.image.repository,
+            source.environment_image("promote")?.repository,
+            target_image.repository,
             copied.manifests,
             copied.blobs,
             copied.bytes,
@@ -153,11 +154,11 @@ pub fn promote(
         None => writeln!(
             stdout,
             "{} holds {digest} ({tags}) already",
-            target.image.repository
+            target_image.repository
         )?,
     }
-    let before = target.image.display();
-    if target.image.tag.is_none() && target.image.digest.as_ref() == Some(digest) {
+    let before = target_image.display();
+    if target_image.tag.is_none() && target_image.digest.as_ref() == Some(digest) {
         writeln!(
             stdout,
             "{}: image is {before} already, what {} runs; {} unchanged",
@@ -178,7 +179,7 @@ pub fn promote(
         stdout,
         "{}: image {before} -> {} (what {} runs) in {}",
         target.environment,
-        after.image.display(),
+        after.environment_image("promote into")?.display(),
         source.environment,
         target.file.display()
     )?;

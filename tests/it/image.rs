@@ -100,7 +100,7 @@ async fn image_set_changes_one_line_of_each_example_and_refuses_an_image_ecr_lac
         before
     );
     // A malformed value is refused by the state's own checks, naming the line.
-    let output = set("production", "--tag", "latest");
+    let output = set("production", "--tag", "v1.9.0/rc");
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("image.tag"), "{}", stderr(&output));
     assert_eq!(

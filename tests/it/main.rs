@@ -15,6 +15,7 @@ mod operator;
 mod outputs;
 mod pipeline;
 mod recorded;
+mod registries;
 mod release;
 mod support;
 mod terminal;

@@ -182,11 +182,47 @@ fn account_id_with_a_lost_leading_zero() {
 }
 
 #[test]
-fn latest_tag_cannot_be_rolled_back() {
-    check(
-        &[("  tag: v1.8.0", "  tag: latest")],
-        "error: state/staging.yaml:6:8: image.tag: `latest` moves with every push, so a revert could not bring the old image back\n  help: deploy an immutable version tag such as `v1.8.0`, or a digest",
+fn a_moving_tag_is_valid_as_ecr_and_ecs_take_it() {
+    // `latest` is a tag like any other to ECR and RegisterTaskDefinition; the plan warns.
+    let state = load(&BASE.replacen("  tag: v1.8.0", "  tag: latest", 1)).unwrap();
+    assert_eq!(state.image.unwrap().tag.as_deref(), Some("latest"));
+}
+
+#[test]
+fn health_checks_aws_accepts_are_accepted() {
+    // A timeout as long as the interval, and a command without CMD / CMD-SHELL: both registered
+    // by RegisterTaskDefinition as written.
+    let source = BASE.replacen(
+        "        port: 80\n",
+        "        port: 80\n        health_check:\n          command: [\"/bin/healthcheck\", \"--quick\"]\n          interval: 10\n          timeout: 10\n",
+        1,
     );
+    assert!(source.contains("/bin/healthcheck"), "the base file changed");
+    let state = load(&source).unwrap_or_else(|e| panic!("{e}"));
+    let health = state.services[0].containers[0]
+        .health_check
+        .clone()
+        .unwrap();
+    assert_eq!(health.command, ["/bin/healthcheck", "--quick"]);
+    assert_eq!((health.interval, health.timeout), (10, 10));
+}
+
+#[test]
+fn a_container_needs_an_image_where_the_environment_names_none() {
+    let without = BASE.replacen("image:\n  tag: v1.8.0\n", "", 1);
+    assert_ne!(without, BASE, "the base file changed");
+    let error = load(&without).unwrap_err();
+    assert!(
+        error.contains("services.api.containers.backend: no image: the container names none and the environment has no `image:`"),
+        "{error}"
+    );
+    let named = without.replacen(
+        "      backend:\n",
+        "      backend:\n        image: public.ecr.aws/nginx/nginx:1.27\n",
+        1,
+    );
+    let state = load(&named).unwrap_or_else(|e| panic!("{e}\n{named}"));
+    assert!(state.image.is_none());
 }
 
 #[test]

@@ -17,6 +17,10 @@ pub enum PromoteError {
         cluster: String,
         services: String,
     },
+    #[error(
+        "{environment} names no image of its own (`image:`; each container names one): promote copies an environment's image\n  help: edit the containers' `image:` in each state file"
+    )]
+    NoEnvironmentImage { environment: String },
     #[error("{environment}'s services run no image of repository {repository}: nothing to promote")]
     NoImage {
         environment: String,
@@ -56,13 +60,18 @@ pub fn running_digest(
                 .join(", "),
         });
     }
+    let Some(wanted) = &source.image else {
+        return Err(PromoteError::NoEnvironmentImage {
+            environment: source.environment.clone(),
+        });
+    };
     let mut seen: Vec<(String, String)> = Vec::new();
     for (service, revision) in running {
         for container in &revision.content.containers {
             let Some((_, image)) = ImageRef::parse_uri(&container.image) else {
                 continue;
             };
-            if image.repository != source.image.repository {
+            if image.repository != wanted.repository {
                 continue;
             }
             let Some(digest) = image.digest else {
@@ -79,7 +88,7 @@ pub fn running_digest(
     let Some((_, first)) = seen.first() else {
         return Err(PromoteError::NoImage {
             environment: source.environment.clone(),
-            repository: source.image.repository.clone(),
+            repository: wanted.repository.clone(),
         });
     };
     if seen.iter().any(|(_, digest)| digest != first) {

@@ -132,7 +132,7 @@ fn moved_fields(saved: &Plan, fresh: &Plan, key: &str) -> Vec<String> {
         return match (&saved.image_digest, &fresh.image_digest) {
             (then, now) if then != now => vec![format!(
                 "{} named {} when the plan was made, {} now",
-                fresh.image,
+                fresh.image.as_deref().unwrap_or("the image"),
                 then.as_deref().unwrap_or("nothing"),
                 now.as_deref().unwrap_or("nothing")
             )],

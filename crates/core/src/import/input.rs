@@ -47,3 +47,9 @@ impl AppImage {
         image == self.live
     }
 }
+
+/// Whether a container takes the application's place: it runs the application image, or, where
+/// the environment has none (each container names its own), any container.
+pub fn runs_app(app: Option<&AppImage>, image: &str) -> bool {
+    app.is_none_or(|app| app.runs(image))
+}

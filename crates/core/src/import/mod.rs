@@ -38,45 +38,36 @@ pub enum ImportError {
         "no service to import in cluster {cluster}: name them with --service, or check the cluster"
     )]
     NoServices { cluster: String },
-    #[error(
-        "no container of {services} runs an image from this account's ECR ({registry}): reconcile deploys an image from ECR; push it there first"
-    )]
-    NoEcrImage { services: String, registry: String },
 }
 
-/// The application image: the first container image from this account's ECR, in service order.
-fn app_image(input: &ImportInput) -> Result<AppImage, ImportError> {
+/// The application image: the first container image from this account's ECR that names a tag
+/// or a digest, in service order; `None` when no container runs one (each container then keeps
+/// its image as written, whatever its registry).
+fn app_image(input: &ImportInput) -> Option<AppImage> {
     let registry = format!("{}.dkr.ecr.{}.amazonaws.com/", input.account, input.region);
-    let live = input
+    input
         .services
         .iter()
         .flat_map(|(_, revision)| &revision.content.containers)
-        .map(|container| container.image.as_str())
-        .find(|image| image.starts_with(&registry))
-        .ok_or_else(|| ImportError::NoEcrImage {
-            services: input
-                .services
-                .iter()
-                .map(|(service, _)| service.name.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-            registry: registry.trim_end_matches('/').to_string(),
-        })?;
-    let path = &live[registry.len()..];
-    let (repository, tag, digest) = match path.split_once('@') {
-        Some((repository, digest)) => (repository, None, Some(digest.to_string())),
-        None => match path.rsplit_once(':') {
-            Some((repository, tag)) => (repository, Some(tag.to_string()), None),
-            None => (path, Some("latest".to_string()), None),
-        },
-    };
-    Ok(AppImage {
-        base: format!("{registry}{repository}"),
-        repository: repository.to_string(),
-        tag,
-        digest,
-        live: live.to_string(),
-    })
+        .filter_map(|container| {
+            let live = container.image.as_str();
+            let path = live.strip_prefix(&registry)?;
+            let (repository, tag, digest) = match path.split_once('@') {
+                Some((repository, digest)) => (repository, None, Some(digest.to_string())),
+                // A reference without a tag stays as written: the state's image always names one.
+                None => path
+                    .rsplit_once(':')
+                    .map(|(repository, tag)| (repository, Some(tag.to_string()), None))?,
+            };
+            Some(AppImage {
+                base: format!("{registry}{repository}"),
+                repository: repository.to_string(),
+                tag,
+                digest,
+                live: live.to_string(),
+            })
+        })
+        .next()
 }
 
 /// Writes the state file for `input`.
@@ -87,7 +78,7 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
         });
     }
     let names = Names::new(&input.prefix, &input.environment);
-    let image = app_image(input)?;
+    let image = app_image(input);
     let mut todo = Vec::new();
     let mut root = MapBuilder::new();
     root.value("version", 1)
@@ -95,76 +86,16 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
         .value("region", input.region.as_str())
         .value("account", input.account.as_str())
         .value("prefix", input.prefix.as_str());
-    let mut image_map = MapBuilder::new();
-    if image.repository != names.repository() {
-        image_map.value("repository", image.repository.as_str());
+    if let Some(image) = &image {
+        root.map("image", image_block(input, &names, image));
     }
-    match (&image.tag, &image.digest) {
-        (Some(tag), _) if tag == "latest" => {
-            match input.images.get(&image.live).map(|found| &found.digest) {
-                Some(digest) => {
-                    image_map.set(
-                    "digest",
-                    Node::commented(
-                        digest.as_str(),
-                        "pinned to the digest the services run: their tag moved with every push",
-                    ),
-                );
-                    todo.push(format!(
-                    "image: the services ran {}, a moving tag; the file pins the digest they run (the first apply registers revisions naming it)",
-                    image.live
-                ));
-                }
-                None => {
-                    image_map.set(
-                        "tag",
-                        Node::commented("latest", "a moving tag: replace it with a version tag"),
-                    );
-                    todo.push(format!(
-                    "image: the services run {}, a moving tag whose digest could not be read; write the version tag or digest",
-                    image.live
-                ));
-                }
-            }
-        }
-        (Some(tag), _) => {
-            image_map.value("tag", tag.as_str());
-        }
-        (None, Some(digest)) => {
-            // Revisions name the digest (reconcile pins it); the state names the tag while it
-            // still names those bytes, as the file was written.
-            let tag = input.images.get(&image.live).and_then(|found| {
-                found
-                    .tags
-                    .iter()
-                    .find(|tag| tag.as_str() != "latest")
-                    .cloned()
-            });
-            match tag {
-                Some(tag) => {
-                    image_map.set(
-                        "tag",
-                        Node::commented(
-                            tag,
-                            format!("names {digest}, the digest the services run"),
-                        ),
-                    );
-                }
-                None => {
-                    image_map.value("digest", digest.as_str());
-                }
-            }
-        }
-        (None, None) => {}
-    }
-    root.map("image", image_map);
     if input.cluster != names.cluster() {
         root.value("cluster", input.cluster.as_str());
     }
-    let layout = service::Layout::new(input, &names, &image);
+    let layout = service::Layout::new(input, &names, image.as_ref());
     layout.shared(&mut root);
     let outputs = backing::outputs(&input.backing);
-    let variables = variables::split(input, &image, &outputs);
+    let variables = variables::split(input, image.as_ref(), &outputs);
     variables.write_top(&mut root, &mut todo);
     let mut backing_map = MapBuilder::new();
     for (key, live) in &input.backing {
@@ -194,4 +125,54 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
     );
     text.push_str(&to_yaml(&root.build()));
     Ok(Imported { text, todo })
+}
+
+/// The `image:` block: the repository where it is not the default, and the tag or digest as the
+/// running revisions name it (a digest by the tag naming it, while one does).
+fn image_block(input: &ImportInput, names: &Names, image: &AppImage) -> MapBuilder {
+    let mut map = MapBuilder::new();
+    if image.repository != names.repository() {
+        map.value("repository", image.repository.as_str());
+    }
+    match (&image.tag, &image.digest) {
+        (Some(tag), _) if tag == "latest" => {
+            map.set(
+                "tag",
+                Node::commented(
+                    "latest",
+                    "as the services run it; a moving tag: `reconcile image set --digest` pins it",
+                ),
+            );
+        }
+        (Some(tag), _) => {
+            map.value("tag", tag.as_str());
+        }
+        (None, Some(digest)) => {
+            // Revisions name the digest (reconcile pins it); the state names the tag while it
+            // still names those bytes, as the file was written.
+            let tag = input.images.get(&image.live).and_then(|found| {
+                found
+                    .tags
+                    .iter()
+                    .find(|tag| tag.as_str() != "latest")
+                    .cloned()
+            });
+            match tag {
+                Some(tag) => {
+                    map.set(
+                        "tag",
+                        Node::commented(
+                            tag,
+                            format!("names {digest}, the digest the services run"),
+                        ),
+                    );
+                }
+                None => {
+                    map.value("digest", digest.as_str());
+                }
+            }
+        }
+        (None, None) => {}
+    }
+    map
 }

@@ -16,7 +16,7 @@ use crate::state::naming::Names;
 pub(super) struct Layout<'a> {
     input: &'a ImportInput,
     names: &'a Names,
-    image: &'a AppImage,
+    image: Option<&'a AppImage>,
     pub keys: Vec<String>,
     network: Option<Network>,
     roles: Option<(Option<String>, Option<String>)>,
@@ -84,7 +84,7 @@ fn health_path(command: &[String], port: Option<i32>) -> Option<String> {
 }
 
 impl<'a> Layout<'a> {
-    pub fn new(input: &'a ImportInput, names: &'a Names, image: &'a AppImage) -> Self {
+    pub fn new(input: &'a ImportInput, names: &'a Names, image: Option<&'a AppImage>) -> Self {
         let mut keys: Vec<String> = Vec::new();
         for (service, _) in &input.services {
             let mut key = key_for(&service.name, names);
@@ -330,7 +330,7 @@ impl<'a> Layout<'a> {
         todo: &mut Vec<String>,
     ) -> Node {
         let mut map = MapBuilder::new();
-        if !self.image.runs(&container.image) {
+        if !self.image.is_some_and(|image| image.runs(&container.image)) {
             map.value("image", container.image.as_str());
         }
         if !inherits {
@@ -458,10 +458,15 @@ impl<'a> Layout<'a> {
         todo: &mut Vec<String>,
     ) {
         let Some(logs) = &container.log_configuration else {
-            todo.push(format!(
-                "services.{key}.containers.{}: it has no log configuration; the file gives it awslogs (the format's default), so the first plan registers a revision with it",
-                container.name
-            ));
+            let mut node = MapBuilder::new();
+            node.set(
+                "driver",
+                Node::commented(
+                    crate::state::validate::NO_LOGS,
+                    "no log configuration, as it runs (without this line: awslogs)",
+                ),
+            );
+            map.map("logs", node);
             return;
         };
         let mut node = MapBuilder::new();

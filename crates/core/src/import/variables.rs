@@ -119,7 +119,7 @@ fn container_vars(
 
 pub(super) fn split(
     input: &ImportInput,
-    image: &AppImage,
+    image: Option<&AppImage>,
     outputs: &super::backing::Outputs,
 ) -> Split {
     let mut split = Split::default();
@@ -135,7 +135,7 @@ pub(super) fn split(
         split.inherits.push(
             containers
                 .iter()
-                .map(|container| image.runs(&container.image))
+                .map(|container| super::input::runs_app(image, &container.image))
                 .collect(),
         );
     }

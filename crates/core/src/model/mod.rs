@@ -515,6 +515,24 @@ pub struct LiveEnvironment {
     /// only when the image changes; a digest ECR no longer holds has no entry.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub running_image_tags: BTreeMap<String, Vec<String>>,
+    /// What each image a container names for itself (a sidecar's, any registry's) is, as its
+    /// registry answered: by the reference as written.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub named_images: BTreeMap<String, ImageLookup>,
+}
+
+/// What a registry said of an image reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "found")]
+pub enum ImageLookup {
+    /// It exists; the digest its tag names now (its own, for a digest).
+    Yes { digest: String },
+    /// The registry answered that it holds no such image (`MANIFEST_UNKNOWN`, 404, ECR's
+    /// ImageNotFound / RepositoryNotFound).
+    No { answer: String },
+    /// The registry could not be asked (unreachable, refused the anonymous token, private
+    /// without credentials): the image is kept as written.
+    Unasked { reason: String },
 }
 
 /// Which kind of backing service.

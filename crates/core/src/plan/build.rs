@@ -27,6 +27,7 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     let image = check_preconditions(state, live)?;
     let mut warnings = check_secrets(state, live)?;
     warnings.extend(check_unmanaged(state, live)?);
+    warnings.extend(super::image::check_named_images(state, live)?);
     let mut changes = Vec::new();
 
     let digest = live
@@ -34,18 +35,17 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         .as_ref()
         .map(|image| image.digest.clone())
         .unwrap_or_default();
-    changes.push(Change {
-        resource: Resource {
-            kind: ResourceKind::Image,
-            name: state.image.display(),
-        },
-        action: Action::NoOp,
-        reason: format!("exists in ECR ({digest})"),
-        fields: Vec::new(),
-        content: None,
-        record: None,
-        operation: Operation::None,
-    });
+    if let Some(wanted) = &state.image {
+        changes.push(Change::new(
+            Resource {
+                kind: ResourceKind::Image,
+                name: wanted.display(),
+            },
+            Action::NoOp,
+            format!("exists in ECR ({digest})"),
+            Operation::None,
+        ));
+    }
     changes.push(cluster_change(state, live));
     let (backing, mut refusals, notes) = backing_changes(state, &live.backing);
     refusals.extend(capacity_provider_refusals(state, live));
@@ -87,11 +87,16 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
     let mut targets = Vec::new();
     for service in &state.services {
         let (mut definition_change, target) =
-            task_definition_change(state, live, service, &image, &known);
+            task_definition_change(state, live, service, image.as_ref(), &known);
         targets.push(target.clone());
         // The record describes the state file: the image as it names it, not the digest a tag
         // resolved to today (a tag moved in ECR is then drift, not pending work).
-        let fingerprint = service_fingerprint(state, service, &live.account, &image.named);
+        let fingerprint = service_fingerprint(
+            state,
+            service,
+            &live.account,
+            image.as_ref().map(|image| image.named.as_str()),
+        );
         let service_change = service_change(
             state,
             live.services.get(&service.name),
@@ -109,9 +114,10 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         // The state asks for what was applied, yet its tag names other bytes: the tag moved.
         if definition_change.action == Action::Create
             && definition_change.record == Some(RecordStatus::Matches)
+            && let Some(image) = &image
             && let Some(note) = image_moved(
                 state,
-                running_as_pinned(live, service, &image).as_ref(),
+                running_as_pinned(live, service, Some(image)).as_ref(),
                 &image.pinned,
             )
         {
@@ -136,9 +142,15 @@ pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanEr
         region: state.region.clone(),
         account: live.account.clone(),
         state_file: state.file.display().to_string(),
-        image_digest: (!image.digest.is_empty()).then(|| image.digest.clone()),
-        running_images: super::image::running_images(live, &image),
-        image: image.named,
+        image_digest: image
+            .as_ref()
+            .filter(|image| !image.digest.is_empty())
+            .map(|image| image.digest.clone()),
+        running_images: image
+            .as_ref()
+            .map(|image| super::image::running_images(live, image))
+            .unwrap_or_default(),
+        image: image.map(|image| image.named),
         warnings,
         changes,
     })
@@ -307,7 +319,7 @@ pub fn service_fingerprint(
     state: &DesiredState,
     service: &crate::state::desired::DesiredService,
     account: &str,
-    image_uri: &str,
+    image_uri: Option<&str>,
 ) -> String {
     let definition = normalize::task_definition(&desired_task_definition(
         state,

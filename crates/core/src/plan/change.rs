@@ -21,8 +21,10 @@ pub struct Plan {
     pub region: String,
     pub account: String,
     pub state_file: String,
-    /// The image reference as the state names it (`REPO:TAG`, or `REPO@DIGEST`).
-    pub image: String,
+    /// The environment's image as the state names it (`REPO:TAG`, or `REPO@DIGEST`); `None`
+    /// when every container names its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// The digest it names in ECR: what the registered task definitions run (`REPO@DIGEST`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::preconditions::{ImageUris, check_preconditions};
-use crate::model::LiveEnvironment;
+use super::preconditions::{ImageUris, PlanError, check_preconditions};
+use crate::model::{ImageLookup, LiveEnvironment};
 use crate::state::DesiredState;
 
 /// One image of the state's repository that a running revision names and the state does not.
@@ -61,7 +61,7 @@ fn running_references(live: &LiveEnvironment, image: &ImageUris) -> BTreeSet<Str
 /// what runs now by its tag. Empty when the services run the state's image, or the plan cannot
 /// be made (its preconditions fail).
 pub fn running_digests_to_name(state: &DesiredState, live: &LiveEnvironment) -> BTreeSet<String> {
-    let Ok(image) = check_preconditions(state, live) else {
+    let Ok(Some(image)) = check_preconditions(state, live) else {
         return BTreeSet::new();
     };
     running_references(live, &image)
@@ -93,4 +93,90 @@ pub(super) fn running_images(live: &LiveEnvironment, image: &ImageUris) -> Vec<R
             RunningImage { reference, tags }
         })
         .collect()
+}
+
+/// The images containers name for themselves (sidecars, images of any registry), each once: the
+/// observer asks each one's registry whether it exists and what its tag names now.
+pub fn images_to_check(state: &DesiredState) -> BTreeSet<String> {
+    state
+        .services
+        .iter()
+        .flat_map(|service| &service.containers)
+        .filter_map(|container| container.image.clone())
+        .collect()
+}
+
+/// Whether a reference names its image by a tag that moves with every push: `latest`, or no tag
+/// nor digest at all (which Docker and ECS read as `latest`).
+fn moving(reference: &str) -> bool {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    !last.contains('@') && last.split_once(':').is_none_or(|(_, tag)| tag == "latest")
+}
+
+/// What the registries said of the images containers name: those that do not exist stop the
+/// plan (no task could start); those that could not be asked, and moving tags, are warnings.
+pub(super) fn check_named_images(
+    state: &DesiredState,
+    live: &LiveEnvironment,
+) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
+    let mut missing = Vec::new();
+    if let Some(image) = &state.image
+        && image.tag.as_deref() == Some("latest")
+    {
+        warnings.push(format!(
+            "image tag `latest` moves with every push, so a revert cannot bring back what runs now: pin it with `reconcile image set --env {} --digest sha256:...`",
+            state.environment
+        ));
+    }
+    let users = |image: &str| -> String {
+        let mut names: Vec<String> = Vec::new();
+        for service in &state.services {
+            for container in &service.containers {
+                if container.image.as_deref() == Some(image) {
+                    names.push(format!(
+                        "services.{}.containers.{}",
+                        service.key, container.name
+                    ));
+                }
+            }
+        }
+        names.join(", ")
+    };
+    for image in images_to_check(state) {
+        match live.named_images.get(&image) {
+            Some(ImageLookup::No { answer }) => {
+                missing.push(format!("{image} ({}): {answer}", users(&image)));
+            }
+            Some(ImageLookup::Unasked { reason }) => warnings.push(format!(
+                "{image} ({}) is kept as written, unchecked: {reason}",
+                users(&image)
+            )),
+            Some(ImageLookup::Yes { digest }) if moving(&image) => warnings.push(format!(
+                "{image} ({}) names {digest} today; a tag can move: write `@{digest}` in place of its tag to pin it",
+                users(&image)
+            )),
+            _ => {}
+        }
+    }
+    if missing.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(PlanError::NamedImagesMissing { missing })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moving;
+
+    #[test]
+    fn latest_and_untagged_references_move_versions_and_digests_do_not() {
+        assert!(moving("nginx"));
+        assert!(moving("public.ecr.aws/nginx/nginx:latest"));
+        assert!(moving("localhost:5000/app"));
+        assert!(!moving("localhost:5000/app:1.2"));
+        assert!(!moving("amazon/aws-for-fluent-bit:2.32.0"));
+        assert!(!moving("datadog/agent@sha256:0123"));
+    }
 }

@@ -146,10 +146,11 @@ pub(super) fn migration_changes(
 
 /// The state's image as a person reads it: `REPO:TAG (sha256:...)` for the digest its tag names.
 fn as_named(state: &DesiredState, image: &str) -> String {
-    match (&state.image.tag, image.split_once('@')) {
-        (Some(tag), Some((base, digest)))
-            if base.ends_with(&format!("/{}", state.image.repository)) =>
-        {
+    let Some(wanted) = &state.image else {
+        return image.to_string();
+    };
+    match (&wanted.tag, image.split_once('@')) {
+        (Some(tag), Some((base, digest))) if base.ends_with(&format!("/{}", wanted.repository)) => {
             format!("{base}:{tag} ({digest})")
         }
         _ => image.to_string(),

@@ -19,7 +19,7 @@ pub use backing::{Assessment, assess, managed_fields};
 pub use build::plan;
 pub use change::*;
 pub use fields::{ChangeClass, FieldChange, field_changes};
-pub use image::{RunningImage, running_digests_to_name};
+pub use image::{RunningImage, images_to_check, running_digests_to_name};
 pub use preconditions::PlanError;
 pub use startup::{log_groups_to_check, secrets_to_check};
 pub use task_definition::{desired_task_definition, families_needing_candidates};

@@ -16,6 +16,11 @@ pub enum PlanError {
         region: String,
     },
     #[error(
+        "images the containers name do not exist, as their registries answered, so tasks could not start:\n{}\npush them, or fix the containers' `image:`",
+        missing.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n")
+    )]
+    NamedImagesMissing { missing: Vec<String> },
+    #[error(
         "the AWS credentials belong to account {actual}, but the state file is for account {expected}: refusing to touch another account"
     )]
     AccountMismatch { expected: String, actual: String },
@@ -111,10 +116,12 @@ pub(super) struct ImageUris {
     pub digest: String,
 }
 
+/// The account guard, and the environment's image as the plan uses it: `None` when the state
+/// names no environment image (every container names its own).
 pub(super) fn check_preconditions(
     state: &DesiredState,
     live: &LiveEnvironment,
-) -> Result<ImageUris, PlanError> {
+) -> Result<Option<ImageUris>, PlanError> {
     if let Some(expected) = &state.account
         && expected != &live.account
     {
@@ -123,23 +130,26 @@ pub(super) fn check_preconditions(
             actual: live.account.clone(),
         });
     }
+    let Some(wanted) = &state.image else {
+        return Ok(None);
+    };
     match &live.image {
         Some(image) => {
-            let named = state.image.uri(&image.registry_id, &state.region);
+            let named = wanted.uri(&image.registry_id, &state.region);
             let pinned = match named.rsplit_once(':') {
-                Some((base, _)) if state.image.tag.is_some() && !image.digest.is_empty() => {
+                Some((base, _)) if wanted.tag.is_some() && !image.digest.is_empty() => {
                     format!("{base}@{}", image.digest)
                 }
                 _ => named.clone(),
             };
-            Ok(ImageUris {
+            Ok(Some(ImageUris {
                 named,
                 pinned,
                 digest: image.digest.clone(),
-            })
+            }))
         }
         None => Err(PlanError::ImageMissing {
-            image: state.image.display(),
+            image: wanted.display(),
             account: live.account.clone(),
             region: state.region.clone(),
         }),

@@ -99,7 +99,7 @@ pub fn desired_task_definition(
     state: &DesiredState,
     service: &DesiredService,
     account: &str,
-    image_uri: &str,
+    image_uri: Option<&str>,
     known: &BTreeMap<(String, String), String>,
 ) -> TaskDefinition {
     let containers = service
@@ -110,7 +110,8 @@ pub fn desired_task_definition(
             image: container
                 .image
                 .clone()
-                .unwrap_or_else(|| image_uri.to_string()),
+                .or_else(|| image_uri.map(str::to_string))
+                .unwrap_or_default(),
             essential: Some(container.essential),
             cpu: Some(container.cpu as i32),
             memory: container.memory.map(|m| m as i32),
@@ -149,7 +150,8 @@ pub fn desired_task_definition(
                 retries: Some(health.retries as i32),
                 start_period: Some(health.start_period as i32),
             }),
-            log_configuration: Some(log_configuration(state, account, &container.logs)),
+            log_configuration: (container.logs.driver != crate::state::validate::NO_LOGS)
+                .then(|| log_configuration(state, account, &container.logs)),
             settings: container.settings.clone(),
             aws: container.aws.clone(),
         })
@@ -198,7 +200,7 @@ pub(super) fn image_moved(
     current: Option<&Revision>,
     pinned: &str,
 ) -> Option<String> {
-    let tag = state.image.tag.as_ref()?;
+    let tag = state.image.as_ref()?.tag.as_ref()?;
     let (base, digest) = pinned.split_once('@')?;
     let running = current?
         .content
@@ -221,10 +223,12 @@ pub(super) fn image_moved(
 pub(super) fn running_as_pinned(
     live: &LiveEnvironment,
     service: &DesiredService,
-    image: &ImageUris,
+    image: Option<&ImageUris>,
 ) -> Option<Revision> {
     let mut running = current_revision(live, service)?.clone();
-    if image.named != image.pinned {
+    if let Some(image) = image
+        && image.named != image.pinned
+    {
         for container in &mut running.content.containers {
             if container.image == image.named {
                 container.image = image.pinned.clone();
@@ -348,10 +352,10 @@ pub fn families_needing_candidates(
                 state,
                 service,
                 &live.account,
-                &image.pinned,
+                image.as_ref().map(|image| image.pinned.as_str()),
                 &known,
             ));
-            running_as_pinned(live, service, &image).is_none_or(|current| {
+            running_as_pinned(live, service, image.as_ref()).is_none_or(|current| {
                 current.status != "ACTIVE"
                     || normalize::task_definition(&current.content) != desired
             })
@@ -364,10 +368,16 @@ pub(super) fn task_definition_change(
     state: &DesiredState,
     live: &LiveEnvironment,
     service: &DesiredService,
-    image: &ImageUris,
+    image: Option<&ImageUris>,
     known: &BTreeMap<(String, String), String>,
 ) -> (Change, TaskDefinitionRef) {
-    let definition = desired_task_definition(state, service, &live.account, &image.pinned, known);
+    let definition = desired_task_definition(
+        state,
+        service,
+        &live.account,
+        image.map(|image| image.pinned.as_str()),
+        known,
+    );
     let desired = normalize::task_definition(&definition);
     let resource = Resource {
         kind: ResourceKind::TaskDefinition,

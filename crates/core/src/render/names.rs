@@ -143,12 +143,12 @@ pub(super) struct Images<'a> {
 
 impl<'a> Images<'a> {
     pub(super) fn of(plan: &'a Plan) -> Self {
-        let base = match plan.image.split_once('@') {
+        let image = plan.image.as_deref().unwrap_or_default();
+        let base = match image.split_once('@') {
             Some((base, _)) => base.to_string(),
-            None => plan
-                .image
+            None => image
                 .rsplit_once(':')
-                .map_or(plan.image.clone(), |(base, _)| base.to_string()),
+                .map_or(image.to_string(), |(base, _)| base.to_string()),
         };
         let registry = base
             .split_once('/')
@@ -161,17 +161,19 @@ impl<'a> Images<'a> {
         }
     }
 
-    /// The state's image by its tag (or short digest when it names a digest).
-    pub(super) fn wanted(&self) -> String {
-        match self.plan.image.strip_prefix(&self.base) {
+    /// The state's image by its tag (or short digest when it names a digest); `None` when the
+    /// environment has no image of its own (each container names one).
+    pub(super) fn wanted(&self) -> Option<String> {
+        let image = self.plan.image.as_deref()?;
+        Some(match image.strip_prefix(&self.base) {
             Some(rest) if rest.starts_with(':') => rest[1..].to_string(),
             _ => self
                 .plan
                 .image_digest
                 .as_deref()
                 .map(short_digest)
-                .unwrap_or_else(|| self.compact(&self.plan.image)),
-        }
+                .unwrap_or_else(|| self.compact(image)),
+        })
     }
 
     /// What the services run now where it is not the state's image, by its tags; `None` when
@@ -193,8 +195,11 @@ impl<'a> Images<'a> {
     /// (with the short digest when the other side has the same tag), else the reference without
     /// the registry.
     pub(super) fn label(&self, reference: &str) -> String {
-        if reference == self.plan.image {
-            return self.wanted();
+        let Some(wanted) = self.wanted() else {
+            return self.compact(reference);
+        };
+        if Some(reference) == self.plan.image.as_deref() {
+            return wanted;
         }
         let Some(rest) = reference.strip_prefix(&self.base) else {
             return self.compact(reference);
@@ -206,7 +211,7 @@ impl<'a> Images<'a> {
             return self.compact(reference);
         };
         if self.plan.image_digest.as_deref() == Some(digest) {
-            return self.wanted();
+            return wanted;
         }
         match self
             .plan

@@ -48,9 +48,10 @@ pub(super) fn counts(plan: &Plan) -> String {
 
 /// `v1.8.0 -> v1.9.0` when the services run another image, else the state's image.
 fn image_headline(images: &Images) -> String {
-    match images.running() {
-        Some(running) => format!("{running} -> {}", images.wanted()),
-        None => images.wanted(),
+    match (images.running(), images.wanted()) {
+        (Some(running), Some(wanted)) => format!("{running} -> {wanted}"),
+        (None, Some(wanted)) => wanted,
+        (_, None) => "images as each container names them".to_string(),
     }
 }
 
@@ -212,11 +213,12 @@ fn headline(plan: &Plan, images: &Images) -> String {
         "  account {}, region {}, {}",
         plan.account, plan.region, plan.state_file
     );
-    let _ = match &plan.image_digest {
-        Some(digest) if !plan.image.ends_with(digest.as_str()) => {
-            writeln!(out, "  image {} ({})", plan.image, short_digest(digest))
+    let _ = match (&plan.image, &plan.image_digest) {
+        (Some(image), Some(digest)) if !image.ends_with(digest.as_str()) => {
+            writeln!(out, "  image {image} ({})", short_digest(digest))
         }
-        _ => writeln!(out, "  image {}", images.compact(&plan.image)),
+        (Some(image), _) => writeln!(out, "  image {}", images.compact(image)),
+        (None, _) => Ok(()),
     };
     for warning in &plan.warnings {
         let _ = writeln!(
@@ -325,23 +327,26 @@ pub fn markdown(plan: &Plan) -> String {
     if !plan.has_changes() {
         let _ = writeln!(
             out,
-            "**No changes.** `{}` matches its state file (image `{}`).",
+            "**No changes.** `{}` matches its state file ({}).",
             plan.environment,
-            images.wanted()
+            match images.wanted() {
+                Some(wanted) => format!("image `{wanted}`"),
+                None => image_headline(&images),
+            }
         );
         return out;
     }
     let _ = writeln!(
         out,
-        "**{}: {}.**\n\nImage `{}`{}.\n",
+        "**{}: {}.**\n\n{}\n",
         image_headline(&images),
         counts(plan),
-        plan.image,
-        plan.image_digest
-            .as_deref()
-            .filter(|digest| !plan.image.ends_with(digest))
-            .map(|digest| format!(" (`{}`)", short_digest(digest)))
-            .unwrap_or_default()
+        match (&plan.image, &plan.image_digest) {
+            (Some(image), Some(digest)) if !image.ends_with(digest.as_str()) =>
+                format!("Image `{image}` (`{}`).", short_digest(digest)),
+            (Some(image), _) => format!("Image `{image}`."),
+            (None, _) => "Each container names its image.".to_string(),
+        }
     );
     for warning in &plan.warnings {
         let _ = writeln!(out, "> :warning: {}\n", images.compact(warning));

@@ -33,7 +33,9 @@ pub struct DesiredState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     pub prefix: String,
-    pub image: ImageRef,
+    /// The environment's image in its ECR; `None` when every container names its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
     pub cluster: String,
     /// Tags put on every managed resource, including the management tags.
     pub tags: BTreeMap<String, String>,
@@ -92,6 +94,27 @@ pub struct DesiredBacking {
     /// The Redis AUTH token or the RabbitMQ admin password: read only when creating.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretRef>,
+}
+
+/// A command about the environment's image (`image set`, `promote`, its ECR tags) asked of a
+/// state whose containers each name their own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{file} has no `image:`: each container names its own image, so the environment has no image in ECR to {what}\n  help: edit the containers' `image:`, or add an `image:` block (the environment's ECR repository and tag)"
+)]
+pub struct NoEnvironmentImage {
+    pub file: String,
+    pub what: &'static str,
+}
+
+impl DesiredState {
+    /// The environment's image, for what works on it alone; `what` says what that is.
+    pub fn environment_image(&self, what: &'static str) -> Result<&ImageRef, NoEnvironmentImage> {
+        self.image.as_ref().ok_or_else(|| NoEnvironmentImage {
+            file: self.file.display().to_string(),
+            what,
+        })
+    }
 }
 
 /// Which image the environment deploys.

@@ -39,15 +39,14 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
         region: state.region.clone(),
         account: state.account.clone(),
         prefix: state.prefix.clone(),
-        image: ImageRef {
-            repository: state
-                .image
+        image: state.image.as_ref().map(|image| ImageRef {
+            repository: image
                 .repository
                 .clone()
                 .unwrap_or_else(|| names.repository()),
-            tag: state.image.tag.clone(),
-            digest: state.image.digest.clone(),
-        },
+            tag: image.tag.clone(),
+            digest: image.digest.clone(),
+        }),
         cluster,
         tags,
         sync: crate::sync::SyncPolicy::of(state),

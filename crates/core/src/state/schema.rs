@@ -30,8 +30,10 @@ pub struct StateFile {
     pub account: Option<String>,
     /// Resource name prefix (Kaapi's `AWS_RESOURCE_PREFIX`); every default name derives from it.
     pub prefix: String,
-    /// The application image, which must already be pushed to ECR.
-    pub image: ImageSpec,
+    /// The application image, in this account's ECR. Leave it out when every container names its
+    /// own `image:` (images from any registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
     /// ECS cluster name. Default: `{prefix}-cluster` in production, `{prefix}-{environment}-cluster` elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
@@ -548,8 +550,9 @@ pub struct HealthCheckSpec {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogsSpec {
-    /// The log driver: `awslogs` (default), `awsfirelens` (through the task's FireLens router)
-    /// or `splunk`.
+    /// The log driver: `awslogs` (default), `awsfirelens` (through the task's FireLens router),
+    /// `splunk`, off Fargate also `json-file`, `syslog`, `journald`, `gelf`, `fluentd`; `none`: no
+    /// log configuration at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// awslogs only: the CloudWatch Logs group. Default: `/ecs/{cluster}/{service}`.

@@ -267,7 +267,11 @@ fn import_input(state: &DesiredState, live: &LiveEnvironment) -> crate::import::
             .image
             .iter()
             .map(|image| {
-                let uri = state.image.uri(&image.registry_id, &state.region);
+                let uri = state
+                    .image
+                    .as_ref()
+                    .unwrap()
+                    .uri(&image.registry_id, &state.region);
                 let pinned = format!(
                     "{}@{}",
                     uri.rsplit_once(':').map_or(uri.as_str(), |(b, _)| b),
@@ -347,38 +351,22 @@ fn an_imported_revision_with_sidecars_volumes_and_limits_plans_no_change() {
 }
 
 #[test]
-fn credentials_in_plain_variables_and_a_latest_image_are_never_written() {
+fn credentials_in_plain_variables_are_never_written() {
     let state = desired();
-    let mut live = live_matching(&state);
+    let live = live_matching(&state);
     let mut input = import_input(&state, &live);
     let value = "s3cr3t-Pa55w0rd";
-    let latest = format!("{ACCOUNT}.dkr.ecr.ap-south-1.amazonaws.com/kaapi-repo:latest");
     for (_, revision) in &mut input.services {
         for container in &mut revision.content.containers {
             container.secrets.remove("POSTGRES_PASSWORD");
             container
                 .environment
                 .insert("POSTGRES_PASSWORD".into(), value.into());
-            container.image = latest.clone();
         }
     }
-    let digest = format!("sha256:{}", "ab".repeat(32));
-    input.images.insert(
-        latest.clone(),
-        crate::import::EcrImage {
-            digest: digest.clone(),
-            tags: vec!["latest".into()],
-        },
-    );
     let imported = crate::import::import(&input).unwrap();
     assert!(!imported.text.contains(value), "{}", imported.text);
-    assert!(!imported.text.contains("latest"), "{}", imported.text);
     assert!(!format!("{:?}", imported.todo).contains(value));
-    assert!(
-        imported.text.contains(&format!("  digest: {digest} # ")),
-        "{}",
-        imported.text
-    );
     assert!(
         imported.text.contains(&format!(
             "  POSTGRES_PASSWORD: \"{}\" # ",
@@ -393,7 +381,6 @@ fn credentials_in_plain_variables_and_a_latest_image_are_never_written() {
             .iter()
             .any(|t| t.starts_with("secrets.POSTGRES_PASSWORD: "))
     );
-    assert!(imported.todo.iter().any(|t| t.starts_with("image: ")));
     // Until the reference is written, validate names the line.
     let error = crate::state::load_str(Path::new("state/production.yaml"), &imported.text, &|_| {
         None
@@ -402,7 +389,48 @@ fn credentials_in_plain_variables_and_a_latest_image_are_never_written() {
     .to_string();
     assert!(error.contains("secrets.POSTGRES_PASSWORD"), "{error}");
     assert!(!error.contains(value));
-    live.services.clear();
+}
+
+#[test]
+fn services_on_latest_are_imported_on_latest_and_the_plan_says_the_tag_moves() {
+    let state = desired();
+    let mut live = live_matching(&state);
+    let latest = format!("{ACCOUNT}.dkr.ecr.ap-south-1.amazonaws.com/kaapi-repo:latest");
+    // Registered by hand with the moving tag, as many teams deploy.
+    for revision in live.task_definitions.values_mut() {
+        for container in &mut revision.content.containers {
+            if container.image.contains("/kaapi-repo@") {
+                container.image = latest.clone();
+            }
+        }
+    }
+    let image = live.image.as_mut().unwrap();
+    image.tags = vec!["latest".into()];
+    let input = import_input(&state, &live);
+    let imported = crate::import::import(&input).unwrap();
+    assert!(
+        imported.text.contains("  tag: latest # "),
+        "{}",
+        imported.text
+    );
+    let reloaded = crate::state::load_str(Path::new("production.yaml"), &imported.text, &|_| None)
+        .unwrap_or_else(|e| panic!("{e}\n{}", imported.text));
+    let plan = plan(&reloaded, &live).unwrap();
+    // The revisions run `:latest` and the state names it: nothing to register.
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| c.resource.kind == ResourceKind::TaskDefinition && c.action != Action::NoOp),
+        "{}",
+        crate::render::text(&plan)
+    );
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("`latest` moves")
+            && w.contains("reconcile image set --env production --digest")),
+        "{:?}",
+        plan.warnings
+    );
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn a_tag_moved_in_ecr_is_drift_and_a_new_tag_in_the_state_is_pending() {
     );
     // A new tag written in the state is work not applied yet.
     let mut bumped = state.clone();
-    bumped.image.tag = Some("v1.9.0".into());
+    bumped.image.as_mut().unwrap().tag = Some("v1.9.0".into());
     let mut live = live_matching(&state);
     live.image.as_mut().unwrap().digest = digest_for("v1.9.0");
     let report = crate::drift::classify(&plan(&bumped, &live).unwrap());

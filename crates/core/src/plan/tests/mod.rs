@@ -40,20 +40,21 @@ fn digest_for(tag: &str) -> String {
 /// A live environment exactly as the last apply of `state` left it.
 fn live_matching(state: &DesiredState) -> LiveEnvironment {
     // Each tag names its own digest, as `views::with_image` moves them.
-    let digest = match (&state.image.tag, &state.image.digest) {
+    let wanted = state.image.as_ref().expect("the fixture names an image");
+    let digest = match (&wanted.tag, &wanted.digest) {
         (Some(tag), _) => digest_for(tag),
         (None, Some(digest)) => digest.clone(),
         (None, None) => "sha256:feed".into(),
     };
     let image = LiveImage {
         registry_id: ACCOUNT.into(),
-        repository: state.image.repository.clone(),
+        repository: wanted.repository.clone(),
         digest: digest.clone(),
-        tags: state.image.tag.iter().cloned().collect(),
+        tags: wanted.tag.iter().cloned().collect(),
     };
     // What reconcile registered: the image by the digest its tag named.
-    let named = state.image.uri(ACCOUNT, &state.region);
-    let uri = match (&state.image.tag, named.rsplit_once(':')) {
+    let named = wanted.uri(ACCOUNT, &state.region);
+    let uri = match (&wanted.tag, named.rsplit_once(':')) {
         (Some(_), Some((base, _))) => format!("{base}@{digest}"),
         _ => named.clone(),
     };
@@ -88,7 +89,7 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                 arn: arn.clone(),
                 revision: 7,
                 status: "ACTIVE".into(),
-                content: desired_task_definition(state, service, ACCOUNT, &uri, &known),
+                content: desired_task_definition(state, service, ACCOUNT, Some(&uri), &known),
             },
         );
         live.services.insert(
@@ -109,7 +110,7 @@ fn live_matching(state: &DesiredState) -> LiveEnvironment {
                     let mut tags = state.tags.clone();
                     tags.insert(
                         crate::state::desired::FINGERPRINT_TAG.into(),
-                        super::build::service_fingerprint(state, service, ACCOUNT, &named),
+                        super::build::service_fingerprint(state, service, ACCOUNT, Some(&named)),
                     );
                     tags
                 },

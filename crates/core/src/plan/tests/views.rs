@@ -19,14 +19,20 @@ fn check_views(name: &str, plan: &Plan) {
 /// changes.
 fn with_image(mut state: DesiredState, live: &mut LiveEnvironment, tag: &str) -> DesiredState {
     if let Some(image) = live.image.as_mut() {
-        let before = state.image.tag.clone().unwrap_or_default();
+        let before = state
+            .image
+            .as_ref()
+            .unwrap()
+            .tag
+            .clone()
+            .unwrap_or_default();
         live.running_image_tags
             .insert(image.digest.clone(), vec![before]);
         let image = live.image.as_mut().unwrap();
         image.tags = vec![tag.to_string()];
         image.digest = digest_for(tag);
     }
-    state.image.tag = Some(tag.to_string());
+    state.image.as_mut().unwrap().tag = Some(tag.to_string());
     state
 }
 

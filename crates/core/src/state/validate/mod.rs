@@ -24,6 +24,7 @@ use finding::finding;
 use network::{check_network, check_roles};
 use rules::{is_dns_label, is_ecs_name, is_region};
 use service::check_service;
+pub(crate) use task::NO_LOGS;
 use variables::{check_required, check_variables};
 
 /// Every semantic problem in `file`, whose name (without `.yaml`) is `file_stem`.
@@ -194,7 +195,9 @@ fn check_sync(state: &StateFile, out: &mut Vec<Finding>) {
 }
 
 fn check_image(state: &StateFile, out: &mut Vec<Finding>) {
-    let image = &state.image;
+    let Some(image) = &state.image else {
+        return;
+    };
     if let Some(repository) = &image.repository {
         let valid = !repository.is_empty()
             && repository.len() <= 256
@@ -227,17 +230,13 @@ fn check_image(state: &StateFile, out: &mut Vec<Finding>) {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
                 && !tag.starts_with(['.', '-']);
+            // A moving tag such as `latest` is valid (ECR and ECS take it); the plan says it
+            // moves and how to pin it.
             if !valid {
                 out.push(finding(
                     "image.tag",
                     format!("`{tag}` is not a valid image tag"),
                     "use letters, digits, `_`, `.` and `-` (at most 128), for example `v1.8.0`",
-                ));
-            } else if tag == "latest" {
-                out.push(finding(
-                    "image.tag",
-                    "`latest` moves with every push, so a revert could not bring the old image back",
-                    "deploy an immutable version tag such as `v1.8.0`, or a digest",
                 ));
             }
         }

@@ -82,6 +82,8 @@ const OS_FAMILIES: &[&str] = &[
 
 /// Log drivers Fargate supports (LogConfiguration, ECS API reference).
 const FARGATE_LOG_DRIVERS: &[&str] = &["awslogs", "awsfirelens", "splunk"];
+/// The driver that stands for no `logConfiguration` at all.
+pub(crate) const NO_LOGS: &str = "none";
 /// Log drivers the ECS container agent accepts on EC2 and ECS Anywhere (LogConfiguration,
 /// ECS API reference).
 const LOG_DRIVERS: &[&str] = &[
@@ -490,6 +492,25 @@ fn check_logs(
 ) {
     let Some(logs) = &container.logs else { return };
     let driver = logs.driver.as_deref().unwrap_or("awslogs");
+    // `none`: no log configuration at all (a container definition may leave it out: its output
+    // then goes where the instance's Docker daemon sends it, or nowhere on Fargate).
+    if driver == NO_LOGS {
+        for (field, set) in [
+            ("group", logs.group.is_some()),
+            ("stream_prefix", logs.stream_prefix.is_some()),
+            ("options", !logs.options.is_empty()),
+            ("secret_options", !logs.secret_options.is_empty()),
+        ] {
+            if set {
+                out.push(finding(
+                    format!("{path}.logs.{field}"),
+                    format!("`{field}` with driver `none`: the container has no log configuration"),
+                    "remove it, or name the log driver it belongs to",
+                ));
+            }
+        }
+        return;
+    }
     if service.fargate_definition() {
         one_of(
             driver,
