@@ -193,5 +193,10 @@ pub async fn read(aws: &Aws, request: &Request) -> Result<ImportInput, AwsError>
         services: pairs,
         backing,
         images,
+        cluster_tags: super::ecs::read::cluster(aws, &request.cluster)
+            .await?
+            .map(|cluster| cluster.tags)
+            .unwrap_or_default(),
+        take_over: false,
     })
 }

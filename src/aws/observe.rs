@@ -67,7 +67,7 @@ pub async fn observe(aws: &Aws, state: &DesiredState) -> Result<LiveEnvironment,
     let (ecs, backing, named_images) = tokio::join!(
         ecs,
         backing::observe(aws, state),
-        registry::lookup(aws, images_to_check(state)),
+        registry::lookup(aws, state.account.as_deref(), images_to_check(state)),
     );
     let (account, found) = ecs?;
     let Some((image, cluster, (services, undeclared_services), task_definitions, log_groups)) =

@@ -40,7 +40,12 @@ fn ecr_parts(reference: &Reference) -> Option<(String, String)> {
 }
 
 /// What each image's registry says of it, by the reference as written; registries asked at once.
-pub async fn lookup(aws: &Aws, images: BTreeSet<String>) -> BTreeMap<String, ImageLookup> {
+/// `own_account` is the state's account, whose missing ECR repositories are known to be missing.
+pub async fn lookup(
+    aws: &Aws,
+    own_account: Option<&str>,
+    images: BTreeSet<String>,
+) -> BTreeMap<String, ImageLookup> {
     if images.is_empty() {
         return BTreeMap::new();
     }
@@ -73,7 +78,9 @@ pub async fn lookup(aws: &Aws, images: BTreeSet<String>) -> BTreeMap<String, Ima
                     ),
                 },
                 Ok(reference) => match ecr_parts(&reference) {
-                    Some((account, region)) => ecr(aws, &reference, &account, &region).await,
+                    Some((account, region)) => {
+                        ecr(aws, own_account, &reference, &account, &region).await
+                    }
                     None => distribution(oci, &reference).await,
                 },
             };
@@ -83,8 +90,16 @@ pub async fn lookup(aws: &Aws, images: BTreeSet<String>) -> BTreeMap<String, Ima
     futures::future::join_all(asks).await.into_iter().collect()
 }
 
-/// An image of an ECR registry, by DescribeImages in its account and region.
-async fn ecr(aws: &Aws, reference: &Reference, account: &str, region: &str) -> ImageLookup {
+/// An image of an ECR registry, by DescribeImages in its account and region. Another account's
+/// repository that these credentials cannot see answers RepositoryNotFound as a missing one
+/// would: only an answer about an image of a visible repository says it does not exist.
+async fn ecr(
+    aws: &Aws,
+    own_account: Option<&str>,
+    reference: &Reference,
+    account: &str,
+    region: &str,
+) -> ImageLookup {
     let elsewhere;
     let client = if aws.config.region().map(|r| r.as_ref()) == Some(region) {
         &aws.ecr
@@ -129,10 +144,19 @@ async fn ecr(aws: &Aws, reference: &Reference, account: &str, region: &str) -> I
                         reference.repository()
                     ),
                 }
-            } else if service.is_some_and(|e| e.is_repository_not_found_exception()) {
+            } else if service.is_some_and(|e| e.is_repository_not_found_exception())
+                && own_account == Some(account)
+            {
                 ImageLookup::No {
                     answer: format!(
                         "ECR: no repository {} in account {account}, region {region}",
+                        reference.repository()
+                    ),
+                }
+            } else if service.is_some_and(|e| e.is_repository_not_found_exception()) {
+                ImageLookup::Unasked {
+                    reason: format!(
+                        "ECR of account {account} shows these credentials no repository {} (another account's, not shared with them)",
                         reference.repository()
                     ),
                 }

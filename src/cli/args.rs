@@ -361,6 +361,11 @@ The target's image line becomes `digest: sha256:...  # TAG from staging (reconci
         /// Overwrite the file if it exists.
         #[arg(long)]
         force: bool,
+        /// Take over resources another environment's `reconcile:environment` tag claims: the
+        /// file says `take_over_from: THAT_ENVIRONMENT`, and the plan relabels them. Without it,
+        /// import refuses them.
+        #[arg(long = "take-over")]
+        take_over: bool,
     },
 }
 

@@ -21,6 +21,7 @@ pub struct Options<'a> {
     pub region: Option<&'a str>,
     pub out: Option<&'a Path>,
     pub force: bool,
+    pub take_over: bool,
 }
 
 /// The prefix a conventional cluster name carries (`kaapi` of `kaapi-cluster` in production,
@@ -85,6 +86,10 @@ pub fn run(cli: &Cli, options: Options, runtime: &tokio::runtime::Runtime) -> an
         let aws = Aws::connect(&region).await;
         crate::aws::import::read(&aws, &request).await
     })?;
+    let input = crate::import::ImportInput {
+        take_over: options.take_over,
+        ..input
+    };
     let imported = crate::import::import(&input)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)

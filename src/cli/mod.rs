@@ -331,6 +331,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             region,
             out,
             force,
+            take_over,
         } => import::run(
             &cli,
             import::Options {
@@ -342,6 +343,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 region: region.as_deref(),
                 out: out.as_deref(),
                 force: *force,
+                take_over: *take_over,
             },
             &runtime()?,
         ),

@@ -65,6 +65,16 @@ def main():
     if definition.get("networkMode") == "awsvpc":
         params["networkConfiguration"] = {"awsvpcConfiguration": {
             "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}
+    # A running service's awslogs groups exist: its tasks could not have started without them
+    # (or the agent created them, with awslogs-create-group).
+    logs = client("logs", endpoint)
+    for container in definition.get("containerDefinitions", []):
+        options = (container.get("logConfiguration") or {}).get("options") or {}
+        if container.get("logConfiguration", {}).get("logDriver") == "awslogs" and "awslogs-group" in options:
+            try:
+                logs.create_log_group(logGroupName=options["awslogs-group"])
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass
     ecs.create_service(**params)
     print(arn)
 

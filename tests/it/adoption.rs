@@ -715,3 +715,93 @@ async fn an_ec2_bridge_service_with_host_ports_is_adopted_as_it_runs() {
         .unwrap();
     assert_eq!(service.services()[0].task_definition(), Some(arn.as_str()));
 }
+
+/// Import of a cluster another environment manages: refused, naming that environment; with
+/// `--take-over`, the file says so and the plan relabels each resource, saying it does.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_refuses_another_environments_cluster_and_take_over_relabels_it() {
+    let (emulator, seed) = Emulator::seeded();
+    let aws = Aws::from_config(&emulator.sdk_config());
+    let state = StateDir::examples();
+    let staging = state.load("staging", &seed);
+    assert!(plan_and_apply(&aws, &staging).await.succeeded());
+    let dir = tempfile::tempdir().unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            "--env",
+            "adopted",
+            "--prefix",
+            "kaapi",
+            "--cluster",
+            "kaapi-staging-cluster",
+            "--region",
+            "ap-south-1",
+            "--state",
+            dir.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        reconcile(Some(&emulator), Some(&seed), &args)
+    };
+    let refused = import(&[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let error = stderr(&refused);
+    assert!(
+        error.contains("cluster kaapi-staging-cluster is staging's")
+            && error.contains("service kaapi-staging-service is staging's")
+            && error.contains("--take-over"),
+        "{error}"
+    );
+    assert!(!dir.path().join("adopted.yaml").exists());
+
+    let taken = import(&["--take-over"]);
+    assert_eq!(taken.status.code(), Some(0), "{}", stderr(&taken));
+    let file = dir.path().join("adopted.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("take_over_from: staging # "), "{text}");
+    let desired =
+        reconcile::state::load_file(&file, &|_| None).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let plan = plan_of(&aws, &desired).await;
+    for what in [
+        "cluster kaapi-staging-cluster",
+        "service kaapi-staging-service",
+    ] {
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with(what)
+                    && w.contains("is taken over from environment `staging`")),
+            "{what}: {:?}",
+            plan.warnings
+        );
+    }
+    let relabel = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.kind == ResourceKind::Cluster)
+        .unwrap();
+    assert!(
+        relabel
+            .fields
+            .iter()
+            .any(|f| f.path == "tags.reconcile:environment"
+                && f.before == Some(serde_json::json!("staging"))
+                && f.after == Some(serde_json::json!("adopted"))),
+        "{:?}",
+        relabel.fields
+    );
+
+    // Without `take_over_from`, the same file is refused by plan, naming the owner.
+    let without = text.replace("take_over_from: staging", "");
+    std::fs::write(&file, &without).unwrap();
+    let desired = reconcile::state::load_file(&file, &|_| None).unwrap();
+    let error = reconcile::engine::plan_environment(&aws, &desired)
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("cluster kaapi-staging-cluster is environment `staging`'s"),
+        "{error}"
+    );
+}

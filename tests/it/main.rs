@@ -4,6 +4,7 @@
 mod adoption;
 mod backing;
 mod cli;
+mod corpus;
 mod emulator;
 mod faults;
 mod gitops;

@@ -62,7 +62,7 @@ fn the_base_file_is_valid() {
 fn unknown_top_level_key_suggests_the_closest() {
     check(
         &[("prefix: kaapi", "prefx: kaapi")],
-        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, cluster, network, roles, env, secrets, required_env, tags, backing, services, migrations, sync",
+        "error: state/staging.yaml:4:1: prefx: unknown key `prefx`\n  help: did you mean `prefix`? valid keys here: version, environment, region, account, prefix, image, take_over_from, cluster, network, roles, env, secrets, required_env, tags, backing, services, migrations, sync",
     );
 }
 
@@ -293,9 +293,23 @@ fn secret_key_written_as_plain_value() {
 #[test]
 fn invalid_variable_name() {
     check(
-        &[("prefix: kaapi", "prefix: kaapi\nenv:\n  9LIVES: x")],
-        "error: state/staging.yaml:6:3: env.9LIVES: `9LIVES` is not a valid environment variable name\n  help: use letters, digits and underscores, not starting with a digit",
+        &[("prefix: kaapi", "prefix: kaapi\nenv:\n  \"MODE=fast\": x")],
+        "error: state/staging.yaml:6:3: env.MODE=fast: `MODE=fast` is not a valid environment variable name\n  help: a name cannot be empty or hold `=`, spaces or control characters",
     );
+}
+
+#[test]
+fn names_and_limits_docker_takes_are_valid() {
+    // OpenSearch's `discovery.type` and Docker's -1 for an unlimited memlock, as ECS registers them.
+    let source = BASE.replacen(
+        "        port: 80\n",
+        "        port: 80\n        env: { discovery.type: single-node, 9LIVES: \"yes\" }\n        ulimits: [{ name: memlock, soft_limit: -1, hard_limit: -1 }]\n",
+        1,
+    );
+    let state = load(&source).unwrap_or_else(|e| panic!("{e}"));
+    let container = &state.services[0].containers[0];
+    assert_eq!(container.env["discovery.type"], "single-node");
+    assert_eq!(container.env["9LIVES"], "yes");
 }
 
 #[test]

@@ -20,6 +20,10 @@ pub struct ImportInput {
     /// What ECR holds for the application's images that a revision names by `:latest` or by
     /// digest, by image reference: the digest and the tags naming it.
     pub images: BTreeMap<String, EcrImage>,
+    /// The cluster's tags.
+    pub cluster_tags: BTreeMap<String, String>,
+    /// Whether resources another environment's tag claims are taken over (`--take-over`).
+    pub take_over: bool,
 }
 
 /// An image as ECR describes it.

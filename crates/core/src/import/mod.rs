@@ -38,6 +38,18 @@ pub enum ImportError {
         "no service to import in cluster {cluster}: name them with --service, or check the cluster"
     )]
     NoServices { cluster: String },
+    #[error(
+        "{} another environment's (their `reconcile:environment` tag): importing would relabel them\n  help: import the environment that owns them, or pass --take-over to move them to {environment} (the file then says `take_over_from:` and the plan shows each relabelling)",
+        owned.iter().map(|(what, owner)| format!("{what} is {owner}'s")).collect::<Vec<_>>().join("; ") + ", so they are"
+    )]
+    OwnedElsewhere {
+        environment: String,
+        owned: Vec<(String, String)>,
+    },
+    #[error(
+        "--take-over: the resources belong to several environments ({owners}); import one environment's at a time (--service)"
+    )]
+    SeveralOwners { owners: String },
 }
 
 /// The application image: the first container image from this account's ECR that names a tag
@@ -78,6 +90,7 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
         });
     }
     let names = Names::new(&input.prefix, &input.environment);
+    let owner = owner_elsewhere(input)?;
     let image = app_image(input);
     let mut todo = Vec::new();
     let mut root = MapBuilder::new();
@@ -86,6 +99,15 @@ pub fn import(input: &ImportInput) -> Result<Imported, ImportError> {
         .value("region", input.region.as_str())
         .value("account", input.account.as_str())
         .value("prefix", input.prefix.as_str());
+    if let Some(owner) = &owner {
+        root.set(
+            "take_over_from",
+            Node::commented(
+                owner.as_str(),
+                "reconcile import --take-over: the plan relabels its resources to this environment",
+            ),
+        );
+    }
     if let Some(image) = &image {
         root.map("image", image_block(input, &names, image));
     }
@@ -175,4 +197,41 @@ fn image_block(input: &ImportInput, names: &Names, image: &AppImage) -> MapBuild
         (None, None) => {}
     }
     map
+}
+
+/// The one other environment whose tag the cluster or services carry, when `--take-over` moves
+/// them; refused without it.
+fn owner_elsewhere(input: &ImportInput) -> Result<Option<String>, ImportError> {
+    use crate::state::desired::ENVIRONMENT_TAG;
+    let other = |tags: &std::collections::BTreeMap<String, String>| {
+        tags.get(ENVIRONMENT_TAG)
+            .filter(|owner| **owner != input.environment)
+            .cloned()
+    };
+    let mut owned: Vec<(String, String)> = Vec::new();
+    if let Some(owner) = other(&input.cluster_tags) {
+        owned.push((format!("cluster {}", input.cluster), owner));
+    }
+    for (service, _) in &input.services {
+        if let Some(owner) = other(&service.tags) {
+            owned.push((format!("service {}", service.name), owner));
+        }
+    }
+    if owned.is_empty() {
+        return Ok(None);
+    }
+    if !input.take_over {
+        return Err(ImportError::OwnedElsewhere {
+            environment: input.environment.clone(),
+            owned,
+        });
+    }
+    let owners: std::collections::BTreeSet<&str> =
+        owned.iter().map(|(_, owner)| owner.as_str()).collect();
+    match owners.len() {
+        1 => Ok(owners.into_iter().next().map(str::to_string)),
+        _ => Err(ImportError::SeveralOwners {
+            owners: owners.into_iter().collect::<Vec<_>>().join(", "),
+        }),
+    }
 }

@@ -30,6 +30,10 @@ pub(super) fn reference(value_from: &str, region: &str, account: &str) -> String
     {
         candidates.push(format!("ssm:{name}"));
     }
+    // A bare parameter name, as ECS takes it for a parameter in the task's region.
+    if !value_from.contains(':') {
+        candidates.push(format!("ssm:{value_from}"));
+    }
     candidates
         .into_iter()
         .find(|short| {
@@ -55,6 +59,8 @@ mod tests {
             at("arn:aws:ssm:ap-south-1:024209611402:parameter/kaapi/production/SENTRY_DSN"),
             "ssm:/kaapi/production/SENTRY_DSN"
         );
+        // A bare SSM parameter name stays one.
+        assert_eq!(at("db-password"), "ssm:db-password");
         // The console's form, with the random suffix and a version stage: kept whole.
         let full = "arn:aws:secretsmanager:ap-south-1:024209611402:secret:kaapi/production-AbCdEf:KEY:AWSCURRENT:";
         assert_eq!(at(full), full);

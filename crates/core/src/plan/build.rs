@@ -26,6 +26,7 @@ use crate::state::DesiredState;
 pub fn plan(state: &DesiredState, live: &LiveEnvironment) -> Result<Plan, PlanError> {
     let image = check_preconditions(state, live)?;
     let mut warnings = check_secrets(state, live)?;
+    warnings.extend(super::ownership::check_ownership(state, live)?);
     warnings.extend(check_unmanaged(state, live)?);
     warnings.extend(super::image::check_named_images(state, live)?);
     let mut changes = Vec::new();

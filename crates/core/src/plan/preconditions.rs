@@ -21,6 +21,11 @@ pub enum PlanError {
     )]
     NamedImagesMissing { missing: Vec<String> },
     #[error(
+        "resources the state names belong to another environment (their `reconcile:environment` tag):\n{}\nnothing was changed; check `environment:` and the names, or take them over with `take_over_from: ENVIRONMENT` (`reconcile import --take-over` writes it)",
+        owned.iter().map(|o| format!("  - {o}")).collect::<Vec<_>>().join("\n")
+    )]
+    OwnedElsewhere { owned: Vec<String> },
+    #[error(
         "the AWS credentials belong to account {actual}, but the state file is for account {expected}: refusing to touch another account"
     )]
     AccountMismatch { expected: String, actual: String },

@@ -53,6 +53,9 @@ pub struct DesiredState {
     /// "no longer managed", only not planned.
     #[serde(skip)]
     pub left_out: LeftOut,
+    /// The environment whose tagged resources this one takes over (`take_over_from:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_over_from: Option<String>,
 }
 
 /// The services and backing services of the state file a `--service` plan leaves out.
@@ -304,7 +307,10 @@ pub struct AwsLogs {
 pub enum SecretRef {
     /// A Secrets Manager secret by name, optionally one key of its JSON value.
     SecretsManager { name: String, key: Option<String> },
-    /// An SSM Parameter Store parameter by name (with its leading slash).
+    /// An SSM Parameter Store parameter by name: a path (`/kaapi/x`, sent as its ARN) or a bare
+    /// name (`db-password`, sent as written: ECS takes a parameter's name when it is in the
+    /// task's region, "Pass Systems Manager parameters as environment variables", ECS Developer
+    /// Guide).
     Ssm { name: String },
     /// A full Secrets Manager or SSM ARN, used as written.
     Arn(String),
@@ -329,8 +335,7 @@ impl SecretRef {
             });
         }
         if let Some(name) = reference.strip_prefix("ssm:") {
-            let name_ok = name.starts_with('/')
-                && name.len() > 1
+            let name_ok = !name.trim_start_matches('/').is_empty()
                 && name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
@@ -397,7 +402,10 @@ impl SecretRef {
                 name,
                 key: Some(key),
             } => format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}:{key}::"),
-            SecretRef::Ssm { name } => format!("arn:aws:ssm:{region}:{account}:parameter{name}"),
+            SecretRef::Ssm { name } if name.starts_with('/') => {
+                format!("arn:aws:ssm:{region}:{account}:parameter{name}")
+            }
+            SecretRef::Ssm { name } => name.clone(),
             SecretRef::Arn(arn) => arn.clone(),
         }
     }
@@ -485,7 +493,9 @@ mod tests {
             "another account's secret is not looked up"
         );
         check("secretsmanager:a:b:c", None);
-        check("ssm:relative", None);
+        // A bare parameter name is sent as written, as ECS takes it in the task's region.
+        check("ssm:relative", Some("relative"));
+        check("ssm:/", None);
         check("hunter2", None);
     }
 }

@@ -51,6 +51,7 @@ pub fn resolve(file: &Path, state: &StateFile) -> DesiredState {
         tags,
         sync: crate::sync::SyncPolicy::of(state),
         left_out: Default::default(),
+        take_over_from: state.take_over_from.clone(),
         backing: state
             .backing
             .iter()

@@ -34,6 +34,12 @@ pub struct StateFile {
     /// own `image:` (images from any registry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageSpec>,
+    /// An environment whose resources this one takes over: resources tagged
+    /// `reconcile:environment: NAME` are relabelled to this environment (written by
+    /// `reconcile import --take-over`). Without it, a resource another environment's tag claims
+    /// stops the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_over_from: Option<String>,
     /// ECS cluster name. Default: `{prefix}-cluster` in production, `{prefix}-{environment}-cluster` elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,

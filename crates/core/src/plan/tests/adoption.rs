@@ -249,6 +249,12 @@ fn import_input(state: &DesiredState, live: &LiveEnvironment) -> crate::import::
         account: live.account.clone(),
         prefix: state.prefix.clone(),
         cluster: state.cluster.clone(),
+        cluster_tags: live
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.tags.clone())
+            .unwrap_or_default(),
+        take_over: false,
         services: state
             .services
             .iter()

@@ -31,10 +31,15 @@ pub(crate) fn looks_secret(name: &str) -> bool {
         || upper.ends_with("_DSN")
 }
 
+/// An environment variable name the container receives as written: ECS takes any string
+/// (KeyValuePair.name, ECS API reference) and Docker passes `NAME=value`, so only `=`, whitespace
+/// and control characters cannot be part of one. Names such as `discovery.type` (OpenSearch,
+/// Elasticsearch) are valid.
 pub(super) fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c == '=' || c.is_whitespace() || c.is_control())
 }
 
 /// ECS names (clusters, services, families, containers): letters, digits, hyphens, underscores.

@@ -333,14 +333,18 @@ fn check_container(
                 "keep one entry per limit",
             ));
         }
-        if ulimit.soft_limit < 0 || ulimit.soft_limit > ulimit.hard_limit {
+        // -1 is "unlimited" to Docker (`--ulimit memlock=-1:-1`), which the agent passes on.
+        let unlimited = |limit: i64| limit == -1;
+        let soft = i64::from(ulimit.soft_limit);
+        let hard = i64::from(ulimit.hard_limit);
+        if soft < -1 || hard < -1 || (!unlimited(hard) && (unlimited(soft) || soft > hard)) {
             out.push(finding(
                 format!("{at}.soft_limit"),
                 format!(
                     "soft limit {} is not between 0 and the hard limit {}",
                     ulimit.soft_limit, ulimit.hard_limit
                 ),
-                "the soft limit must not exceed the hard limit",
+                "the soft limit must not exceed the hard limit (-1 is unlimited)",
             ));
         }
         if service.fargate_definition() && ulimit.name == "nofile" && ulimit.hard_limit > 1_048_576
@@ -563,7 +567,7 @@ fn check_logs(
             out.push(finding(
                 format!("{path}.logs.secret_options.{name}"),
                 "not a secret reference",
-                "write `secretsmanager:NAME[:KEY]`, `ssm:/NAME` or a Secrets Manager or SSM ARN",
+                "write `secretsmanager:NAME[:KEY]`, `ssm:/NAME` (`ssm:NAME` for a bare parameter name) or a Secrets Manager or SSM ARN",
             ));
         }
     }

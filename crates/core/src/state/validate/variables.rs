@@ -82,7 +82,7 @@ pub(super) fn check_variables(
             out.push(finding(
                 format!("{path}#key"),
                 format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and underscores, not starting with a digit",
+                "a name cannot be empty or hold `=`, spaces or control characters",
             ));
         } else if looks_secret(name) {
             out.push(finding(
@@ -115,7 +115,7 @@ pub(super) fn check_variables(
             out.push(finding(
                 format!("{path}#key"),
                 format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and underscores, not starting with a digit",
+                "a name cannot be empty or hold `=`, spaces or control characters",
             ));
         }
         let output = Template::parse(reference).ok().and_then(|template| {
@@ -146,7 +146,7 @@ pub(super) fn check_required(state: &StateFile, out: &mut Vec<Finding>) {
             out.push(finding(
                 path,
                 format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and underscores, not starting with a digit",
+                "a name cannot be empty or hold `=`, spaces or control characters",
             ));
         } else if !listed.insert(name.as_str()) {
             out.push(finding(
