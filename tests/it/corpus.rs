@@ -28,6 +28,27 @@ fn fixtures() -> Vec<String> {
     names
 }
 
+/// `reconcile import` of production, names from `prefix`, written into the directory `state`.
+fn import_production(
+    emulator: &Emulator,
+    seed: &Seed,
+    prefix: &str,
+    state: &str,
+) -> std::process::Output {
+    let args = [
+        "import",
+        "--env",
+        "production",
+        "--prefix",
+        prefix,
+        "--region",
+        "ap-south-1",
+        "--state",
+        state,
+    ];
+    reconcile(Some(emulator), Some(seed), &args)
+}
+
 /// One document through import, validate, plan and apply; `Err` says where it stopped.
 async fn round_trip(
     emulator: &Emulator,
@@ -41,21 +62,7 @@ async fn round_trip(
     let arn = emulator.adopt(seed, fixture, &cluster, fixture);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
-    let import = reconcile(
-        Some(emulator),
-        Some(seed),
-        &[
-            "import",
-            "--env",
-            "production",
-            "--prefix",
-            &prefix,
-            "--region",
-            "ap-south-1",
-            "--state",
-            state,
-        ],
-    );
+    let import = import_production(emulator, seed, &prefix, state);
     if import.status.code() != Some(0) {
         return Err(format!("import: {}", stderr(&import)));
     }
@@ -165,21 +172,7 @@ async fn an_aws_block_is_sent_as_written_and_compared_as_written() {
     emulator.adopt(&seed, fixture, "kaapi-cluster", fixture);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
-    let import = reconcile(
-        Some(&emulator),
-        Some(&seed),
-        &[
-            "import",
-            "--env",
-            "production",
-            "--prefix",
-            "kaapi",
-            "--region",
-            "ap-south-1",
-            "--state",
-            state,
-        ],
-    );
+    let import = import_production(&emulator, &seed, "kaapi", state);
     assert_eq!(import.status.code(), Some(0), "{}", stderr(&import));
     let file = dir.path().join("production.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
